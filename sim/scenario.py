@@ -1,0 +1,537 @@
+"""The scenario schema: one strict, typed description of a run.
+
+A scenario is TOML data (see ``scenarios/baseline.toml``) loaded into :class:`Scenario`.
+Following the XLRM split of the EMA Workbench, it keeps apart
+
+* ``world``     – exogenous conditions (population, sectors, provinces, growth);
+* ``behaviour`` – behavioural constants of the agents that no source fixes (to be calibrated);
+* ``policy``    – the levers a ministry controls (animation subsidy, evaluation, poles, tenders);
+* ``clusters`` / ``poles`` – the policy's institutional objects and their dates;
+* ``time`` / ``run`` – calendar and default seed.
+
+Every numeric field carries its unit, bounds and source in its metadata
+(``json_schema_extra``), never in a trailing comment: sweeps build their ranges from the
+bounds (see :func:`parameter_bounds`) and the ODD cites the same sources.
+
+The models are frozen, refuse unknown keys, refuse NaN/inf and check types strictly.
+Loading (TOML, ``base`` inheritance, error reporting) lives in :mod:`sim.loader`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Source tags, used in field metadata.  Long forms are in docs/ODD.md, section 7.
+SEED = "seed"  # ../shared/seed/000_daa5029ac5e1a80b.txt (Walloon cluster & pole policy)
+CAL = "to be calibrated"
+ASSUME = "assumption"
+
+PROVINCES = ("Hainaut", "Liege", "Luxembourg", "Namur", "Walloon_Brabant")
+ACTOR_TYPES = ("sme", "large_firm", "university", "research_centre", "training_centre")
+INSTRUMENTS = ("rd", "training", "investment", "export", "assets")
+
+
+def P(
+    default: Any,
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+    unit: str = "",
+    source: str,
+    doc: str,
+) -> Any:
+    """Declare a parameter with bounds, unit and source in its metadata."""
+    return Field(
+        default,
+        ge=ge,
+        le=le,
+        gt=gt,
+        description=doc,
+        json_schema_extra={"unit": unit, "source": source},
+    )
+
+
+class Strict(BaseModel):
+    """Base for every schema block: frozen, strict types, no unknown keys, no NaN/inf."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, allow_inf_nan=False, validate_default=True
+    )
+
+
+# --------------------------------------------------------------------------------------- time
+class Time(Strict):
+    """Calendar: the model steps one quarter at a time (docs/ODD.md, 'Time')."""
+
+    start_year: int = P(2001, ge=1990, le=2100, unit="year", source=SEED,
+                        doc="First simulated year (the cluster policy starts in 2001).")
+    end_year: int = P(2012, ge=1990, le=2100, unit="year", source="issue 2",
+                      doc="Last simulated year (inclusive); the run ends on 31 December.")
+
+    @model_validator(mode="after")
+    def _order(self) -> Time:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year ({self.end_year}) is before start_year ({self.start_year})")
+        return self
+
+
+class Run(Strict):
+    """Default seed of a single run (`clustersim run --seed` overrides it)."""
+
+    seed: int = P(20010101, ge=0, le=2**63 - 1, source=ASSUME, doc="Root seed of the run.")
+    scale: float = P(1.0, gt=0.0, le=2000.0, unit="x",
+                     source=ASSUME,
+                     doc="Multiplies every population size (firms, R&D and training actors); "
+                         "for scale studies, policy figures unchanged.")
+
+
+# -------------------------------------------------------------------------------------- world
+class Sector(Strict):
+    """An industry of the Walloon productive fabric."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    firms: int = P(200, ge=0, le=10_000_000, unit="firms", source=CAL,
+                   doc="Companies of the sector in the modelled fabric at the start.")
+    large_share: float = P(0.05, ge=0.0, le=1.0, unit="share", source=ASSUME,
+                           doc="Share of large firms (>= 250 employees) among them.")
+    cooperation: float = P(1.0, ge=0.0, le=5.0, unit="x", source=CAL,
+                           doc="Propensity of the sector's firms to engage in joint projects and "
+                               "to value membership (1 = average).")
+    knowledge_intensity: float = P(0.5, ge=0.0, le=1.0, unit="index", source=CAL,
+                                   doc="Technology content: scales the benefit of partnerships.")
+    export_share: float = P(0.3, ge=0.0, le=1.0, unit="share", source=ASSUME,
+                            doc="Share of exporters among the sector's firms at the start.")
+    growth: float = P(0.005, ge=-0.1, le=0.1, unit="per quarter", source=ASSUME,
+                      doc="Trend growth of value added per quarter.")
+    universities: int = P(0, ge=0, le=10_000, unit="actors", source=ASSUME,
+                          doc="University departments specialised in the sector.")
+    research_centres: int = P(0, ge=0, le=10_000, unit="actors", source=ASSUME,
+                              doc="Research centres specialised in the sector.")
+    training_centres: int = P(0, ge=0, le=10_000, unit="actors", source=ASSUME,
+                              doc="Training centres specialised in the sector.")
+
+
+class World(Strict):
+    """Exogenous conditions: the productive fabric and its dynamics."""
+
+    sectors: list[Sector] = Field(min_length=1, max_length=64)
+    province_weights: list[float] = Field(
+        default=[0.37, 0.30, 0.07, 0.13, 0.13], min_length=5, max_length=5,
+        description="Weights of the five provinces (Hainaut, Liege, Luxembourg, Namur, Walloon "
+                    "Brabant) in the location of actors.",
+        json_schema_extra={"unit": "weight", "source": ASSUME + " (rough shares of Walloon employment)"})
+    knowledge_dims: int = P(8, ge=2, le=32, unit="fields", source="SKIN (literature A1), reduced",
+                            doc="Dimensions of the technology profile of every actor.")
+    sector_profile_spread: float = P(0.35, ge=0.0, le=2.0, unit="norm", source=ASSUME,
+                                     doc="Spread of firms' profiles around their sector's centroid.")
+    sme_employment_mean: float = P(25.0, gt=0.0, le=249.0, unit="FTE", source=ASSUME,
+                                   doc="Mean employment of an SME at the start (lognormal).")
+    large_employment_mean: float = P(600.0, ge=250.0, le=1e5, unit="FTE", source=ASSUME,
+                                     doc="Mean employment of a large firm at the start.")
+    productivity_mean: float = P(70_000.0, gt=0.0, le=1e7, unit="EUR/FTE/year", source=ASSUME,
+                                 doc="Mean value added per employee at the start.")
+    productivity_sd: float = P(0.35, ge=0.0, le=3.0, unit="log", source=ASSUME,
+                               doc="Dispersion (sd of log) of productivity at the start.")
+    va_noise: float = P(0.03, ge=0.0, le=1.0, unit="log per quarter", source=ASSUME,
+                        doc="Idiosyncratic shock to value added per quarter.")
+    employment_elasticity: float = P(0.5, ge=0.0, le=1.0, unit="elasticity", source=ASSUME,
+                                     doc="Employment response to value-added growth.")
+    exit_rate: float = P(0.008, ge=0.0, le=0.5, unit="per quarter", source=ASSUME,
+                         doc="Base exit hazard of a firm (about 3% a year).")
+    entry_rate: float = P(0.008, ge=0.0, le=0.5, unit="per quarter", source=ASSUME,
+                          doc="New firms per quarter per active firm of the sector.")
+    export_entry_rate: float = P(0.004, ge=0.0, le=1.0, unit="per quarter", source=ASSUME,
+                                 doc="Base hazard of a non-exporter starting to export.")
+    export_exit_rate: float = P(0.01, ge=0.0, le=1.0, unit="per quarter", source=ASSUME,
+                                doc="Hazard of an exporter stopping.")
+    export_intensity: float = P(0.35, ge=0.0, le=1.0, unit="share of VA", source=ASSUME,
+                                doc="Exports of an exporter as a share of its value added.")
+
+
+# ---------------------------------------------------------------------------------- behaviour
+class Membership(Strict):
+    """How actors decide to join or leave a cluster (benefit against cost)."""
+
+    awareness_base: float = P(0.02, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+                              doc="Chance a non-member considers a cluster without any recruiting.")
+    awareness_recruit: float = P(0.25, ge=0.0, le=5.0, unit="per effort", source=CAL,
+                                 doc="Extra consideration chance per unit of recruiting effort.")
+    benefit_base: float = P(0.2, ge=-5.0, le=5.0, unit="utility", source=CAL,
+                            doc="Intrinsic benefit of membership (information, visibility).")
+    benefit_knowledge: float = P(1.0, ge=0.0, le=10.0, unit="utility", source=CAL,
+                                 doc="Benefit per unit of sector knowledge intensity x cooperation.")
+    benefit_pull: float = P(1.5, ge=0.0, le=10.0, unit="utility", source=CAL,
+                            doc="Pull of members already in: benefit per unit share of the sector "
+                                "already member.")
+    benefit_activity: float = P(1.0, ge=0.0, le=10.0, unit="utility", source=CAL,
+                                doc="Benefit per unit of recent partnerships per member.")
+    cost_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per kEUR", source=CAL,
+                           doc="Weight of the yearly fee (kEUR, relative to firm size) in the decision.")
+    noise: float = P(0.5, gt=0.0, le=10.0, unit="utility", source=CAL,
+                     doc="Scale of the logistic taste shock.")
+    leave_rate: float = P(0.03, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+                          doc="Chance a member reconsiders its membership each quarter.")
+    rd_join_rate: float = P(0.04, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+                            doc="Chance per quarter that a university, research centre or training "
+                                "centre of the cluster's sectors joins, times the members' pull.")
+
+
+class Partnering(Strict):
+    """Partner search and consortium formation (the hot path)."""
+
+    initiate_rate: float = P(0.012, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+                             doc="Chance a member with spare capacity initiates a project.")
+    initiate_promotion: float = P(1.0, ge=0.0, le=20.0, unit="per effort", source=CAL,
+                                  doc="Relative rise of initiation per unit of the animator's "
+                                      "partnership-promotion effort.")
+    candidates: int = P(10, ge=1, le=64, unit="actors",
+                        source="performance.md reference kernel (K=10); SKIN max-partners 5",
+                        doc="Candidates an initiator screens per project.")
+    discovery_base: float = P(0.35, ge=0.0, le=1.0, unit="probability", source=CAL,
+                              doc="Chance a screened candidate is known without animation.")
+    discovery_effort: float = P(1.5, ge=0.0, le=20.0, unit="per effort", source=CAL,
+                                doc="Rise of discovery per unit of 'knowing each other' effort.")
+    cross_cluster_prob: float = P(0.12, ge=0.0, le=1.0, unit="probability", source=CAL,
+                                  doc="Chance a candidate is drawn from another Walloon cluster "
+                                      "(raised by environment-mapping effort).")
+    rd_candidate_prob: float = P(0.15, ge=0.0, le=1.0, unit="probability", source=CAL,
+                                 doc="Chance a candidate slot goes to a university or research "
+                                     "centre of the cluster (technological projects).")
+    foreign_prob: float = P(0.03, ge=0.0, le=1.0, unit="probability", source=CAL,
+                            doc="Chance per project that a foreign partner joins; multiplied by "
+                                "(1 + active intercluster agreements of the lead's cluster).")
+    w_horizontal: float = P(1.0, ge=0.0, le=10.0, unit="weight",
+                            source="Cowan-Jonard-Zimmermann 2007 (literature A5)",
+                            doc="Weight of cognitive complementarity 4s(1-s) in the match.")
+    w_vertical: float = P(0.8, ge=0.0, le=10.0, unit="weight", source=CAL,
+                          doc="Weight of customer-supplier complementarity (value-chain distance).")
+    w_trust: float = P(1.0, ge=0.0, le=10.0, unit="weight", source="NEMO/SKEIN tie value (A2)",
+                       doc="Weight of trust from past collaboration.")
+    w_proximity: float = P(0.3, ge=0.0, le=10.0, unit="weight", source=CAL,
+                           doc="Bonus for partners in the same province.")
+    accept_threshold: float = P(0.6, ge=0.0, le=10.0, unit="match",
+                                source="SKIN attractiveness threshold (A1) / Tomasello (A6)",
+                                doc="Minimum match for a candidate to accept.")
+    max_refusals: int = P(4, ge=0, le=64, unit="refusals", source="Tomasello et al. 2017 (A6), R",
+                          doc="The initiator stops after this many refusals.")
+    max_consortium: int = P(5, ge=2, le=40, unit="actors",
+                            source="NEMO/SKEIN partners per proposal 2-4 (A2)",
+                            doc="Largest consortium of a cluster partnership.")
+    capacity_sme: int = P(1, ge=1, le=20, unit="projects", source="NEMO max projects (A2), scaled",
+                          doc="Concurrent projects an SME can carry.")
+    capacity_large: int = P(3, ge=1, le=50, unit="projects", source="NEMO max projects (A2), scaled",
+                            doc="Concurrent projects of a large firm.")
+    capacity_rd: int = P(4, ge=1, le=50, unit="projects", source="NEMO max projects (A2), scaled",
+                         doc="Concurrent projects of a university, research or training centre.")
+
+
+class Projects(Strict):
+    """Project durations, outcomes and their effects."""
+
+    duration_min: int = P(4, ge=1, le=40, unit="quarters", source=ASSUME,
+                          doc="Shortest project.")
+    duration_max: int = P(10, ge=1, le=60, unit="quarters",
+                          source="INFSO-SKIN CP 36 months (A2), widened",
+                          doc="Longest project.")
+    success_base: float = P(-0.2, ge=-10.0, le=10.0, unit="logit", source=CAL,
+                            doc="Intercept of the success probability.")
+    success_match: float = P(1.2, ge=0.0, le=10.0, unit="logit per match", source=CAL,
+                             doc="Effect of the consortium's mean match on success.")
+    success_research: float = P(0.4, ge=0.0, le=10.0, unit="logit", source=CAL,
+                                doc="Effect of a university or research centre in the consortium.")
+    success_benchmark: float = P(0.3, ge=0.0, le=10.0, unit="logit per effort", source=CAL,
+                                 doc="Effect of the animator's benchmarking effort.")
+    success_funded: float = P(0.5, ge=0.0, le=10.0, unit="logit", source=CAL,
+                              doc="Effect of pole funding on the success of a labelled project.")
+    productivity_gain: float = P(0.03, ge=0.0, le=1.0, unit="log VA", source=CAL,
+                                 doc="Value-added gain of each company in a successful project.")
+    innovation_prob: float = P(0.6, ge=0.0, le=1.0, unit="probability", source=CAL,
+                               doc="Chance a successful project yields a new product per company.")
+    export_gain: float = P(0.10, ge=0.0, le=1.0, unit="probability", source=CAL,
+                           doc="Chance a non-exporting company of a successful project starts "
+                               "exporting (x2 with a foreign partner).")
+    learning: float = P(0.1, ge=0.0, le=1.0, unit="share", source="performance.md kernel (5%), SKIN",
+                        doc="Share of the gap to the consortium's mean profile closed on success.")
+    spinoff_prob: float = P(0.03, ge=0.0, le=1.0, unit="probability", source=CAL,
+                            doc="Chance a successful project creates a new enterprise.")
+    spinoff_prob_research: float = P(0.06, ge=0.0, le=1.0, unit="probability", source=CAL,
+                                     doc="The same when a university or research centre takes part.")
+    academic_spinoff_rate: float = P(0.01, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+                                     doc="Spin-offs per quarter per university or research centre.")
+    trust_gain: float = P(0.1, ge=0.0, le=1.0, unit="tie", source="NEMO/SKEIN (A2): +0.1",
+                          doc="Trust gained between partners after a success.")
+    trust_loss: float = P(0.05, ge=0.0, le=1.0, unit="tie", source="NEMO/SKEIN (A2): -0.05",
+                          doc="Trust lost between partners after a failure.")
+    trust_decay: float = P(0.05, ge=0.0, le=1.0, unit="share per quarter",
+                           source="NEMO/SKEIN (A2): 5% drift per period",
+                           doc="Decay of unused ties.")
+
+    @model_validator(mode="after")
+    def _durations(self) -> Projects:
+        if self.duration_max < self.duration_min:
+            raise ValueError(f"duration_max ({self.duration_max}) is below duration_min "
+                             f"({self.duration_min})")
+        return self
+
+
+class Behaviour(Strict):
+    """Behavioural constants of the agents (no source fixes them: to be calibrated)."""
+
+    membership: Membership = Membership()
+    partnering: Partnering = Partnering()
+    projects: Projects = Projects()
+
+
+# ------------------------------------------------------------------------------------- policy
+class Animation(Strict):
+    """The Region's funding of cluster animation, and how animators spend their effort."""
+
+    subsidy_eur_per_year: float = P(150_000.0, ge=0.0, le=1e8, unit="EUR/year/cluster",
+                                    source=SEED + " (Region supports animation); amount: assumption",
+                                    doc="Region's yearly grant to each active cluster's animation at "
+                                        "full rate. Zero means no animator is hired.")
+    cost_eur_per_year: float = P(150_000.0, gt=0.0, le=1e8, unit="EUR/year/cluster", source=ASSUME,
+                                 doc="Yearly cost of one full-time animator with operating costs.")
+    taper_per_year: float = P(0.05, ge=0.0, le=1.0, unit="share/year",
+                              source=SEED + " (clusters should become self-supporting); rate: assumption",
+                              doc="Yearly cut of the subsidy rate after launch.")
+    taper_floor: float = P(0.5, ge=0.0, le=1.0, unit="share", source=ASSUME,
+                           doc="Lowest subsidy rate reached by the taper.")
+    fee_cap_sme_eur: float = P(1_500.0, ge=0.0, le=1e6, unit="EUR/year", source=ASSUME,
+                               doc="Largest yearly fee an SME member pays.")
+    fee_cap_large_eur: float = P(6_000.0, ge=0.0, le=1e6, unit="EUR/year", source=ASSUME,
+                                 doc="Largest yearly fee a large member pays.")
+    effort_know_each_other: float = P(0.25, ge=0.0, le=1.0, unit="share", source=SEED + " (guideline 1)",
+                                      doc="Share of effort on making members know each other.")
+    effort_mapping: float = P(0.10, ge=0.0, le=1.0, unit="share", source=SEED + " (guideline 2)",
+                              doc="Share on mapping the environment (raises cross-cluster search).")
+    effort_recruiting: float = P(0.20, ge=0.0, le=1.0, unit="share", source=SEED,
+                                 doc="Share on recruiting members.")
+    effort_partnerships: float = P(0.25, ge=0.0, le=1.0, unit="share", source=SEED + " (guideline 4)",
+                                   doc="Share on promoting partnerships and joint projects.")
+    effort_benchmarking: float = P(0.05, ge=0.0, le=1.0, unit="share", source=SEED + " (guideline 5)",
+                                   doc="Share on benchmarking actions.")
+    effort_promotion: float = P(0.15, ge=0.0, le=1.0, unit="share", source=SEED + " (guideline 8)",
+                                doc="Share on promotion at fairs and international activities.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Animation:
+        total = (self.effort_know_each_other + self.effort_mapping + self.effort_recruiting
+                 + self.effort_partnerships + self.effort_benchmarking + self.effort_promotion)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"the six effort_* shares must add up to 1, they add up to {total:.6g}")
+        return self
+
+
+class Evaluation(Strict):
+    """The Region's periodic evaluation of clusters."""
+
+    enabled: bool = Field(True, description="Whether the Region evaluates clusters at all.",
+                          json_schema_extra={"source": SEED})
+    period_years: int = P(3, ge=1, le=50, unit="years", source=SEED + " ('every three year')",
+                          doc="Years between evaluations; the first falls period_years after launch "
+                              "(2004 for the 2001 pilots).")
+    min_members: int = P(40, ge=0, le=100_000, unit="members", source=CAL + " (critical mass, " + SEED + ")",
+                         doc="Critical mass: fewest members a cluster needs.")
+    min_involvement: float = P(0.10, ge=0.0, le=1.0, unit="share", source=CAL + " (involvement, " + SEED + ")",
+                               doc="Fewest share of member companies involved in a partnership "
+                                   "launched since the previous evaluation.")
+    fail_when: Literal["any", "all"] = Field(
+        "any", description="'any': a cluster failing one criterion is dropped; 'all': only one "
+                           "failing both.", json_schema_extra={"source": ASSUME})
+
+
+class International(Strict):
+    """Internationalisation: intercluster agreements and export promotion."""
+
+    tender_subsidy_eur: float = P(24_000.0, ge=0.0, le=1e7, unit="EUR per tender",
+                                  source=SEED + " (24.000 euros)",
+                                  doc="Region's subsidy to a cluster preparing an EU/international "
+                                      "tender with foreign clusters.")
+    tender_subsidy_start_year: int = P(2006, ge=1990, le=2100, unit="year", source=SEED + " ('it is now possible', 2006)",
+                                       doc="First year the tender subsidy is available.")
+    agreement_rate: float = P(0.02, ge=0.0, le=1.0, unit="per quarter per effort", source=CAL,
+                              doc="Chance per quarter and unit of promotion effort that a cluster "
+                                  "signs an agreement with a foreign cluster.")
+    tender_effect: float = P(1.0, ge=0.0, le=20.0, unit="x per 24 kEUR", source=CAL,
+                             doc="Relative rise of that chance per 24,000 EUR of tender subsidy.")
+    agreement_years: int = P(4, ge=1, le=50, unit="years", source=ASSUME,
+                             doc="Life of an intercluster agreement.")
+    promotion_export_effect: float = P(3.0, ge=0.0, le=100.0, unit="x per effort", source=CAL,
+                                       doc="Relative rise of members' export entry per unit of the "
+                                           "animator's promotion (fairs, AWEX missions) effort.")
+
+
+class Pole(Strict):
+    """A candidate competitiveness pole in one of the priority sectors."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    sectors: list[str] = Field(min_length=1, max_length=16)
+
+
+class Call(Strict):
+    """A call for projects of the poles."""
+
+    year: int = P(2006, ge=1990, le=2100, unit="year", source=ASSUME, doc="Year of the deadline.")
+    quarter: int = P(3, ge=1, le=4, unit="quarter", source=ASSUME, doc="Quarter of the deadline.")
+
+
+class Poles(Strict):
+    """The competitiveness poles of the Marshall Plan (2006-2009)."""
+
+    enabled: bool = Field(True, description="Whether the poles policy exists.",
+                          json_schema_extra={"source": SEED})
+    selection_year: int = P(2006, ge=1990, le=2100, unit="year", source=SEED, doc="Year of selection.")
+    selection_quarter: int = P(2, ge=1, le=4, unit="quarter", source=ASSUME, doc="Quarter of selection.")
+    candidates: list[Pole] = Field(default_factory=list, max_length=32,
+                                   description="The priority sectors' candidate poles (five in the seed).",
+                                   json_schema_extra={"source": SEED})
+    min_companies: int = P(30, ge=0, le=1_000_000, unit="companies", source=CAL + " (criterion 3)",
+                           doc="Critical mass: companies of the pole's sectors in clusters or "
+                               "past partnerships.")
+    min_rd_actors: int = P(2, ge=0, le=10_000, unit="actors", source=SEED + " (criterion 1); number: assumption",
+                           doc="Universities and research centres needed in the pole's sectors.")
+    min_training_actors: int = P(1, ge=0, le=10_000, unit="actors", source=SEED + " (criterion 1); number: assumption",
+                                 doc="Training centres needed.")
+    min_provinces: int = P(3, ge=0, le=5, unit="provinces", source=SEED + " (criterion 4); number: assumption",
+                           doc="Provinces in which the pole's companies must be present.")
+    min_innovation: float = P(0.0, ge=0.0, le=1e6, unit="innovations", source=SEED + " (criterion 2); number: assumption",
+                              doc="Innovations from past projects in the pole's sectors needed.")
+    budget_start_year: int = P(2006, ge=1990, le=2100, unit="year", source=SEED, doc="First budget year.")
+    budget_end_year: int = P(2009, ge=1990, le=2100, unit="year", source=SEED, doc="Last budget year.")
+    budget_rd_meur: float = P(120.0, ge=0.0, le=1e6, unit="MEUR", source=SEED, doc="R&D projects.")
+    budget_training_meur: float = P(55.0, ge=0.0, le=1e6, unit="MEUR", source=SEED, doc="Training and employment.")
+    budget_investment_meur: float = P(45.0, ge=0.0, le=1e6, unit="MEUR", source=SEED, doc="Investment aid.")
+    budget_export_meur: float = P(10.0, ge=0.0, le=1e6, unit="MEUR", source=SEED, doc="Export promotion (AWEX).")
+    budget_assets_meur: float = P(50.0, ge=0.0, le=1e6, unit="MEUR", source=SEED, doc="Assets and holdings.")
+    calls: list[Call] = Field(default_factory=list, max_length=64,
+                              description="Calls for projects (deadlines).",
+                              json_schema_extra={"source": ASSUME})
+    proposal_rate: float = P(0.25, ge=0.0, le=1.0, unit="per call", source=CAL,
+                             doc="Chance an eligible company or research actor of a pole initiates "
+                                 "a proposal in a call.")
+    max_consortium: int = P(10, ge=2, le=60, unit="actors", source="INFSO-SKIN instruments (A2), scaled",
+                            doc="Largest pole consortium.")
+    label_threshold: float = P(0.9, ge=0.0, le=10.0, unit="jury score", source=CAL,
+                               doc="Jury score needed for the label.")
+    jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
+                          doc="Noise in the jury's assessment.")
+    rd_request_meur: float = P(2.5, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
+                               doc="Mean R&D request of a labelled project.")
+    training_request_meur: float = P(0.8, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
+                                     doc="Mean training request (projects with a training centre).")
+    investment_request_meur: float = P(1.0, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
+                                       doc="Mean investment-aid request (projects with a company).")
+    export_spend_effect: float = P(0.5, ge=0.0, le=100.0, unit="x per MEUR/quarter/pole", source=CAL,
+                                   doc="Relative rise of pole firms' export entry per MEUR of "
+                                       "export promotion spent per quarter in their pole.")
+    training_gain: float = P(0.01, ge=0.0, le=1.0, unit="log VA", source=CAL,
+                             doc="Productivity gain of companies in a funded training project.")
+    investment_gain: float = P(0.02, ge=0.0, le=1.0, unit="log VA", source=CAL,
+                               doc="Value-added gain of companies in a funded investment project.")
+    absorb_clusters: bool = Field(False, description="Whether clusters whose sectors a selected pole "
+                                  "covers are absorbed into it at selection.",
+                                  json_schema_extra={"source": ASSUME + " (the seed keeps clusters beside poles)"})
+
+    @model_validator(mode="after")
+    def _years(self) -> Poles:
+        if self.budget_end_year < self.budget_start_year:
+            raise ValueError("budget_end_year is before budget_start_year")
+        names = [p.name for p in self.candidates]
+        if len(set(names)) != len(names):
+            raise ValueError(f"pole names repeat: {names}")
+        return self
+
+
+class Policy(Strict):
+    """The levers the Region controls."""
+
+    animation: Animation = Animation()
+    evaluation: Evaluation = Evaluation()
+    international: International = International()
+    poles: Poles = Poles()
+
+
+class ClusterSpec(Strict):
+    """A cluster launched on a date, recruiting in some sectors."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    sectors: list[str] = Field(min_length=1, max_length=16)
+    launch_year: int = P(2001, ge=1990, le=2100, unit="year", source=SEED, doc="Launch year.")
+    launch_quarter: int = P(1, ge=1, le=4, unit="quarter", source=ASSUME, doc="Launch quarter.")
+    founders: int = P(12, ge=1, le=100_000, unit="companies", source=CAL,
+                      doc="Companies whose initiative founds the cluster (bottom-up).")
+
+
+class Scenario(Strict):
+    """A whole scenario: world, behaviour, policy, institutions, calendar."""
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = Field("", max_length=4000)
+    time: Time = Time()
+    run: Run = Run()
+    world: World
+    behaviour: Behaviour = Behaviour()
+    policy: Policy = Policy()
+    clusters: list[ClusterSpec] = Field(default_factory=list, max_length=256)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        sectors = {s.name for s in self.world.sectors}
+        problems = []
+        if len(sectors) != len(self.world.sectors):
+            problems.append("world.sectors: sector names repeat")
+        names = [c.name for c in self.clusters]
+        if len(set(names)) != len(names):
+            problems.append(f"clusters: cluster names repeat: {names}")
+        for i, c in enumerate(self.clusters):
+            for s in c.sectors:
+                if s not in sectors:
+                    problems.append(f"clusters.{i}.sectors: unknown sector {s!r} "
+                                    f"(expected one of {sorted(sectors)})")
+        for i, p in enumerate(self.policy.poles.candidates):
+            for s in p.sectors:
+                if s not in sectors:
+                    problems.append(f"policy.poles.candidates.{i}.sectors: unknown sector {s!r} "
+                                    f"(expected one of {sorted(sectors)})")
+        if sum(self.world.province_weights) <= 0:
+            problems.append("world.province_weights: weights must not all be zero")
+        if any(w < 0 for w in self.world.province_weights):
+            problems.append("world.province_weights: weights must be >= 0")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def n_quarters(self) -> int:
+        """Number of quarterly steps of a full run."""
+        return 4 * (self.time.end_year - self.time.start_year + 1)
+
+
+def parameter_bounds(model: type[BaseModel] = Scenario, prefix: str = "") -> dict[str, dict]:
+    """Map every numeric parameter's dotted path to its bounds, unit and source.
+
+    Sweeps and sensitivity designs build their ranges from this, so a bound is declared once.
+    """
+    out: dict[str, dict] = {}
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.update(parameter_bounds(ann, path + "."))
+            continue
+        extra = field.json_schema_extra or {}
+        if ann not in (int, float) or "source" not in extra:
+            continue
+        lo = hi = None
+        for m in field.metadata:
+            lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+            lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+            hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+        out[path] = {"default": field.default, "lower": lo, "upper": hi, "type": ann.__name__,
+                     "unit": extra.get("unit", ""), "source": extra["source"],
+                     "doc": field.description or ""}
+    return out

@@ -159,22 +159,24 @@ class Membership(Strict):
                               doc="Chance a non-member considers a cluster without any recruiting.")
     awareness_recruit: float = P(0.25, ge=0.0, le=5.0, unit="per effort", source=CAL,
                                  doc="Extra consideration chance per unit of recruiting effort.")
-    benefit_base: float = P(0.2, ge=-5.0, le=5.0, unit="utility", source=CAL,
+    benefit_base: float = P(-2.3, ge=-10.0, le=5.0, unit="utility", source=CAL,
                             doc="Intrinsic benefit of membership (information, visibility).")
-    benefit_knowledge: float = P(1.0, ge=0.0, le=10.0, unit="utility", source=CAL,
+    benefit_knowledge: float = P(2.0, ge=0.0, le=10.0, unit="utility", source=CAL,
                                  doc="Benefit per unit of sector knowledge intensity x cooperation.")
     benefit_pull: float = P(1.5, ge=0.0, le=10.0, unit="utility", source=CAL,
                             doc="Pull of members already in: benefit per unit share of the sector "
                                 "already member.")
     benefit_activity: float = P(1.0, ge=0.0, le=10.0, unit="utility", source=CAL,
                                 doc="Benefit per unit of recent partnerships per member.")
+    benefit_taste: float = P(1.0, ge=0.0, le=10.0, unit="utility per sd", source=CAL,
+                             doc="Weight of each company's persistent taste for cooperation.")
     cost_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per kEUR", source=CAL,
                            doc="Weight of the yearly fee (kEUR, relative to firm size) in the decision.")
     noise: float = P(0.5, gt=0.0, le=10.0, unit="utility", source=CAL,
                      doc="Scale of the logistic taste shock.")
     leave_rate: float = P(0.03, ge=0.0, le=1.0, unit="per quarter", source=CAL,
                           doc="Chance a member reconsiders its membership each quarter.")
-    rd_join_rate: float = P(0.04, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+    rd_join_rate: float = P(1.0, ge=0.0, le=1.0, unit="per quarter", source=CAL,
                             doc="Chance per quarter that a university, research centre or training "
                                 "centre of the cluster's sectors joins, times the members' pull.")
 
@@ -182,7 +184,7 @@ class Membership(Strict):
 class Partnering(Strict):
     """Partner search and consortium formation (the hot path)."""
 
-    initiate_rate: float = P(0.012, ge=0.0, le=1.0, unit="per quarter", source=CAL,
+    initiate_rate: float = P(0.006, ge=0.0, le=1.0, unit="per quarter", source=CAL,
                              doc="Chance a member with spare capacity initiates a project.")
     initiate_promotion: float = P(1.0, ge=0.0, le=20.0, unit="per effort", source=CAL,
                                   doc="Relative rise of initiation per unit of the animator's "
@@ -217,9 +219,12 @@ class Partnering(Strict):
                                 doc="Minimum match for a candidate to accept.")
     max_refusals: int = P(4, ge=0, le=64, unit="refusals", source="Tomasello et al. 2017 (A6), R",
                           doc="The initiator stops after this many refusals.")
-    max_consortium: int = P(5, ge=2, le=40, unit="actors",
+    max_consortium: int = P(6, ge=2, le=40, unit="actors",
                             source="NEMO/SKEIN partners per proposal 2-4 (A2)",
                             doc="Largest consortium of a cluster partnership.")
+    consortium_growth: float = P(0.65, ge=0.0, le=0.99, unit="probability", source=CAL,
+                                 doc="Chance a partnership's target size grows by one more actor "
+                                     "(sizes 2, 3, ... up to max_consortium).")
     capacity_sme: int = P(1, ge=1, le=20, unit="projects", source="NEMO max projects (A2), scaled",
                           doc="Concurrent projects an SME can carry.")
     capacity_large: int = P(3, ge=1, le=50, unit="projects", source="NEMO max projects (A2), scaled",
@@ -233,7 +238,7 @@ class Projects(Strict):
 
     duration_min: int = P(4, ge=1, le=40, unit="quarters", source=ASSUME,
                           doc="Shortest project.")
-    duration_max: int = P(10, ge=1, le=60, unit="quarters",
+    duration_max: int = P(14, ge=1, le=60, unit="quarters",
                           source="INFSO-SKIN CP 36 months (A2), widened",
                           doc="Longest project.")
     success_base: float = P(-0.2, ge=-10.0, le=10.0, unit="logit", source=CAL,
@@ -255,9 +260,9 @@ class Projects(Strict):
                                "exporting (x2 with a foreign partner).")
     learning: float = P(0.1, ge=0.0, le=1.0, unit="share", source="performance.md kernel (5%), SKIN",
                         doc="Share of the gap to the consortium's mean profile closed on success.")
-    spinoff_prob: float = P(0.03, ge=0.0, le=1.0, unit="probability", source=CAL,
+    spinoff_prob: float = P(0.2, ge=0.0, le=1.0, unit="probability", source=CAL,
                             doc="Chance a successful project creates a new enterprise.")
-    spinoff_prob_research: float = P(0.06, ge=0.0, le=1.0, unit="probability", source=CAL,
+    spinoff_prob_research: float = P(0.35, ge=0.0, le=1.0, unit="probability", source=CAL,
                                      doc="The same when a university or research centre takes part.")
     academic_spinoff_rate: float = P(0.01, ge=0.0, le=1.0, unit="per quarter", source=CAL,
                                      doc="Spin-offs per quarter per university or research centre.")
@@ -353,7 +358,7 @@ class International(Strict):
                                       "tender with foreign clusters.")
     tender_subsidy_start_year: int = P(2006, ge=1990, le=2100, unit="year", source=SEED + " ('it is now possible', 2006)",
                                        doc="First year the tender subsidy is available.")
-    agreement_rate: float = P(0.02, ge=0.0, le=1.0, unit="per quarter per effort", source=CAL,
+    agreement_rate: float = P(0.2, ge=0.0, le=1.0, unit="per quarter per effort", source=CAL,
                               doc="Chance per quarter and unit of promotion effort that a cluster "
                                   "signs an agreement with a foreign cluster.")
     tender_effect: float = P(1.0, ge=0.0, le=20.0, unit="x per 24 kEUR", source=CAL,
@@ -410,12 +415,12 @@ class Poles(Strict):
     calls: list[Call] = Field(default_factory=list, max_length=64,
                               description="Calls for projects (deadlines).",
                               json_schema_extra={"source": ASSUME})
-    proposal_rate: float = P(0.25, ge=0.0, le=1.0, unit="per call", source=CAL,
+    proposal_rate: float = P(0.04, ge=0.0, le=1.0, unit="per call", source=CAL,
                              doc="Chance an eligible company or research actor of a pole initiates "
                                  "a proposal in a call.")
     max_consortium: int = P(10, ge=2, le=60, unit="actors", source="INFSO-SKIN instruments (A2), scaled",
                             doc="Largest pole consortium.")
-    label_threshold: float = P(0.9, ge=0.0, le=10.0, unit="jury score", source=CAL,
+    label_threshold: float = P(1.3, ge=0.0, le=10.0, unit="jury score", source=CAL,
                                doc="Jury score needed for the label.")
     jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
                           doc="Noise in the jury's assessment.")
@@ -432,6 +437,16 @@ class Poles(Strict):
                              doc="Productivity gain of companies in a funded training project.")
     investment_gain: float = P(0.02, ge=0.0, le=1.0, unit="log VA", source=CAL,
                                doc="Value-added gain of companies in a funded investment project.")
+    foreign_prob: float = P(0.3, ge=0.0, le=1.0, unit="probability", source=SEED + " (proposals must include foreign partners); rate: " + CAL,
+                            doc="Chance a pole proposal brings in a foreign partner.")
+    rd_slot_prob: float = P(0.35, ge=0.0, le=1.0, unit="probability", source=SEED + " (criterion 1); rate: " + CAL,
+                            doc="Chance a candidate slot of a pole consortium goes to a university, "
+                                "research or training centre.")
+    consortium_growth: float = P(0.6, ge=0.0, le=0.99, unit="probability", source=CAL,
+                                 doc="Chance a pole consortium's target size grows by one more actor.")
+    assets_firms_per_meur: float = P(0.1, ge=0.0, le=100.0, unit="firms per MEUR", source=CAL,
+                                     doc="New pole enterprises financed per MEUR of the assets and "
+                                         "holdings budget.")
     absorb_clusters: bool = Field(False, description="Whether clusters whose sectors a selected pole "
                                   "covers are absorbed into it at selection.",
                                   json_schema_extra={"source": ASSUME + " (the seed keeps clusters beside poles)"})

@@ -1,0 +1,139 @@
+"""Thin Mesa agents: identity, inspection and visualisation handles over the arrays.
+
+The state of an actor lives in :class:`sim.state.Actors`; an agent keeps only its ``index``
+and exposes the arrays through read-only properties, so there is one source of truth.
+Agents take no part in the step: the hot path runs in kernels over all actors at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.institutions import CLUSTER_STATUS, TASKS
+from sim.state import ACTOR_TYPE_NAMES
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+class Actor(mesa.Agent):
+    """Handle of one actor row (a company, university, research or training centre)."""
+
+    model: ClusterModel
+
+    def __init__(self, model: ClusterModel, index: int) -> None:
+        super().__init__(model)
+        self.index = int(index)
+
+    @property
+    def actor_type(self) -> str:
+        """One of ``sme``, ``large_firm``, ``university``, ``research_centre``, ``training_centre``."""
+        return ACTOR_TYPE_NAMES[self.model.actors.atype[self.index]]
+
+    @property
+    def sector(self) -> str:
+        """Sector name."""
+        return self.model.sc.world.sectors[self.model.actors.sector[self.index]].name
+
+    @property
+    def cluster(self) -> str | None:
+        """Name of the cluster it belongs to, or None."""
+        c = self.model.actors.cluster[self.index]
+        return self.model.clusters.names[c] if c >= 0 else None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the actor is still in business."""
+        return bool(self.model.actors.alive[self.index])
+
+    @property
+    def employment(self) -> float:
+        """Employment [FTE] (0 for institutions)."""
+        return float(self.model.actors.employment[self.index])
+
+    @property
+    def value_added(self) -> float:
+        """Value added [EUR/year] (0 for institutions)."""
+        return float(self.model.actors.value_added[self.index])
+
+    @property
+    def exporter(self) -> bool:
+        """Whether it exports."""
+        return bool(self.model.actors.exporter[self.index])
+
+    @property
+    def partners(self) -> list[int]:
+        """Indices of remembered partners with positive trust."""
+        a = self.model.actors
+        row = a.tie_partner[self.index]
+        return [int(j) for j, t in zip(row, a.tie_trust[self.index], strict=True)
+                if j >= 0 and t > 0]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} #{self.index} {self.actor_type} {self.sector}>"
+
+
+class Company(Actor):
+    """An SME or large firm."""
+
+
+class University(Actor):
+    """A university department."""
+
+
+class ResearchCentre(Actor):
+    """A research centre."""
+
+
+class TrainingCentre(Actor):
+    """A training centre or other support body."""
+
+
+ACTOR_CLASSES = (Company, Company, University, ResearchCentre, TrainingCentre)
+
+
+class Animator(mesa.Agent):
+    """The animator of one cluster: its funding and effort by task (see sim.policy)."""
+
+    model: ClusterModel
+
+    def __init__(self, model: ClusterModel, cluster: int) -> None:
+        super().__init__(model)
+        self.cluster = int(cluster)
+
+    @property
+    def name(self) -> str:
+        """The cluster's name."""
+        return self.model.clusters.names[self.cluster]
+
+    @property
+    def status(self) -> str:
+        """The cluster's status."""
+        return CLUSTER_STATUS[self.model.clusters.status[self.cluster]]
+
+    @property
+    def effort(self) -> dict[str, float]:
+        """Full-time-equivalent effort by task this quarter."""
+        return dict(zip(TASKS, self.model.clusters.effort[self.cluster].tolist(), strict=True))
+
+    @property
+    def members(self) -> int:
+        """Members of the cluster now."""
+        a = self.model.actors
+        return int(np.count_nonzero(a.cluster[: a.n] == self.cluster))
+
+
+class Region(mesa.Agent):
+    """The Walloon Region: the funder and evaluator (its processes are in sim.policy)."""
+
+    model: ClusterModel
+
+    @property
+    def pole_budget_left(self) -> dict[str, float]:
+        """EUR left per pole instrument."""
+        from sim.scenario import INSTRUMENTS
+
+        return dict(zip(INSTRUMENTS, self.model.poles.remaining.tolist(), strict=True))

@@ -1,0 +1,130 @@
+"""Per-cluster and per-pole state (a few dozen rows: plain NumPy, no kernels needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import INSTRUMENTS, Scenario
+
+# cluster status
+PLANNED, ACTIVE, DROPPED, ABSORBED = 0, 1, 2, 3
+CLUSTER_STATUS = ("planned", "active", "dropped", "absorbed")
+# pole status
+CANDIDATE, SELECTED, NOT_SELECTED = 0, 1, 2
+# animator tasks (the seed's nine guidelines grouped into six efforts)
+TASKS = ("know_each_other", "mapping", "recruiting", "partnerships", "benchmarking", "promotion")
+KNOW, MAPPING, RECRUITING, PARTNERSHIPS, BENCHMARKING, PROMOTION = range(6)
+
+
+def step_of(sc: Scenario, year: int, quarter: int) -> int:
+    """Quarterly step index of (year, quarter); step 0 is the first quarter of start_year."""
+    return 4 * (year - sc.time.start_year) + quarter - 1
+
+
+@dataclass
+class Clusters:
+    """Arrays over the scenario's clusters (index = order in the scenario)."""
+
+    names: tuple[str, ...]
+    sectors: np.ndarray  # bool (C, S)
+    launch_step: np.ndarray  # int
+    founders: np.ndarray  # int
+    status: np.ndarray  # int8, CLUSTER_STATUS
+    status_step: np.ndarray  # int, step of the last status change
+    last_eval_step: np.ndarray  # int, step since which involvement is measured
+    effort: np.ndarray  # float (C, 6) animator FTE by task this quarter
+    subsidy: np.ndarray  # float EUR/year granted this quarter's rate
+    fee_sme: np.ndarray  # float EUR/year
+    fee_large: np.ndarray
+    launched_recent: np.ndarray  # int (C, 4) members involved in launches, last 4 quarters
+    sector_clusters: np.ndarray  # int32 (S, k) clusters recruiting in each sector, -1 padded
+    pole: np.ndarray  # int, pole that absorbed the cluster (-1)
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> Clusters:
+        """Build the table; every cluster starts planned."""
+        sec_names = [s.name for s in sc.world.sectors]
+        n_c, n_s = len(sc.clusters), len(sec_names)
+        mask = np.zeros((n_c, n_s), bool)
+        for c, spec in enumerate(sc.clusters):
+            mask[c, [sec_names.index(s) for s in spec.sectors]] = True
+        k = max(1, int(mask.sum(axis=0).max(initial=0)))
+        sector_clusters = np.full((n_s, k), -1, np.int32)
+        for s in range(n_s):
+            cl = np.flatnonzero(mask[:, s])
+            sector_clusters[s, : len(cl)] = cl
+        return cls(
+            names=tuple(c.name for c in sc.clusters), sectors=mask,
+            launch_step=np.array([step_of(sc, c.launch_year, c.launch_quarter)
+                                  for c in sc.clusters], int),
+            founders=np.array([c.founders for c in sc.clusters], int),
+            status=np.zeros(n_c, np.int8), status_step=np.full(n_c, -1),
+            last_eval_step=np.zeros(n_c, int), effort=np.zeros((n_c, len(TASKS))),
+            subsidy=np.zeros(n_c), fee_sme=np.zeros(n_c), fee_large=np.zeros(n_c),
+            launched_recent=np.zeros((n_c, 4), np.int64), sector_clusters=sector_clusters,
+            pole=np.full(n_c, -1),
+        )
+
+    @property
+    def active(self) -> np.ndarray:
+        """Bool mask of active clusters."""
+        return self.status == ACTIVE
+
+
+@dataclass
+class Agreements:
+    """Intercluster agreements with foreign clusters (cluster, expiry step)."""
+
+    cluster: list[int]
+    expiry: list[int]
+
+    def active_counts(self, n_clusters: int, step: int) -> np.ndarray:
+        """Active agreements per cluster at ``step``."""
+        c = np.asarray(self.cluster, int)
+        e = np.asarray(self.expiry, int)
+        return np.bincount(c[e > step], minlength=n_clusters)
+
+
+@dataclass
+class Poles:
+    """Arrays over the candidate poles, their calls and the budget."""
+
+    names: tuple[str, ...]
+    sectors: np.ndarray  # bool (P, S)
+    sector_pole: np.ndarray  # int (S,), pole of each sector (-1)
+    status: np.ndarray  # int8
+    call_steps: np.ndarray  # int, deadline step of each call
+    budget: np.ndarray  # float (5,) EUR granted per instrument over the period
+    remaining: np.ndarray  # float (5,) EUR left
+    export_spend: np.ndarray  # float (P,) MEUR per quarter of export promotion this quarter
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> Poles:
+        """Build the table from ``policy.poles``."""
+        pp = sc.policy.poles
+        sec_names = [s.name for s in sc.world.sectors]
+        n_p = len(pp.candidates)
+        mask = np.zeros((n_p, len(sec_names)), bool)
+        sector_pole = np.full(len(sec_names), -1)
+        for p, cand in enumerate(pp.candidates):
+            for s in cand.sectors:
+                si = sec_names.index(s)
+                mask[p, si] = True
+                if sector_pole[si] < 0:
+                    sector_pole[si] = p
+        budget = 1e6 * np.array([pp.budget_rd_meur, pp.budget_training_meur,
+                                 pp.budget_investment_meur, pp.budget_export_meur,
+                                 pp.budget_assets_meur])
+        if not pp.enabled:
+            budget[:] = 0.0
+        return cls(
+            names=tuple(c.name for c in pp.candidates), sectors=mask, sector_pole=sector_pole,
+            status=np.zeros(n_p, np.int8),
+            call_steps=np.array([step_of(sc, c.year, c.quarter) for c in pp.calls], int),
+            budget=budget, remaining=budget.copy(), export_spend=np.zeros(n_p),
+        )
+
+
+assert len(INSTRUMENTS) == 5

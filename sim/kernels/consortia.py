@@ -1,0 +1,213 @@
+"""Partner search and consortium formation: the hot path of the model.
+
+One kernel serves the clusters' partnerships (groups = clusters) and the poles' calls
+(groups = poles).  The rule (docs/ODD.md, submodel "Partnership formation"):
+
+1. Potential initiators are visited in a random order.  An initiator with spare capacity
+   initiates with probability ``group_rate[g]`` (times its sector's cooperation propensity when
+   ``use_coop``), then draws a target consortium size (2, +1 with probability ``grow_prob`` each
+   time, up to ``max_size``).
+2. It asks its remembered partners first (trust ties; SKIN / INFSO-SKIN "previous partners
+   first"), then screens ``K`` random candidates: with probability ``nc_prob`` a university,
+   research or training centre of its group, with probability ``cross_prob[g]`` a company of
+   another group, otherwise a company of its own group.  A random candidate is only known with
+   probability ``discovery[g]`` (the animator's "knowing each other" effort raises it).
+3. A known candidate with spare capacity accepts when its match plus a uniform taste shock in
+   [-0.25, 0.25) exceeds ``threshold``; the match is
+   ``w_h * 4s(1-s) + w_v * vertical + w_t * trust + w_p * same_province`` with ``s`` the cosine of
+   the two technology profiles (Cowan-Jonard-Zimmermann), ``vertical`` a bump around a
+   value-chain distance of 0.35 (customer-supplier), ``trust`` the tie value.  The initiator
+   stops after ``max_refusals`` refusals (Tomasello et al.) or at the target size.
+4. A consortium of two or more local actors (and, if ``require_mix``, with a company and a
+   research or training actor) is committed: members' loads rise and a foreign partner joins
+   with probability ``foreign_prob[g]``.
+
+All draws come from the explicit xoshiro state ``rng`` in a fixed order, so the kernel is a
+pure function of its inputs; ``tests/reference.py`` re-implements it in plain Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.kernels.rng import randbelow, shuffle, uniform
+from sim.kernels.ties import trust_of
+
+TASTE_HALF_WIDTH = 0.25
+VERTICAL_PEAK = 0.35
+VERTICAL_WIDTH = 0.2
+
+
+@njit(cache=True)
+def match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
+                w_h, w_v, w_t, w_p):
+    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3)."""
+    s = 0.0
+    for d in range(knowledge.shape[1]):
+        s += knowledge[i, d] * knowledge[j, d]
+    s = min(1.0, max(0.0, s))
+    horizontal = 4.0 * s * (1.0 - s)
+    if atype[i] <= 1 and atype[j] <= 1:
+        dv = abs(stage[i] - stage[j])
+        z = (dv - VERTICAL_PEAK) / VERTICAL_WIDTH
+        vertical = np.exp(-z * z)
+    else:
+        vertical = 0.5  # R&D and training actors sit off the value chain
+    trust = trust_of(tie_partner, tie_trust, i, j)
+    prox = 1.0 if province[i] == province[j] else 0.0
+    return w_h * horizontal + w_v * vertical + w_t * trust + w_p * prox
+
+
+@njit(cache=True)
+def _in(members, size, j):
+    for m in range(size):
+        if members[m] == j:
+            return True
+    return False
+
+
+@njit(cache=True)
+def form_consortia(
+    pool, pool_group, group_rate, use_coop, sector_coop,
+    co_ptr, co_idx, nc_ptr, nc_idx, cross_groups,
+    discovery, cross_prob, nc_prob, foreign_prob,
+    alive, atype, sector, province, load, capacity, knowledge, stage, group_of,
+    tie_partner, tie_trust, last_project, step,
+    n_candidates, w_h, w_v, w_t, w_p, threshold, max_refusals, max_size, grow_prob,
+    require_mix, rng,
+    out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
+    out_has_training,
+):
+    """Form consortia; return how many were written to the ``out_*`` buffers.
+
+    Parameters
+    ----------
+    pool, pool_group : ndarray(int32, (m,))  potential initiators and their group.
+    group_rate : ndarray(float64, (G,))      initiation probability per step in each group.
+    use_coop : bool                          multiply it by ``sector_coop[sector[i]]``.
+    co_ptr, co_idx / nc_ptr, nc_idx : CSR    companies / other actors of each group.
+    cross_groups : ndarray(int32, (h,))      groups open to cross-group search.
+    discovery, cross_prob, foreign_prob : ndarray(float64, (G,))  per-group probabilities.
+    nc_prob : float                          chance a candidate slot goes to a non-company.
+    alive .. last_project : actor arrays (see ``sim.state.Actors``); ``load`` and
+        ``last_project`` are updated in place for committed members.
+    group_of : ndarray(int, (n,))            each actor's group (-1 none), for cross flags.
+    rng : ndarray(uint64, (4,))              xoshiro256** state, advanced in place.
+    out_* : caller-allocated buffers of length B (``out_members`` is (B, width)).
+    """
+    n_pool = pool.shape[0]
+    order = np.arange(n_pool)
+    shuffle(rng, order)
+    width = out_members.shape[1]
+    cap_size = min(max_size, width)
+    members = np.empty(width, np.int32)
+    n_out = 0
+    n_cross = cross_groups.shape[0]
+    for t in range(n_pool):
+        p = order[t]
+        i = pool[p]
+        g = pool_group[p]
+        if not alive[i] or load[i] >= capacity[i]:
+            continue
+        prob = group_rate[g]
+        if use_coop:
+            prob *= sector_coop[sector[i]]
+        if uniform(rng) >= prob:
+            continue
+        if n_out >= out_members.shape[0]:
+            break
+        target = 2
+        while target < cap_size and uniform(rng) < grow_prob:
+            target += 1
+        members[0] = i
+        size = 1
+        match_sum = 0.0
+        refusals = 0
+        # 1. remembered partners first
+        for m in range(tie_partner.shape[1]):
+            if size >= target or refusals > max_refusals:
+                break
+            j = tie_partner[i, m]
+            if j < 0 or not alive[j] or group_of[j] < 0 or load[j] >= capacity[j]:
+                continue
+            if _in(members, size, j):
+                continue
+            score = match_score(i, j, atype, province, knowledge, stage, tie_partner,
+                                tie_trust, w_h, w_v, w_t, w_p)
+            if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
+                members[size] = j
+                size += 1
+                match_sum += score
+            else:
+                refusals += 1
+        # 2. random candidates
+        for _ in range(n_candidates):
+            if size >= target or refusals > max_refusals:
+                break
+            u = uniform(rng)
+            if u < nc_prob:
+                lo = nc_ptr[g]
+                hi = nc_ptr[g + 1]
+                src = nc_idx
+            elif u < nc_prob + cross_prob[g] and n_cross > 1:
+                h = cross_groups[randbelow(rng, n_cross)]
+                if h == g:
+                    continue
+                lo = co_ptr[h]
+                hi = co_ptr[h + 1]
+                src = co_idx
+            else:
+                lo = co_ptr[g]
+                hi = co_ptr[g + 1]
+                src = co_idx
+            if hi <= lo:
+                continue
+            j = src[lo + randbelow(rng, hi - lo)]
+            if j == i or not alive[j] or load[j] >= capacity[j]:
+                continue
+            if _in(members, size, j):
+                continue
+            if uniform(rng) >= discovery[g]:
+                continue
+            score = match_score(i, j, atype, province, knowledge, stage, tie_partner,
+                                tie_trust, w_h, w_v, w_t, w_p)
+            if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
+                members[size] = j
+                size += 1
+                match_sum += score
+            else:
+                refusals += 1
+        if size < 2:
+            continue
+        has_co = False
+        has_rd = False
+        has_tr = False
+        cross = False
+        for m in range(size):
+            a = atype[members[m]]
+            if a <= 1:
+                has_co = True
+            elif a <= 3:
+                has_rd = True
+            else:
+                has_tr = True
+            if group_of[members[m]] != g:
+                cross = True
+        if require_mix and not (has_co and (has_rd or has_tr)):
+            continue
+        for m in range(size):
+            load[members[m]] += 1
+            last_project[members[m]] = step
+            out_members[n_out, m] = members[m]
+        for m in range(size, width):
+            out_members[n_out, m] = -1
+        out_size[n_out] = size
+        out_match[n_out] = match_sum / (size - 1)
+        out_group[n_out] = g
+        out_foreign[n_out] = 1 if uniform(rng) < foreign_prob[g] else 0
+        out_cross[n_out] = cross
+        out_has_rd[n_out] = has_rd
+        out_has_training[n_out] = has_tr
+        n_out += 1
+    return n_out

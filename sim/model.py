@@ -1,0 +1,206 @@
+"""ClusterModel: the Mesa model of the Walloon clusters and competitiveness poles.
+
+One step is one quarter.  :meth:`ClusterModel.step` is the ODD's schedule (docs/ODD.md,
+section 3), one named sub-step per line; each sub-step is a short function in
+:mod:`sim.policy` (the Region) or :mod:`sim.processes` (the actors) around a Numba kernel.
+
+Randomness: the run's :class:`numpy.random.SeedSequence` is ``SeedSequence(seed,
+spawn_key=(replication,))``.  It spawns one independent stream per process (so that a policy
+change that alters one process's draws leaves the others' streams untouched, which makes common
+random numbers effective): NumPy Generators for initialisation, entry and the Region's draws,
+xoshiro256** states for the kernels.  Mesa's own ``rng`` / ``random`` are seeded from it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim import policy, processes
+from sim.agents import ACTOR_CLASSES, Animator, Region
+from sim.indicators import Counters, Recorder, record_year
+from sim.institutions import Agreements, Clusters, Poles
+from sim.kernels.rng import new_state
+from sim.loader import load_scenario
+from sim.scenario import Scenario
+from sim.state import MAX_CONSORTIUM, Actors, Projects
+from sim.world import build_population
+
+KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
+NUMPY_STREAMS = ("init", "entry", "policy", "mesa")
+
+
+def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
+    """The SeedSequence of replication ``replication`` of a run with root ``seed``.
+
+    The key holds the replication only, not the scenario: replication r of every policy
+    variant starts from the same world and the same streams (common random numbers).
+    """
+    return np.random.SeedSequence(int(seed), spawn_key=(int(replication),))
+
+
+class ClusterModel(mesa.Model):
+    """Agent-based model of the Walloon cluster policy (2001-) and competitiveness poles.
+
+    Parameters
+    ----------
+    scenario : Scenario, path or None
+        The scenario (the embedded baseline when None).
+    seed : int, optional
+        Root seed; defaults to ``scenario.run.seed``.
+    replication : int
+        Replication index, part of the run's seed key.
+    handles : bool
+        Create a thin Mesa agent for every actor (for inspection and visualisation).  Batch
+        runs switch it off: the dynamics do not depend on it.
+    """
+
+    def __init__(self, scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
+                 replication: int = 0, handles: bool = True) -> None:
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.sc = sc
+        self.seed = sc.run.seed if seed is None else int(seed)
+        self.replication = int(replication)
+        self.seed_sequence = run_seed_sequence(self.seed, self.replication)
+        children = self.seed_sequence.spawn(len(KERNEL_STREAMS) + len(NUMPY_STREAMS))
+        self.streams = {name: new_state(ss) for name, ss in zip(KERNEL_STREAMS, children,
+                                                                strict=False)}
+        gens = {name: np.random.default_rng(ss)
+                for name, ss in zip(NUMPY_STREAMS, children[len(KERNEL_STREAMS):], strict=True)}
+        super().__init__(rng=gens["mesa"])
+        self.random.seed(int(gens["mesa"].integers(2**63)))
+        self.rng_init, self.rng_entry, self.rng_policy = gens["init"], gens["entry"], gens["policy"]
+
+        w = sc.world
+        self.sector_coop = np.array([s.cooperation for s in w.sectors])
+        self.sector_ki = np.array([s.knowledge_intensity for s in w.sectors])
+        self.sector_growth = np.array([s.growth for s in w.sectors])
+        self.actors, self.centroids = build_population(sc, self.rng_init)
+        self.projects = Projects.empty(max(64, self.actors.n // 4), MAX_CONSORTIUM)
+        self.clusters = Clusters.from_scenario(sc)
+        self.poles = Poles.from_scenario(sc)
+        self.agreements = Agreements([], [])
+        self.counters = Counters(len(self.clusters.names), len(self.poles.names),
+                                 len(sc.policy.poles.calls))
+        self.recorder = Recorder()
+        self.evaluations: list[tuple[int, str, int, float, bool]] = []
+        self.t = 0
+        self._buffers: tuple[np.ndarray, ...] | None = None
+
+        self.handles = handles
+        self._handle: dict[int, mesa.Agent] = {}
+        if handles:
+            self.on_new_actors(np.arange(self.actors.n))
+        self.animators = [Animator(self, c) for c in range(len(self.clusters.names))]
+        self.region = Region(self)
+
+    # ------------------------------------------------------------------ calendar
+    @property
+    def year(self) -> int:
+        """Calendar year of the current step."""
+        return self.sc.time.start_year + self.t // 4
+
+    @property
+    def quarter(self) -> int:
+        """Quarter (1-4) of the current step."""
+        return self.t % 4 + 1
+
+    # ------------------------------------------------------------------ the schedule
+    def step(self) -> None:
+        """Advance one quarter (the ODD's process overview, in order)."""
+        if self.quarter == 1:
+            self.counters.reset()                # 0. a new year: yearly flows start at zero
+        policy.launch_clusters(self)             # 1. clusters due this quarter start
+        policy.select_poles(self)                # 2. selection of the competitiveness poles
+        policy.fund_animation(self)              # 3. animation subsidy, fees, animator effort
+        policy.internationalise(self)            # 4. agreements with foreign clusters
+        processes.membership(self)               # 5. actors join and leave clusters
+        processes.partnering(self)               # 6. partner search, partnerships launched
+        policy.pole_call(self)                   # 7. pole call: proposals, jury, funding
+        processes.projects(self)                 # 8. project outcomes, ties, spin-offs
+        policy.pole_programmes(self)             # 9. export promotion, assets and holdings
+        processes.economy(self)                  # 10. value added, exports, exits
+        processes.demography(self)               # 11. entry and academic spin-offs
+        if self.quarter == 4:
+            policy.evaluate_clusters(self)       # 12. the Region's evaluation (year end)
+            record_year(self)                    # 13. indicators of the year
+        self.after_step()
+        self.t += 1
+        if self.t >= self.sc.n_quarters:
+            self.running = False
+
+    def run(self) -> pd.DataFrame:
+        """Run to the end of the scenario; return the tidy indicator table."""
+        while self.running:
+            self.step()
+        return self.results()
+
+    def results(self) -> pd.DataFrame:
+        """The tidy indicator rows recorded so far."""
+        return self.recorder.frame()
+
+    # ------------------------------------------------------------------ helpers
+    def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
+        """Output buffers of the consortium kernel with at least ``rows`` rows."""
+        b = self._buffers
+        if b is None or b[0].shape[0] < rows or b[0].shape[1] < width:
+            r = max(rows, 64, 0 if b is None else b[0].shape[0])
+            wd = max(width, 0 if b is None else b[0].shape[1])
+            b = (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
+                 np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),
+                 np.zeros(r, np.bool_), np.zeros(r, np.bool_))
+            self._buffers = b
+        return b
+
+    def commit_projects(self, buf, k: int, *, cluster, pole, call: int) -> np.ndarray:
+        """Store ``k`` consortia from kernel buffers as projects starting now."""
+        members, size, match, _group, foreign, cross, has_rd, has_tr = buf
+        p = self.projects
+        p.reserve(k)
+        slots = p.free[p.n_free - k: p.n_free][::-1].copy()
+        p.n_free -= k
+        bp = self.sc.behaviour.projects
+        dur = self.rng_entry.integers(bp.duration_min, bp.duration_max + 1, size=k)
+        width = members.shape[1]
+        p.active[slots] = True
+        p.start[slots] = self.t
+        p.end[slots] = self.t + dur
+        p.cluster[slots] = cluster
+        p.pole[slots] = pole
+        p.call[slots] = call
+        p.size[slots] = size[:k]
+        p.members[slots, :width] = members[:k]
+        p.members[slots, width:] = -1
+        p.match[slots] = match[:k]
+        p.has_rd[slots] = has_rd[:k]
+        p.has_training[slots] = has_tr[:k]
+        p.foreign[slots] = foreign[:k]
+        p.cross[slots] = cross[:k]
+        p.fund_rd[slots] = 0.0
+        p.fund_training[slots] = 0.0
+        p.fund_investment[slots] = 0.0
+        return slots
+
+    def on_new_actors(self, idx: np.ndarray) -> None:
+        """Create Mesa handles for new actor rows (when handles are on)."""
+        if not self.handles:
+            return
+        atype = self.actors.atype
+        for i in idx:
+            self._handle[int(i)] = ACTOR_CLASSES[atype[i]](self, int(i))
+
+    def after_step(self) -> None:
+        """Remove the Mesa handles of actors that exited this quarter."""
+        if not self.handles:
+            return
+        dead = [i for i in np.flatnonzero(~self.actors.alive[: self.actors.n])
+                if i in self._handle]
+        for i in dead:
+            self._handle.pop(int(i)).remove()
+
+    def actor(self, index: int) -> mesa.Agent | None:
+        """The Mesa handle of actor ``index`` (None if it exited or handles are off)."""
+        return self._handle.get(int(index))

@@ -1,0 +1,326 @@
+"""The Region's processes: cluster launches, animation funding, internationalisation,
+evaluation, and the competitiveness poles (selection, calls, jury, budget, programmes).
+
+Each function is one line of :meth:`sim.model.ClusterModel.step` and works on a handful of
+clusters or poles with NumPy; the only per-actor work goes through kernels or vectorised masks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.institutions import (
+    ABSORBED,
+    ACTIVE,
+    DROPPED,
+    NOT_SELECTED,
+    PLANNED,
+    PROMOTION,
+    SELECTED,
+)
+from sim.kernels.consortia import form_consortia
+from sim.kernels.groups import build_csr
+from sim.processes import spawn_companies
+from sim.state import (
+    LARGE,
+    POLE_ASSETS,
+    RESEARCH_CENTRE,
+    TRAINING_CENTRE,
+    UNIVERSITY,
+)
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+RD, TRAINING, INVESTMENT, EXPORT, ASSETS = range(5)
+TENDER_REFERENCE_EUR = 24_000.0  # seed: the Region's tender subsidy
+
+
+def launch_clusters(m: ClusterModel) -> None:
+    """Clusters due this quarter start, founded by companies of their sectors (bottom-up)."""
+    cl, a = m.clusters, m.actors
+    due = np.flatnonzero((cl.status == PLANNED) & (cl.launch_step == m.t))
+    n = a.n
+    for c in due:
+        free = (a.alive[:n] & (a.atype[:n] <= LARGE) & (a.cluster[:n] < 0)
+                & cl.sectors[c][a.sector[:n]])
+        cand = np.flatnonzero(free)
+        k = min(len(cand), max(2, int(round(cl.founders[c] * m.sc.run.scale))))
+        if k:
+            weight = a.capability[cand] * np.where(a.atype[cand] == LARGE, 2.0, 1.0)
+            pick = m.rng_policy.choice(cand, size=k, replace=False, p=weight / weight.sum())
+            a.cluster[pick] = c
+        cl.status[c] = ACTIVE
+        cl.status_step[c] = m.t
+        cl.last_eval_step[c] = m.t
+        m.counters.clusters_created += 1
+
+
+def fund_animation(m: ClusterModel) -> None:
+    """The Region's animation subsidy (tapered), members' fees, and the animators' effort.
+
+    An animator is hired only with a subsidy; fees complement it up to their caps.  Effort is
+    the budget in full-time animators, split over the tasks by the policy's shares.
+    """
+    cl, an = m.clusters, m.sc.policy.animation
+    a = m.actors
+    n = a.n
+    active = cl.active
+    years = np.maximum(0, (m.t - cl.launch_step) // 4)
+    rate = np.maximum(an.taper_floor, 1.0 - an.taper_per_year * years)
+    rate = np.where(an.taper_per_year > 0, rate, 1.0)
+    subsidy = np.where(active, rate * an.subsidy_eur_per_year, 0.0)
+    mem = a.cluster[:n]
+    is_member = mem >= 0
+    n_sme = np.bincount(mem[is_member & (a.atype[:n] == 0)], minlength=len(cl.names))
+    n_large = np.bincount(mem[is_member & (a.atype[:n] == LARGE)], minlength=len(cl.names))
+    need = np.maximum(0.0, an.cost_eur_per_year - subsidy)
+    units = n_sme + 4.0 * n_large
+    per_unit = np.where(units > 0, need / np.maximum(units, 1), 0.0)
+    cl.fee_sme = np.where(subsidy > 0, np.minimum(an.fee_cap_sme_eur, per_unit), 0.0)
+    cl.fee_large = np.where(subsidy > 0, np.minimum(an.fee_cap_large_eur, 4.0 * per_unit), 0.0)
+    fees = n_sme * cl.fee_sme + n_large * cl.fee_large
+    fte = np.where(subsidy > 0, (subsidy + fees) / an.cost_eur_per_year, 0.0)
+    shares = np.array([an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
+                       an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
+    cl.effort = fte[:, None] * shares[None, :]
+    cl.subsidy = subsidy
+    m.counters.animation_subsidy += subsidy / 4.0
+    m.counters.fees += fees / 4.0
+
+
+def internationalise(m: ClusterModel) -> None:
+    """Clusters sign agreements with foreign clusters, helped by the tender subsidy."""
+    cl, it = m.clusters, m.sc.policy.international
+    year = m.year
+    subsidy = it.tender_subsidy_eur if year >= it.tender_subsidy_start_year else 0.0
+    p = it.agreement_rate * cl.effort[:, PROMOTION] * (1.0 + it.tender_effect * subsidy
+                                                       / TENDER_REFERENCE_EUR)
+    p = np.where(cl.active, np.minimum(p, 1.0), 0.0)
+    signed = np.flatnonzero(m.rng_policy.random(len(p)) < p)
+    for c in signed:
+        m.agreements.cluster.append(int(c))
+        m.agreements.expiry.append(m.t + 4 * it.agreement_years)
+    m.counters.agreements_signed += len(signed)
+    m.counters.tender_subsidy += subsidy * len(signed)
+
+
+def evaluate_clusters(m: ClusterModel) -> None:
+    """Every ``period_years`` after its launch, the Region checks each active cluster's
+    critical mass and members' involvement, and drops the clusters that fail."""
+    ev, cl, a = m.sc.policy.evaluation, m.clusters, m.actors
+    if not ev.enabled:
+        return
+    n = a.n
+    launch_year = m.sc.time.start_year + cl.launch_step // 4
+    age = m.year - launch_year
+    due = np.flatnonzero(cl.active & (age > 0) & (age % ev.period_years == 0))
+    for c in due:
+        in_c = a.cluster[:n] == c
+        members = int(in_c.sum())
+        comp = in_c & (a.atype[:n] <= LARGE)
+        involved = a.last_project[:n][comp] >= cl.last_eval_step[c]
+        involvement = float(involved.mean()) if comp.any() else 0.0
+        fails = (members < ev.min_members, involvement < ev.min_involvement)
+        failed = any(fails) if ev.fail_when == "any" else all(fails)
+        m.evaluations.append((m.year, cl.names[c], members, involvement, bool(failed)))
+        cl.last_eval_step[c] = m.t
+        if failed:
+            cl.status[c] = DROPPED
+            cl.status_step[c] = m.t
+            a.cluster[:n][in_c] = -1
+            m.counters.clusters_dropped += 1
+
+
+def select_poles(m: ClusterModel) -> None:
+    """In the selection quarter, candidate poles are checked against the seed's four criteria.
+
+    1. partnership of enterprises, research and training centres: at least ``min_rd_actors``
+       universities or research centres and ``min_training_actors`` training centres;
+    2. innovative projects: at least ``min_innovation`` innovations by the sectors' companies;
+    3. critical mass: ``min_companies`` companies that are cluster members or past partners;
+    4. activities across Wallonia: such companies in ``min_provinces`` provinces.
+    """
+    pp, po, a = m.sc.policy.poles, m.poles, m.actors
+    if not pp.enabled or m.t != _step(m, pp.selection_year, pp.selection_quarter):
+        return
+    n = a.n
+    alive = a.alive[:n]
+    atype = a.atype[:n]
+    for p in range(len(po.names)):
+        in_sec = alive & po.sectors[p][a.sector[:n]]
+        engaged = in_sec & (atype <= LARGE) & ((a.cluster[:n] >= 0) | (a.last_project[:n] >= 0))
+        rd = int((in_sec & ((atype == UNIVERSITY) | (atype == RESEARCH_CENTRE))).sum())
+        tr = int((in_sec & (atype == TRAINING_CENTRE)).sum())
+        innov = int(a.innovations[:n][in_sec].sum())
+        provinces = len(np.unique(a.province[:n][engaged]))
+        ok = (rd >= pp.min_rd_actors and tr >= pp.min_training_actors
+              and innov >= pp.min_innovation and int(engaged.sum()) >= pp.min_companies
+              and provinces >= pp.min_provinces)
+        po.status[p] = SELECTED if ok else NOT_SELECTED
+        if not ok:
+            continue
+        # cluster members of the pole's sectors become pole members
+        a.pole[:n][in_sec & (a.cluster[:n] >= 0)] = p
+        if pp.absorb_clusters:
+            cl = m.clusters
+            covered = cl.active & ~(cl.sectors & ~po.sectors[p]).any(axis=1)
+            for c in np.flatnonzero(covered):
+                cl.status[c] = ABSORBED
+                cl.status_step[c] = m.t
+                cl.pole[c] = p
+                a.cluster[:n][a.cluster[:n] == c] = -1
+                m.counters.clusters_absorbed += 1
+
+
+def _step(m: ClusterModel, year: int, quarter: int) -> int:
+    return 4 * (year - m.sc.time.start_year) + quarter - 1
+
+
+def in_budget_period(m: ClusterModel) -> bool:
+    """Whether this quarter lies in the poles' budget period."""
+    pp = m.sc.policy.poles
+    return pp.enabled and pp.budget_start_year <= m.year <= pp.budget_end_year
+
+
+def pole_call(m: ClusterModel) -> None:
+    """A call deadline: consortia propose, the jury ranks and labels, the budget funds.
+
+    Proposals are scored on the members' mean capability, their match, the presence of
+    research, training and foreign partners, plus noise; those above ``label_threshold`` are
+    labelled.  In rank order, a labelled proposal is funded when its R&D request fits this
+    call's envelope (what is left of the instrument divided by the calls left in the budget
+    period); its training and investment requests are granted when they fit theirs.  No
+    instrument can be overspent.
+    """
+    po, pp, a = m.poles, m.sc.policy.poles, m.actors
+    calls = np.flatnonzero(po.call_steps == m.t)
+    selected = po.status == SELECTED
+    if not pp.enabled or len(calls) == 0 or not selected.any():
+        return
+    call = int(calls[0])
+    m.counters.calls_this_year[call] = True
+    n = a.n
+    group = np.where(a.alive[:n], po.sector_pole[a.sector[:n]], -1)
+    group = np.where((group >= 0) & selected[np.maximum(group, 0)], group, -1).astype(np.int32)
+    comp = a.atype[:n] <= LARGE
+    n_p = len(po.names)
+    co_ptr, co_idx = build_csr(group, comp, n_p)
+    nc_ptr, nc_idx = build_csr(group, ~comp, n_p)
+    initiators = np.flatnonzero((group >= 0) & (a.atype[:n] <= RESEARCH_CENTRE)).astype(np.int32)
+    if len(initiators) == 0:
+        return
+    bp = m.sc.behaviour.partnering
+    buf = m.buffers(len(initiators), pp.max_consortium)
+    scratch_last = a.last_project.copy()  # proposals are not projects: keep involvement clean
+    ones = np.ones(n_p)
+    k = form_consortia(
+        initiators, group[initiators], np.where(selected, pp.proposal_rate, 0.0), False,
+        m.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx, np.zeros(0, np.int32), ones,
+        np.zeros(n_p), pp.rd_slot_prob, np.full(n_p, pp.foreign_prob),
+        a.alive, a.atype, a.sector, a.province, a.load, a.capacity, a.knowledge, a.stage,
+        group, a.tie_partner, a.tie_trust, scratch_last, m.t, bp.candidates,
+        bp.w_horizontal, bp.w_vertical, bp.w_trust, bp.w_proximity, bp.accept_threshold,
+        bp.max_refusals, pp.max_consortium, pp.consortium_growth, True,
+        m.streams["poles"], *buf,
+    )
+    members, size, match, pole, foreign, _cross, has_rd, has_tr = (x[:k] for x in buf)
+    c = m.counters
+    c.proposals[:, call] += np.bincount(pole, minlength=n_p)
+    if k == 0:
+        return
+    rng = m.rng_policy
+    cap_mean = np.array([a.capability[members[i, : size[i]]].mean() for i in range(k)])
+    score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
+             + pp.jury_noise * rng.standard_normal(k))
+    labelled = score >= pp.label_threshold
+    c.labelled[:, call] += np.bincount(pole[labelled], minlength=n_p)
+    for i in np.flatnonzero(labelled):
+        c.consortium_types[call] += np.bincount(a.atype[members[i, : size[i]]], minlength=5)
+        c.consortium_size[call] += size[i]
+        c.consortium_foreign[call] += foreign[i]
+    # requests (EUR), ranked by score; each instrument granted only if it fits what is left
+    rd_req = 1e6 * pp.rd_request_meur * np.exp(0.5 * rng.standard_normal(k) - 0.125) \
+        * np.sqrt(size / 4.0)
+    tr_req = np.where(has_tr, 1e6 * pp.training_request_meur, 0.0)
+    inv_req = 1e6 * pp.investment_request_meur * np.ones(k)
+    funded = np.zeros(k, bool)
+    grants = np.zeros((k, 3))
+    if in_budget_period(m):
+        # the Region spreads what is left evenly over the calls left in the budget period
+        last = _step(m, pp.budget_end_year, 4)
+        calls_left = int(((po.call_steps >= m.t) & (po.call_steps <= last)).sum())
+        envelope = po.remaining[[RD, TRAINING, INVESTMENT]] / max(calls_left, 1)
+        for i in np.argsort(-score, kind="stable"):
+            if not labelled[i] or rd_req[i] > envelope[0]:
+                continue
+            funded[i] = True
+            grants[i, 0] = rd_req[i]
+            envelope[0] -= rd_req[i]
+            for col, req in ((1, tr_req[i]), (2, inv_req[i])):
+                if 0 < req <= envelope[col]:
+                    grants[i, col] = req
+                    envelope[col] -= req
+        po.remaining[[RD, TRAINING, INVESTMENT]] -= grants.sum(axis=0)
+    # proposals that are not funded release the partners' capacity
+    for i in np.flatnonzero(~funded):
+        a.load[members[i, : size[i]]] -= 1
+    c.funded[:, call] += np.bincount(pole[funded], minlength=n_p)
+    c.funding[[RD, TRAINING, INVESTMENT]] += grants.sum(axis=0)
+    if funded.any():
+        sel = np.flatnonzero(funded)
+        sub = tuple(x[sel] for x in buf[:8])
+        lead_cluster = a.cluster[sub[0][:, 0]]
+        slots = m.commit_projects(sub, len(sel), cluster=lead_cluster, pole=pole[sel],
+                                  call=call)
+        m.projects.fund_rd[slots] = grants[sel, 0]
+        m.projects.fund_training[slots] = grants[sel, 1]
+        m.projects.fund_investment[slots] = grants[sel, 2]
+        for i in sel:
+            mem = members[i, : size[i]]
+            a.pole[mem] = pole[i]
+            a.last_project[mem] = m.t
+
+
+def pole_programmes(m: ClusterModel) -> None:
+    """Export promotion (AWEX) and assets and holdings, spent evenly over the budget period."""
+    po, pp, a = m.poles, m.sc.policy.poles, m.actors
+    po.export_spend[:] = 0.0
+    selected = po.status == SELECTED
+    if not in_budget_period(m) or not selected.any():
+        return
+    quarters = 4 * (pp.budget_end_year - pp.budget_start_year + 1)
+    n = a.n
+    pole_of = a.pole[:n]
+    weight = np.bincount(pole_of[pole_of >= 0], minlength=len(po.names)) * selected
+    if weight.sum() == 0:
+        weight = selected.astype(float)
+    share = weight / weight.sum()
+    export = min(po.remaining[EXPORT], po.budget[EXPORT] / quarters)
+    po.remaining[EXPORT] -= export
+    po.export_spend[:] = share * export / 1e6
+    assets = min(po.remaining[ASSETS], po.budget[ASSETS] / quarters)
+    po.remaining[ASSETS] -= assets
+    m.counters.funding[[EXPORT, ASSETS]] += (export, assets)
+    new_firms = m.rng_policy.poisson(pp.assets_firms_per_meur * share * assets / 1e6)
+    for p in np.flatnonzero(new_firms):
+        sectors = np.flatnonzero(po.sectors[p])
+        sec = m.rng_policy.choice(sectors, size=int(new_firms[p]))
+        idx = spawn_companies(m, sec, POLE_ASSETS)
+        a.pole[idx] = p
+        m.counters.new_assets += len(idx)
+
+
+__all__ = [
+    "ACTIVE",
+    "DROPPED",
+    "evaluate_clusters",
+    "fund_animation",
+    "internationalise",
+    "launch_clusters",
+    "pole_call",
+    "pole_programmes",
+    "select_poles",
+]

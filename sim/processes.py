@@ -1,0 +1,196 @@
+"""The firms' processes of one quarter, each a short function around a kernel.
+
+Order inside :meth:`sim.model.ClusterModel.step` is the ODD's schedule.  Functions here
+prepare per-cluster arrays (a dozen rows, plain NumPy), call one ``@njit`` kernel over all
+actors, and book the results; there is no Python loop over actors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
+from sim.kernels.consortia import form_consortia
+from sim.kernels.economy import economy_step
+from sim.kernels.groups import build_csr
+from sim.kernels.membership import membership_step
+from sim.kernels.projects import complete_projects
+from sim.state import (
+    ENTRY,
+    LARGE,
+    RESEARCH_CENTRE,
+    SPINOFF_PARTNERSHIP,
+    SPINOFF_RESEARCH,
+    UNIVERSITY,
+)
+from sim.world import new_companies
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def cluster_members(m: ClusterModel) -> np.ndarray:
+    """Members (all actor types) of each cluster now."""
+    a = m.actors
+    n = a.n
+    c = a.cluster[:n]
+    return np.bincount(c[c >= 0], minlength=len(m.clusters.names)).astype(np.int64)
+
+
+def potential_companies(m: ClusterModel) -> np.ndarray:
+    """Living companies of the sectors each cluster recruits in."""
+    a = m.actors
+    n = a.n
+    comp = a.alive[:n] & (a.atype[:n] <= LARGE)
+    per_sector = np.bincount(a.sector[:n][comp], minlength=len(m.sc.world.sectors))
+    return m.clusters.sectors.astype(np.int64) @ per_sector
+
+
+def membership(m: ClusterModel) -> None:
+    """Companies, universities, research and training centres join or leave clusters."""
+    a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
+    members = cluster_members(m)
+    companies = np.bincount(a.cluster[: a.n][(a.cluster[: a.n] >= 0) & (a.atype[: a.n] <= LARGE)],
+                            minlength=len(cl.names))
+    pull = companies / np.maximum(potential_companies(m), 1)
+    activity = cl.launched_recent.sum(axis=1) / np.maximum(members, 1)
+    membership_step(
+        a.n, a.alive, a.atype, a.sector, a.taste, a.cluster, cl.sector_clusters, cl.active,
+        cl.effort[:, RECRUITING], pull, activity, cl.fee_sme, cl.fee_large, members,
+        m.sector_coop, m.sector_ki, b.awareness_base, b.awareness_recruit, b.benefit_base,
+        b.benefit_knowledge, b.benefit_pull, b.benefit_activity, b.benefit_taste,
+        b.cost_weight, b.noise,
+        b.leave_rate, b.rd_join_rate, m.streams["membership"], m.counters.flows,
+    )
+
+
+def partnering(m: ClusterModel) -> None:
+    """Members search partners and launch partnerships (the hot path)."""
+    a, cl, pp = m.actors, m.clusters, m.sc.behaviour.partnering
+    n, n_c = a.n, len(cl.names)
+    comp = a.atype[:n] <= LARGE
+    co_ptr, co_idx = build_csr(a.cluster[:n], comp & a.alive[:n], n_c)
+    nc_ptr, nc_idx = build_csr(a.cluster[:n], ~comp & a.alive[:n], n_c)
+    if len(co_idx) == 0:
+        return
+    active = cl.active
+    effort = cl.effort
+    rate = np.where(active, pp.initiate_rate * (1.0 + pp.initiate_promotion
+                                                * effort[:, PARTNERSHIPS]), 0.0)
+    discovery = 1.0 - (1.0 - pp.discovery_base) * np.exp(-pp.discovery_effort * effort[:, KNOW])
+    cross = np.minimum(1.0, pp.cross_cluster_prob * (1.0 + effort[:, MAPPING]))
+    agreements = m.agreements.active_counts(n_c, m.t)
+    foreign = np.minimum(1.0, pp.foreign_prob * (1.0 + agreements))
+    pool_group = a.cluster[co_idx].astype(np.int32)
+    buf = m.buffers(len(co_idx), pp.max_consortium)
+    k = form_consortia(
+        co_idx, pool_group, rate, True, m.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
+        np.flatnonzero(active).astype(np.int32), discovery, cross, pp.rd_candidate_prob, foreign,
+        a.alive, a.atype, a.sector, a.province, a.load, a.capacity, a.knowledge, a.stage,
+        a.cluster, a.tie_partner, a.tie_trust, a.last_project, m.t, pp.candidates,
+        pp.w_horizontal, pp.w_vertical, pp.w_trust, pp.w_proximity, pp.accept_threshold,
+        pp.max_refusals, pp.max_consortium, pp.consortium_growth, False,
+        m.streams["partnering"], *buf,
+    )
+    if k == 0:
+        cl.launched_recent[:, m.t % 4] = 0
+        return
+    slots = m.commit_projects(buf, k, cluster=buf[3][:k], pole=-1, call=-1)
+    size = m.projects.size[slots]
+    launched = np.bincount(buf[3][:k], minlength=n_c)
+    involved = np.bincount(buf[3][:k], weights=size, minlength=n_c).astype(np.int64)
+    cl.launched_recent[:, m.t % 4] = involved
+    c = m.counters
+    c.launched += launched
+    c.launched_members += involved
+    c.cross += int(m.projects.cross[slots].sum())
+    c.foreign += int((m.projects.foreign[slots] > 0).sum())
+
+
+def projects(m: ClusterModel) -> None:
+    """Projects ending this quarter succeed or fail; effects, ties and spin-offs."""
+    a, p, bp = m.actors, m.projects, m.sc.behaviour.projects
+    poles = m.sc.policy.poles
+    bench = m.clusters.effort[:, 4]
+    cap = p.cap
+    done = np.empty(cap, np.int32)
+    success = np.empty(cap, np.bool_)
+    spin = np.empty(cap, np.bool_)
+    innov = np.empty(cap, np.int64)
+    k = complete_projects(
+        m.t, p.active, p.end, p.members, p.size, p.match, p.has_rd, p.foreign, p.cluster,
+        p.fund_rd, p.fund_training, p.fund_investment,
+        a.alive, a.atype, a.load, a.value_added, a.exporter, a.knowledge, a.capability,
+        a.innovations, a.tie_partner, a.tie_trust, bench,
+        bp.success_base, bp.success_match, bp.success_research, bp.success_benchmark,
+        bp.success_funded, bp.productivity_gain, poles.training_gain, poles.investment_gain,
+        bp.innovation_prob, bp.export_gain, bp.learning, bp.spinoff_prob,
+        bp.spinoff_prob_research, bp.trust_gain, bp.trust_loss, m.streams["projects"],
+        done, success, spin, innov,
+    )
+    if k == 0:
+        return
+    done, success, spin = done[:k], success[:k], spin[:k]
+    c = m.counters
+    c.completed += k
+    c.succeeded += int(success.sum())
+    c.innovations += int(innov[:k].sum())
+    spin_slots = done[spin]
+    if len(spin_slots):
+        leads = p.members[spin_slots, 0]
+        new = spawn_companies(m, a.sector[leads], SPINOFF_PARTNERSHIP, like=leads)
+        # a partnership spin-off joins its parent's cluster when that cluster is active
+        parent = p.cluster[spin_slots]
+        ok = (parent >= 0) & (m.clusters.active[np.maximum(parent, 0)])
+        a.cluster[new[ok]] = parent[ok]
+        c.new_partnership += len(new)
+    p.release(done)
+
+
+def economy(m: ClusterModel) -> None:
+    """Value added, employment, exports and exits of companies; trust decay."""
+    a, w = m.actors, m.sc.world
+    economy_step(
+        a.n, a.alive, a.atype, a.sector, a.cluster, a.pole, a.employment, a.value_added,
+        a.exporter, m.sector_growth, w.va_noise, w.employment_elasticity, w.exit_rate,
+        w.export_entry_rate, w.export_exit_rate, m.clusters.effort[:, PROMOTION],
+        m.sc.policy.international.promotion_export_effect, m.poles.export_spend,
+        m.sc.policy.poles.export_spend_effect, a.tie_trust, m.sc.behaviour.projects.trust_decay,
+        m.streams["economy"], m.counters.economy,
+    )
+
+
+def demography(m: ClusterModel) -> None:
+    """Entry of new firms and academic spin-offs from universities and research centres."""
+    a, w, rng = m.actors, m.sc.world, m.rng_entry
+    n = a.n
+    comp = a.alive[:n] & (a.atype[:n] <= LARGE)
+    per_sector = np.bincount(a.sector[:n][comp], minlength=len(w.sectors))
+    entrants = rng.binomial(per_sector, w.entry_rate)
+    if entrants.sum():
+        spawn_companies(m, np.repeat(np.arange(len(w.sectors)), entrants), ENTRY)
+        m.counters.entries += int(entrants.sum())
+    research = np.flatnonzero(a.alive[:n] & ((a.atype[:n] == UNIVERSITY)
+                                             | (a.atype[:n] == RESEARCH_CENTRE)))
+    rate = m.sc.behaviour.projects.academic_spinoff_rate
+    k = int(rng.binomial(len(research), rate)) if len(research) else 0
+    if k:
+        parents = rng.choice(research, size=k, replace=True)
+        spawn_companies(m, a.sector[parents], SPINOFF_RESEARCH, like=parents)
+        m.counters.new_research += k
+
+
+def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
+                    like: np.ndarray | None = None) -> np.ndarray:
+    """Create new SMEs of the given sectors; spin-offs inherit their parent's profile."""
+    a = m.actors
+    cols = new_companies(m.sc, m.rng_entry, m.centroids, np.asarray(sector, int), m.t, origin,
+                         large=np.zeros(len(sector), bool))
+    if like is not None:
+        cols["knowledge"] = a.knowledge[like].copy()
+        cols["province"] = a.province[like].copy()
+    idx = a.add(**cols)
+    m.on_new_actors(idx)
+    return idx

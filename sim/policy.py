@@ -130,6 +130,7 @@ def evaluate_clusters(m: ClusterModel) -> None:
         if failed:
             cl.status[c] = DROPPED
             cl.status_step[c] = m.t
+            cl.effort[c] = 0.0  # the animator's post ends with the Region's funding
             a.cluster[:n][in_c] = -1
             m.counters.clusters_dropped += 1
 
@@ -170,6 +171,7 @@ def select_poles(m: ClusterModel) -> None:
             for c in np.flatnonzero(covered):
                 cl.status[c] = ABSORBED
                 cl.status_step[c] = m.t
+                cl.effort[c] = 0.0
                 cl.pole[c] = p
                 a.cluster[:n][a.cluster[:n] == c] = -1
                 m.counters.clusters_absorbed += 1

@@ -394,7 +394,7 @@ class Poles(Strict):
     candidates: list[Pole] = Field(default_factory=list, max_length=32,
                                    description="The priority sectors' candidate poles (five in the seed).",
                                    json_schema_extra={"source": SEED})
-    min_companies: int = P(30, ge=0, le=1_000_000, unit="companies", source=CAL + " (criterion 3)",
+    min_companies: int = P(15, ge=0, le=1_000_000, unit="companies", source=CAL + " (criterion 3)",
                            doc="Critical mass: companies of the pole's sectors in clusters or "
                                "past partnerships.")
     min_rd_actors: int = P(2, ge=0, le=10_000, unit="actors", source=SEED + " (criterion 1); number: assumption",

@@ -1,0 +1,1 @@
+"""Performance suite and the pure-Mesa reference model used as a docking oracle."""

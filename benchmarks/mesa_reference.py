@@ -1,0 +1,512 @@
+"""Pure-Mesa reference of the partnership-formation rule: a speed baseline and a docking oracle.
+
+This is the rule of :func:`sim.kernels.consortia.form_consortia` in cluster mode
+(``use_coop=True``, ``require_mix=False``, groups = clusters), written the way a Mesa user would
+write it: one :class:`Firm` (``mesa.Agent``) per actor holding its attributes as Python values
+(knowledge as a list of floats, ties as a ``dict`` partner -> trust), and a :class:`RefModel`
+(``mesa.Model``) whose ``step()`` activates the initiators with ``AgentSet.shuffle_do("step")``.
+
+The reference draws from the model's own ``self.random`` (stdlib ``random.Random``, Mesa's
+convention) instead of the kernel's xoshiro stream, so it is *not* draw-for-draw identical to the
+kernel: it is an oracle for the distribution of outcomes (``tests/test_benchmark_reference.py``)
+and the baseline of the speed ratio (``benchmarks/bench_partnering.py``).  Its constants (taste
+shock, vertical bump) are written out here on purpose rather than imported from the kernel, so a
+change of the kernel's rule shows up as a docking failure.
+
+:func:`make_world` draws one synthetic population as arrays (N actors in 12 clusters, 8 knowledge
+dimensions, a share of universities / research / training centres, random trust ties);
+:class:`RefModel` and :class:`KernelPartnering` are both built from it, so both implement the same
+world.  :func:`build_pair` does all three in one call.
+
+Rule (docs/ODD.md, "Partnership formation"), per initiator visited in random order:
+
+1. skip unless alive with spare capacity; initiate with probability
+   ``rate[c] * sector_coop[sector]``; target size 2, +1 with probability ``grow_prob`` each time,
+   up to ``max_size``;
+2. remembered partners first (tie order), then ``K`` random candidates: with probability
+   ``nc_prob`` a non-company member of its cluster, with probability ``cross[c]`` a company of a
+   uniformly drawn active cluster (the slot is wasted if that is its own), else a company of its own
+   cluster; a random candidate is known with probability ``discovery[c]``;
+3. a candidate with spare capacity accepts when ``match + U(-0.25, 0.25) > threshold`` with
+   ``match = w_h 4s(1-s) + w_v exp(-((|dstage| - 0.35) / 0.2)^2) + w_t trust + w_p same_province``
+   (the vertical term is 0.5 unless both are companies); the initiator stops at the target size or
+   once refusals exceed ``max_refusals``;
+4. two or more members commit: loads rise by one, a foreign partner joins with probability
+   ``foreign[c]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from operator import mul
+from typing import NamedTuple
+
+import mesa
+import numpy as np
+
+from sim.kernels.consortia import form_consortia
+from sim.kernels.groups import build_csr
+from sim.kernels.rng import new_state
+
+# actor types (sim.state): companies are SME and LARGE
+SME, LARGE, UNIVERSITY, RESEARCH_CENTRE, TRAINING_CENTRE = 0, 1, 2, 3, 4
+TIES = 8  # tie slots per actor (sim.state.TIES)
+
+# the rule's fixed constants, restated independently of the kernel
+TASTE_HALF_WIDTH = 0.25
+VERTICAL_PEAK = 0.35
+VERTICAL_WIDTH = 0.2
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleParams:
+    """Parameters of the rule; defaults are the scenario schema's (``sim.scenario.Partnering``).
+
+    ``initiate_rate`` is the exception: the calibrated 0.006 per quarter leaves almost every
+    initiator idle, so the benchmark's default exercises the search itself (every member with
+    spare capacity initiates with probability ``0.5 * (1 + effort) * sector_coop``).
+    """
+
+    initiate_rate: float = 0.5
+    initiate_promotion: float = 1.0
+    candidates: int = 10
+    discovery_base: float = 0.35
+    discovery_effort: float = 1.5
+    cross_cluster_prob: float = 0.12
+    rd_candidate_prob: float = 0.15
+    foreign_prob: float = 0.03
+    w_horizontal: float = 1.0
+    w_vertical: float = 0.8
+    w_trust: float = 1.0
+    w_proximity: float = 0.3
+    accept_threshold: float = 0.6
+    max_refusals: int = 4
+    max_consortium: int = 6
+    consortium_growth: float = 0.65
+
+
+@dataclass
+class World:
+    """A synthetic population as the model's arrays (same dtypes as :class:`sim.state.Actors`)."""
+
+    n: int
+    n_clusters: int
+    params: RuleParams
+    alive: np.ndarray  # bool (n,)
+    atype: np.ndarray  # int8 (n,)
+    sector: np.ndarray  # int16 (n,)
+    province: np.ndarray  # int8 (n,)
+    cluster: np.ndarray  # int16 (n,), all >= 0 here
+    load: np.ndarray  # int16 (n,)
+    capacity: np.ndarray  # int16 (n,)
+    knowledge: np.ndarray  # float32 (n, D), unit norm, non-negative
+    stage: np.ndarray  # float32 (n,)
+    tie_partner: np.ndarray  # int32 (n, TIES), -1 empty
+    tie_trust: np.ndarray  # float32 (n, TIES)
+    sector_coop: np.ndarray  # float64 (S,)
+    active: np.ndarray  # bool (C,)
+    effort_partnerships: np.ndarray  # float64 (C,) animator efforts, as in sim.institutions
+    effort_know: np.ndarray  # float64 (C,)
+    effort_mapping: np.ndarray  # float64 (C,)
+    agreements: np.ndarray  # int64 (C,) active intercluster agreements
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def cluster_probabilities(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cluster initiation, discovery, cross-cluster and foreign probabilities.
+
+    Same formulas as :func:`sim.processes.partnering`.
+    """
+    p = w.params
+    rate = np.where(w.active, p.initiate_rate * (1.0 + p.initiate_promotion
+                                                 * w.effort_partnerships), 0.0)
+    discovery = 1.0 - (1.0 - p.discovery_base) * np.exp(-p.discovery_effort * w.effort_know)
+    cross = np.minimum(1.0, p.cross_cluster_prob * (1.0 + w.effort_mapping))
+    foreign = np.minimum(1.0, p.foreign_prob * (1.0 + w.agreements))
+    return rate, discovery, cross, foreign
+
+
+def make_world(
+    n: int,
+    seed: int = 0,
+    *,
+    n_clusters: int = 12,
+    dims: int = 8,
+    n_sectors: int = 10,
+    n_provinces: int = 5,
+    non_company_share: float = 0.1,
+    large_share: float = 0.15,
+    busy_share: float = 0.2,
+    tie_prob: float = 0.3,
+    inactive: int = 0,
+    params: RuleParams | None = None,
+    **param_overrides,
+) -> World:
+    """Draw a synthetic population of ``n`` actors, every one a member of one of the clusters.
+
+    Companies are SMEs (capacity 1) and large firms (capacity 3); a ``non_company_share`` of the
+    actors are universities, research and training centres (capacity 4).  Cluster sizes are
+    uneven and actors are *not* stored contiguously by cluster (the model's layout: rows in order
+    of creation).  Knowledge profiles mix a cluster centroid with sparse idiosyncratic gamma noise,
+    so cosines spread over (0, 1).  Each tie slot is filled with probability ``tie_prob`` (80 % of
+    them inside the cluster), trust uniform in [0.05, 1).  ``busy_share`` is the chance each unit
+    of capacity starts occupied.  The last ``inactive`` clusters are inactive (rate 0, closed to
+    cross-cluster search).  ``param_overrides`` replace fields of ``params``.
+    """
+    params = replace(params or RuleParams(), **param_overrides)
+    rng = np.random.default_rng(seed)
+    C = n_clusters
+    weights = rng.uniform(0.5, 1.5, C)
+    cluster = rng.choice(C, size=n, p=weights / weights.sum()).astype(np.int16)
+
+    is_nc = rng.random(n) < non_company_share
+    atype = np.where(rng.random(n) < large_share, LARGE, SME).astype(np.int8)
+    atype[is_nc] = rng.integers(UNIVERSITY, TRAINING_CENTRE + 1, is_nc.sum())
+    capacity = np.select([atype == SME, atype == LARGE], [1, 3], 4).astype(np.int16)
+    load = rng.binomial(capacity, busy_share).astype(np.int16)
+
+    sector = rng.integers(0, n_sectors, n).astype(np.int16)
+    home = rng.integers(0, n_provinces, C)
+    province = np.where(rng.random(n) < 0.5, home[cluster],
+                        rng.integers(0, n_provinces, n)).astype(np.int8)
+    stage = rng.random(n).astype(np.float32)
+    stage[is_nc] = 0.5
+
+    centroid = rng.gamma(0.7, size=(C, dims))
+    k = 0.6 * centroid[cluster] + rng.gamma(0.25, size=(n, dims))
+    k /= np.linalg.norm(k, axis=1, keepdims=True)
+    knowledge = k.astype(np.float32)
+
+    # ties: 80 % to a random member of the own cluster, else to anyone; no self, no duplicates
+    order = np.argsort(cluster, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(cluster, minlength=C))])
+    size = ptr[1:] - ptr[:-1]
+    own = order[ptr[cluster][:, None] + (rng.random((n, TIES)) * size[cluster][:, None]).astype(int)]
+    anyone = rng.integers(0, n, (n, TIES))
+    partner = np.where(rng.random((n, TIES)) < 0.8, own, anyone)
+    partner[rng.random((n, TIES)) >= tie_prob] = -1
+    partner[partner == np.arange(n)[:, None]] = -1
+    for m in range(1, TIES):
+        dup = (partner[:, :m] == partner[:, m:m + 1]).any(axis=1)
+        partner[dup & (partner[:, m] >= 0), m] = -1
+    trust = np.where(partner >= 0, rng.uniform(0.05, 1.0, (n, TIES)), 0.0).astype(np.float32)
+
+    active = np.ones(C, np.bool_)
+    if inactive:
+        active[C - inactive:] = False
+    return World(
+        n=n, n_clusters=C, params=params, alive=np.ones(n, np.bool_), atype=atype,
+        sector=sector, province=province, cluster=cluster, load=load, capacity=capacity,
+        knowledge=knowledge, stage=stage, tie_partner=partner.astype(np.int32), tie_trust=trust,
+        sector_coop=rng.uniform(0.5, 1.0, n_sectors), active=active,
+        effort_partnerships=rng.uniform(0.0, 1.0, C), effort_know=rng.uniform(0.0, 1.0, C),
+        effort_mapping=rng.uniform(0.0, 1.0, C), agreements=rng.integers(0, 3, C),
+        seed=seed,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The pure-Mesa reference
+# --------------------------------------------------------------------------------------------
+
+
+class Consortium(NamedTuple):
+    """One committed consortium: member indices (initiator first), lead cluster, mean match."""
+
+    members: tuple[int, ...]
+    cluster: int
+    match: float
+    foreign: bool
+    cross: bool
+
+
+class Firm(mesa.Agent):
+    """An actor (company, university, research or training centre) with its own Python state."""
+
+    def __init__(self, model: RefModel, index: int, *, atype: int, sector: int, province: int,
+                 cluster: int, stage: float, knowledge: list[float], load: int,
+                 capacity: int, alive: bool = True) -> None:
+        super().__init__(model)
+        self.index = index
+        self.atype = atype
+        self.sector = sector
+        self.province = province
+        self.cluster = cluster
+        self.stage = stage
+        self.knowledge = knowledge
+        self.load = load
+        self.capacity = capacity
+        self.alive = alive
+        self.ties: dict[Firm, float] = {}  # remembered partner -> trust, in slot order
+        self.last_project = -1
+
+    @property
+    def is_company(self) -> bool:
+        return self.atype <= LARGE
+
+    def match(self, other: Firm) -> float:
+        """Match of this initiator with a candidate."""
+        m = self.model
+        s = sum(map(mul, self.knowledge, other.knowledge))
+        s = min(1.0, max(0.0, s))
+        horizontal = 4.0 * s * (1.0 - s)
+        if self.atype <= LARGE and other.atype <= LARGE:
+            z = (abs(self.stage - other.stage) - VERTICAL_PEAK) / VERTICAL_WIDTH
+            vertical = math.exp(-z * z)
+        else:
+            vertical = 0.5
+        trust = self.ties.get(other, 0.0)
+        prox = 1.0 if self.province == other.province else 0.0
+        return m.w_h * horizontal + m.w_v * vertical + m.w_t * trust + m.w_p * prox
+
+    def accepts(self, other: Firm) -> tuple[bool, float]:
+        """The candidate's answer (with its taste shock) and the match."""
+        score = self.match(other)
+        shock = TASTE_HALF_WIDTH * (2.0 * self.model.random.random() - 1.0)
+        return score + shock > self.model.threshold, score
+
+    def step(self) -> None:
+        """Maybe initiate a consortium and search partners for it."""
+        if not self.alive or self.load >= self.capacity:
+            return
+        m = self.model
+        rand = m.random.random
+        c = self.cluster
+        if rand() >= m.rate[c] * m.sector_coop[self.sector]:
+            return
+        target = 2
+        while target < m.max_size and rand() < m.grow_prob:
+            target += 1
+        members = [self]
+        match_sum = 0.0
+        refusals = 0
+        # 1. previous partners first
+        for other in self.ties:
+            if len(members) >= target or refusals > m.max_refusals:
+                break
+            if (not other.alive or other.cluster < 0 or other.load >= other.capacity
+                    or other in members):
+                continue
+            ok, score = self.accepts(other)
+            if ok:
+                members.append(other)
+                match_sum += score
+            else:
+                refusals += 1
+        # 2. random candidates
+        for _ in range(m.n_candidates):
+            if len(members) >= target or refusals > m.max_refusals:
+                break
+            u = rand()
+            if u < m.nc_prob:
+                pool = m.others_in[c]
+            elif u < m.nc_prob + m.cross[c] and len(m.active_clusters) > 1:
+                h = m.random.choice(m.active_clusters)
+                if h == c:
+                    continue
+                pool = m.companies_in[h]
+            else:
+                pool = m.companies_in[c]
+            if not pool:
+                continue
+            other = m.random.choice(pool)
+            if other is self or not other.alive or other.load >= other.capacity or other in members:
+                continue
+            if rand() >= m.discovery[c]:
+                continue
+            ok, score = self.accepts(other)
+            if ok:
+                members.append(other)
+                match_sum += score
+            else:
+                refusals += 1
+        if len(members) < 2:
+            return
+        for other in members:
+            other.load += 1
+            other.last_project = m.steps
+        m.consortia.append(Consortium(
+            members=tuple(o.index for o in members), cluster=c,
+            match=match_sum / (len(members) - 1),
+            foreign=rand() < m.foreign[c],
+            cross=any(o.cluster != c for o in members),
+        ))
+
+
+class RefModel(mesa.Model):
+    """The partnership step of a :class:`World` in plain Mesa."""
+
+    def __init__(self, world: World, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        w, p = world, world.params
+        self.n_clusters = w.n_clusters
+        self.nc_prob = p.rd_candidate_prob
+        self.n_candidates = p.candidates
+        self.w_h, self.w_v, self.w_t, self.w_p = (p.w_horizontal, p.w_vertical, p.w_trust,
+                                                  p.w_proximity)
+        self.threshold = p.accept_threshold
+        self.max_refusals = p.max_refusals
+        self.max_size = p.max_consortium
+        self.grow_prob = p.consortium_growth
+        self.sector_coop = w.sector_coop.tolist()
+        self.params = p
+        self.active = w.active.tolist()
+        self.effort_partnerships = w.effort_partnerships.tolist()
+        self.effort_know = w.effort_know.tolist()
+        self.effort_mapping = w.effort_mapping.tolist()
+        self.agreements = w.agreements.tolist()
+        self.firms = [
+            Firm(self, i, atype=int(w.atype[i]), sector=int(w.sector[i]),
+                 province=int(w.province[i]), cluster=int(w.cluster[i]),
+                 stage=float(w.stage[i]), knowledge=w.knowledge[i].tolist(),
+                 load=int(w.load[i]), capacity=int(w.capacity[i]), alive=bool(w.alive[i]))
+            for i in range(w.n)
+        ]
+        for firm, row, trust in zip(self.firms, w.tie_partner.tolist(), w.tie_trust.tolist(),
+                                    strict=True):
+            firm.ties = {self.firms[j]: t for j, t in zip(row, trust, strict=True) if j >= 0}
+        self.initiators = mesa.AgentSet(
+            [f for f in self.firms if f.is_company and f.cluster >= 0], random=self.random)
+        self.consortia: list[Consortium] = []
+
+    def update_clusters(self) -> None:
+        """Living members of each cluster and this step's per-cluster probabilities."""
+        self.companies_in = [[] for _ in range(self.n_clusters)]
+        self.others_in = [[] for _ in range(self.n_clusters)]
+        for f in self.firms:
+            if f.alive and f.cluster >= 0:
+                (self.companies_in if f.is_company else self.others_in)[f.cluster].append(f)
+        self.active_clusters = [c for c in range(self.n_clusters) if self.active[c]]
+        p = self.params
+        self.rate = [p.initiate_rate * (1.0 + p.initiate_promotion * e) if a else 0.0
+                     for a, e in zip(self.active, self.effort_partnerships, strict=True)]
+        self.discovery = [1.0 - (1.0 - p.discovery_base) * math.exp(-p.discovery_effort * e)
+                          for e in self.effort_know]
+        self.cross = [min(1.0, p.cross_cluster_prob * (1.0 + e)) for e in self.effort_mapping]
+        self.foreign = [min(1.0, p.foreign_prob * (1.0 + a)) for a in self.agreements]
+
+    def step(self) -> None:
+        """One partnership step: initiators act once each, in random order."""
+        self.update_clusters()
+        self.consortia = []
+        self.initiators.shuffle_do("step")
+
+    def set_loads(self, loads: list[int]) -> None:
+        """Put every firm's load back (to repeat a step from the same state)."""
+        for f, load in zip(self.firms, loads, strict=True):
+            f.load = load
+            f.last_project = -1
+
+
+# --------------------------------------------------------------------------------------------
+# The project's kernel on the same world
+# --------------------------------------------------------------------------------------------
+
+
+class KernelPartnering:
+    """What :func:`sim.processes.partnering` does per step, on a :class:`World`'s arrays.
+
+    The step indexes members with two ``build_csr`` calls, computes the per-cluster
+    probabilities, reuses cached output buffers (``ClusterModel.buffers``) and calls
+    ``form_consortia`` with the explicit xoshiro256** state, then books launches per cluster.
+    The arrays are copies, so a kernel and a reference built from one world never share state.
+    """
+
+    def __init__(self, world: World, seed: int = 0) -> None:
+        w = world
+        self.world = w
+        self.n = w.n
+        self.alive = w.alive.copy()
+        self.atype = w.atype.copy()
+        self.sector = w.sector.copy()
+        self.province = w.province.copy()
+        self.cluster = w.cluster.copy()
+        self.load = w.load.copy()
+        self.capacity = w.capacity.copy()
+        self.knowledge = w.knowledge.copy()
+        self.stage = w.stage.copy()
+        self.tie_partner = w.tie_partner.copy()
+        self.tie_trust = w.tie_trust.copy()
+        self.last_project = np.full(w.n, -1, np.int32)
+        self.sector_coop = w.sector_coop.copy()
+        self.rng = new_state(np.random.SeedSequence(seed))
+        self.t = 0
+        self.k = 0
+        self.launched = np.zeros(w.n_clusters, np.int64)
+        self._buffers: tuple[np.ndarray, ...] | None = None
+
+    def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
+        """Output buffers with at least ``rows`` rows (as ``ClusterModel.buffers``)."""
+        b = self._buffers
+        if b is None or b[0].shape[0] < rows or b[0].shape[1] < width:
+            r = max(rows, 64, 0 if b is None else b[0].shape[0])
+            wd = max(width, 0 if b is None else b[0].shape[1])
+            b = (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
+                 np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),
+                 np.zeros(r, np.bool_), np.zeros(r, np.bool_))
+            self._buffers = b
+        return b
+
+    def step(self) -> int:
+        """One partnership step; returns the number of consortia formed."""
+        w, p = self.world, self.world.params
+        n, n_c = self.n, w.n_clusters
+        self.t += 1
+        comp = self.atype[:n] <= LARGE
+        co_ptr, co_idx = build_csr(self.cluster[:n], comp & self.alive[:n], n_c)
+        nc_ptr, nc_idx = build_csr(self.cluster[:n], ~comp & self.alive[:n], n_c)
+        if len(co_idx) == 0:
+            self.k = 0
+            return 0
+        rate, discovery, cross, foreign = cluster_probabilities(w)
+        pool_group = self.cluster[co_idx].astype(np.int32)
+        buf = self.buffers(len(co_idx), p.max_consortium)
+        k = form_consortia(
+            co_idx, pool_group, rate, True, self.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
+            np.flatnonzero(w.active).astype(np.int32), discovery, cross, p.rd_candidate_prob,
+            foreign, self.alive, self.atype, self.sector, self.province, self.load,
+            self.capacity, self.knowledge, self.stage, self.cluster, self.tie_partner,
+            self.tie_trust, self.last_project, self.t, p.candidates, p.w_horizontal,
+            p.w_vertical, p.w_trust, p.w_proximity, p.accept_threshold, p.max_refusals,
+            p.max_consortium, p.consortium_growth, False, self.rng, *buf,
+        )
+        self.k = k
+        self.launched = np.bincount(buf[3][:k], minlength=n_c)
+        return k
+
+    def consortia(self) -> list[Consortium]:
+        """The last step's consortia, in the reference's record format."""
+        members, size, match, group, foreign, cross = self._buffers[:6]
+        return [Consortium(members=tuple(int(j) for j in members[r, :size[r]]),
+                           cluster=int(group[r]), match=float(match[r]),
+                           foreign=bool(foreign[r]), cross=bool(cross[r]))
+                for r in range(self.k)]
+
+    def set_loads(self, loads: np.ndarray) -> None:
+        """Put every actor's load back (to repeat a step from the same state)."""
+        np.copyto(self.load, loads)
+        self.last_project.fill(-1)
+
+
+def build_pair(n: int, world_seed: int = 0, *, model_seed: int = 1, kernel_seed: int = 1,
+               **world_kw) -> tuple[RefModel, KernelPartnering, World]:
+    """One synthetic world and both implementations built from it."""
+    world = make_world(n, world_seed, **world_kw)
+    return RefModel(world, seed=model_seed), KernelPartnering(world, seed=kernel_seed), world
+
+
+def summarize(consortia: list[Consortium]) -> dict[str, float]:
+    """Count, mean size, mean match and cross / foreign shares of one step's consortia."""
+    k = len(consortia)
+    if k == 0:
+        return {"count": 0, "mean_size": math.nan, "mean_match": math.nan,
+                "cross_share": math.nan, "foreign_share": math.nan}
+    return {
+        "count": k,
+        "mean_size": sum(len(c.members) for c in consortia) / k,
+        "mean_match": sum(c.match for c in consortia) / k,
+        "cross_share": sum(c.cross for c in consortia) / k,
+        "foreign_share": sum(c.foreign for c in consortia) / k,
+    }

@@ -1,0 +1,166 @@
+"""Command line: ``clustersim run | check | indicators``.
+
+``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
+key indicators by year next to the seed's observed figures, and writes the tidy results
+(Parquet), a manifest and a figure to an output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sim.loader import ScenarioError, embedded_path, load_scenario, scenario_hash
+
+SUMMARY_ROWS = (
+    ("clusters_active", "total", ""),
+    ("clusters_dropped", "total", ""),
+    ("members_total", "total", ""),
+    ("members_enterprises", "total", ""),
+    ("members_enterprise_share", "total", ""),
+    ("members_rd", "total", ""),
+    ("partnerships_active", "total", ""),
+    ("partnerships_launched", "total", ""),
+    ("partnerships_launched_cumulative", "total", ""),
+    ("partnership_members_involved", "total", ""),
+    ("new_enterprises", "total", ""),
+    ("new_enterprises_partnership", "total", ""),
+    ("intercluster_partnerships_active", "total", ""),
+    ("poles_selected", "total", ""),
+    ("pole_projects_funded", "total", ""),
+    ("pole_budget_left_eur", "total", ""),
+    ("productivity", "group", "members"),
+    ("productivity", "group", "non_members"),
+    ("exporters_share", "group", "members"),
+    ("exporters_share", "group", "non_members"),
+)
+
+
+def _fmt(v: float) -> str:
+    if pd.isna(v):
+        return ""
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if a >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if a != int(a) and a < 10:
+        return f"{v:.2f}"
+    return f"{v:.0f}"
+
+
+def summary_table(results: pd.DataFrame, targets) -> pd.DataFrame:
+    """Key indicators (rows) by year (columns); a cell with a seed figure reads 'sim [obs]'."""
+    obs = {(t.indicator, t.year): t.value for t in targets if not t.where}
+    years = sorted(results["year"].unique())
+    table = {}
+    for name, by, key in SUMMARY_ROWS:
+        d = results[(results["indicator"] == name) & (results["by"] == by)
+                    & (results["key"] == key)].groupby("year")["value"].mean()
+        label = name if by == "total" else f"{name}[{key}]"
+        row = {}
+        for y in years:
+            cell = _fmt(d.get(y, float("nan")))
+            if (name, y) in obs and by == "total":
+                cell += f" [{_fmt(obs[(name, y)])}]"
+            row[y] = cell
+        table[label] = row
+    return pd.DataFrame.from_dict(table, orient="index", columns=years)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario and write its results."""
+    from sim.figures import run_overview
+    from sim.results import manifest, run_one, write_json, write_parquet
+    from sim.targets import load_targets
+
+    path = Path(args.scenario) if args.scenario else embedded_path("baseline")
+    sc = load_scenario(path)
+    seed = sc.run.seed if args.seed is None else args.seed
+    t0 = time.perf_counter()
+    df, facts = run_one(sc, seed, replication=args.replication)
+    elapsed = time.perf_counter() - t0
+    targets = load_targets()
+    table = summary_table(df, targets)
+    out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
+    write_parquet(df, out / "indicators.parquet")
+    write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
+    table.to_csv(out / "summary.csv")
+    figs = [] if args.no_figure else run_overview(
+        df, targets, out / "overview",
+        f"clustersim {sc.name}, seed {seed}, replication {args.replication}, 1 run; "
+        "black diamonds: the seed's figures")
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
+              f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
+              f"{elapsed:.2f} s")
+        print("Key indicators on 31 December ([observed] = the seed's figure):")
+        print(table.to_string())
+    drops = [f"{e['cluster']} ({e['year']})" for e in facts["evaluations"] if e["dropped"]]
+    print(f"Clusters dropped by the Region's evaluation: {', '.join(drops) or 'none'}")
+    print(f"Results written to {out}/: indicators.parquet (tidy: scenario, replication, seed, "
+          f"indicator, year, by, key, value), manifest.json, summary.csv"
+          + (", " + ", ".join(p.name for p in figs) if figs else ""))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate scenario files without running them."""
+    status = 0
+    for f in args.files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            status = 1
+            continue
+        print(f"{f}: OK (scenario {sc.name!r}, {len(sc.clusters)} clusters, "
+              f"{len(sc.world.sectors)} sectors, {sc.n_quarters} quarters, "
+              f"hash {scenario_hash(sc)[:12]})")
+    return status
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """Print the indicator catalogue."""
+    from sim.indicators import CATALOGUE
+
+    for ind in CATALOGUE:
+        print(f"{ind.name:36s} [{ind.unit}] by {', '.join(ind.by)}\n    {ind.definition}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``clustersim``."""
+    p = argparse.ArgumentParser(prog="clustersim", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a scenario (the embedded baseline by default)")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file")
+    r.add_argument("--seed", type=int, help="root seed (default: the scenario's run.seed)")
+    r.add_argument("--replication", type=int, default=0, help="replication index (default 0)")
+    r.add_argument("--out", default="results", help="output folder (default: ./results)")
+    r.add_argument("--no-figure", action="store_true", help="skip the figure")
+    r.set_defaults(func=cmd_run)
+    c = sub.add_parser("check", help="validate scenario files without running them")
+    c.add_argument("files", nargs="+")
+    c.set_defaults(func=cmd_check)
+    i = sub.add_parser("indicators", help="list the indicator catalogue")
+    i.set_defaults(func=cmd_indicators)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``clustersim`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Running one scenario and storing its results: tidy Parquet, manifest, atomic writes."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.loader import scenario_hash
+from sim.model import ClusterModel
+from sim.scenario import Scenario
+
+PACKAGES = ("clustersim", "numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "scipy")
+RUN_COLUMNS = ("scenario", "replication", "seed")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def versions() -> dict[str, str]:
+    """Python and key package versions (NumPy streams are only stable within one build)."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> dict[str, Any]:
+    """Commit and dirty flag of the source tree the package runs from (None outside git)."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True, timeout=5,
+                               check=True).stdout.strip() != ""
+        return {"commit": sha, "dirty": dirty}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.DataFrame, dict]:
+    """Run one replication to the end; return its tidy table (with run columns) and facts."""
+    t0 = time.perf_counter()
+    model = ClusterModel(scenario, seed=seed, replication=replication, handles=False)
+    df = model.run()
+    wall = time.perf_counter() - t0
+    df.insert(0, "seed", seed)
+    df.insert(0, "replication", replication)
+    df.insert(0, "scenario", scenario.name)
+    facts = {
+        "wall_seconds": wall,
+        "spawn_key": list(model.seed_sequence.spawn_key),
+        "evaluations": [
+            {"year": y, "cluster": c, "members": n, "involvement": inv, "dropped": d}
+            for y, c, n, inv, d in model.evaluations
+        ],
+        "actors_final": int(model.actors.n),
+    }
+    return df, facts
+
+
+def manifest(scenario: Scenario, seed: int, replications: list[int], facts: dict | None = None,
+             source: str | None = None) -> dict[str, Any]:
+    """Everything needed to regenerate a result: scenario, hash, seed, versions, commit."""
+    return {
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "scenario_name": scenario.name,
+        "scenario_file": source,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": seed,
+        "seed_scheme": "numpy SeedSequence(seed, spawn_key=(replication,)); one child stream "
+                       "per process (sim.model.run_seed_sequence)",
+        "replications": replications,
+        "versions": versions(),
+        "git": git_commit(),
+        "resolved_scenario": scenario.model_dump(mode="json"),
+        "run": facts or {},
+    }
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers never see a
+    partial file, and a crash leaves the old file (or none) in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as Parquet, atomically."""
+    import io
+
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Write JSON (sorted keys, indented), atomically."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+                       .encode())

@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -28,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import Scenario
+from sim.scenario import Scenario, cross_check
 
 MAX_FILE_BYTES = 2_000_000  # a scenario is a few kB; refuse anything absurdly large unread
 BASELINE = "baseline"
@@ -66,7 +67,15 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(src, [f"TOML syntax error: {exc}"]) from None
+        msg = f"TOML syntax error: {exc}"
+        lineno = getattr(exc, "lineno", None)
+        if lineno is None:
+            m = re.search(r"at line (\d+)", str(exc))
+            lineno = int(m.group(1)) if m else None
+        lines = text.splitlines()
+        if lineno and 0 < lineno <= len(lines):
+            msg += f": {lines[lineno - 1].strip()!r}"
+        raise ScenarioError(src, [msg]) from None
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,26 +107,26 @@ def _resolve_base(ref: Any, child: Path) -> Path | str:
     return f"base: no scenario {ref!r} (looked for {looked})"
 
 
-def load_document(path: str | Path, _stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+def load_document(path: str | Path, _stack: tuple[tuple[Path, Path], ...] = ()
+                  ) -> dict[str, Any]:
     """Return the merged TOML document of ``path`` after following its ``base`` chain."""
     path = Path(path)
     resolved = path.resolve()
-    if resolved in _stack:
-        chain = " -> ".join(str(p) for p in (*_stack, resolved))
-        raise ScenarioError(str(_stack[0]), [f"base: the chain of bases is a cycle: {chain}"])
+    if any(r == resolved for r, _ in _stack):
+        chain = " -> ".join(str(p) for _, p in (*_stack, (resolved, path)))
+        raise ScenarioError(str(_stack[0][1]), [f"base: the chain of bases is a cycle: {chain}"])
     data = read_toml(path)
     if "base" not in data:
         return data
     ref = data.pop("base")
     base_path = _resolve_base(ref, path)
     if isinstance(base_path, str):
-        raise ScenarioError(str(path), [base_path])
-    base = load_document(base_path, (*_stack, resolved))
+        raise ScenarioError(str(_stack[0][1] if _stack else path), [base_path])
+    base = load_document(base_path, (*_stack, (resolved, path)))
     merged = deep_merge(base, data)
-    # A variant that does not rename itself would silently share the base's name (and seeds).
-    merged.setdefault("name", path.stem)
     if "name" not in data:
-        merged["name"] = path.stem
+        # a variant that does not name itself is named after its file, never after its base
+        merged["name"] = re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "variant"
     return merged
 
 
@@ -173,10 +182,19 @@ def format_errors(exc: ValidationError) -> list[str]:
         msg = err["msg"]
         if kind == "value_error":
             msg = msg.removeprefix("Value error, ")
-        shown = _show(value)
+            key, sep, rest = msg.partition(": ")
+            if sep and re.fullmatch(r"[a-z_*]+", key):
+                # a check of a whole table names the key it is about
+                path = f"{path}.{key}" if path != "(top level)" else key
+                msg = rest
         if isinstance(value, float) and not math.isfinite(value):
             msg = f"{msg} (NaN and infinity are refused)"
-        out.append(f"{path}: {msg} (got {shown})")
+        if isinstance(value, dict) and kind == "value_error":
+            out.append(f"{path}: {msg}")
+        elif isinstance(value, dict):
+            out.append(f"{path}: {msg} (got a table: {_show(value)})")
+        else:
+            out.append(f"{path}: {msg} (got {_show(value)})")
     return out
 
 
@@ -186,34 +204,63 @@ def _show(value: Any) -> str:
 
 
 def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b[2].c`` in a nested document (for sweep overrides); create tables as needed."""
+    """Set ``a.b[2].c`` in a nested document (for sweep overrides); create tables as needed.
+
+    Raises ``ValueError`` for a malformed path or one that does not fit the document.
+    """
     parts: list[str | int] = []
     for chunk in dotted.split("."):
-        name, _, rest = chunk.partition("[")
-        if name:
-            parts.append(name)
-        while rest:
-            idx, _, rest = rest.partition("]")
-            parts.append(int(idx))
-            rest = rest.removeprefix("[")
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)", chunk)
+        if not m:
+            raise ValueError(f"malformed path {dotted!r}")
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
     node: Any = doc
-    for part in parts[:-1]:
+    for part, nxt in zip(parts[:-1], parts[1:], strict=True):
         if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                raise ValueError(f"no element [{part}] in {dotted!r}")
             node = node[part]
         else:
-            node = node.setdefault(part, {})
-    node[parts[-1]] = value
+            if not isinstance(node, dict):
+                raise ValueError(f"{part!r} is not a table in {dotted!r}")
+            node = node.setdefault(part, [] if isinstance(nxt, int) else {})
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise ValueError(f"no element [{last}] in {dotted!r}")
+        node[last] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ValueError(f"{last!r} is not a table key in {dotted!r}")
 
 
-def validate_document(doc: dict[str, Any], source: str) -> Scenario:
-    """Validate a merged document against the schema, raising every error at once."""
+def validate_document(doc: dict[str, Any], source: str,
+                      overridden: tuple[str, ...] = ()) -> Scenario:
+    """Validate a merged document against the schema, raising every error at once.
+
+    Field errors and the checks across blocks (unknown sectors, repeated names...) are reported
+    together; errors on a path set by an override say so.
+    """
     if not doc:
         raise ScenarioError(source, ["the file is empty: a scenario needs at least `name` and "
                                      "`[world]` (or a `base` to inherit them from)"])
     try:
         return Scenario.model_validate(doc)
     except ValidationError as exc:
-        raise ScenarioError(source, format_errors(exc)) from None
+        errors = [e for e in format_errors(exc) if not e.startswith("(top level): ")]
+        errors += cross_check(doc)
+        errors = [_mark_override(e, overridden) for e in errors]
+        raise ScenarioError(source, errors) from None
+
+
+def _mark_override(error: str, overridden: tuple[str, ...]) -> str:
+    path = error.split(":", 1)[0]
+    for key in overridden:
+        if path == key or path.startswith(key + ".") or path.startswith(key + "["):
+            return f"{error} [value set by the override {key!r}]"
+    return error
 
 
 def load_scenario(path: str | Path | None = None,
@@ -225,12 +272,15 @@ def load_scenario(path: str | Path | None = None,
     """
     path = embedded_path(BASELINE) if path is None else Path(path)
     doc = load_document(path)
+    problems = []
     for key, value in (overrides or {}).items():
         try:
             set_path(doc, key, value)
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise ScenarioError(str(path), [f"{key}: cannot override this path"]) from None
-    return validate_document(doc, str(path))
+        except ValueError as exc:
+            problems.append(f"{key}: cannot override this path ({exc})")
+    if problems:
+        raise ScenarioError(str(path), problems)
+    return validate_document(doc, str(path), tuple(overrides or ()))
 
 
 def scenario_hash(scenario: Scenario) -> str:

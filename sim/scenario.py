@@ -74,7 +74,8 @@ class Time(Strict):
     @model_validator(mode="after")
     def _order(self) -> Time:
         if self.end_year < self.start_year:
-            raise ValueError(f"end_year ({self.end_year}) is before start_year ({self.start_year})")
+            raise ValueError(f"end_year: {self.end_year} is before start_year "
+                             f"({self.start_year})")
         return self
 
 
@@ -277,7 +278,7 @@ class Projects(Strict):
     @model_validator(mode="after")
     def _durations(self) -> Projects:
         if self.duration_max < self.duration_min:
-            raise ValueError(f"duration_max ({self.duration_max}) is below duration_min "
+            raise ValueError(f"duration_max: {self.duration_max} is below duration_min "
                              f"({self.duration_min})")
         return self
 
@@ -327,7 +328,8 @@ class Animation(Strict):
         total = (self.effort_know_each_other + self.effort_mapping + self.effort_recruiting
                  + self.effort_partnerships + self.effort_benchmarking + self.effort_promotion)
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"the six effort_* shares must add up to 1, they add up to {total:.6g}")
+            raise ValueError(f"effort_*: the six effort shares must add up to 1, "
+                             f"they add up to {total:.6g}")
         return self
 
 
@@ -454,10 +456,11 @@ class Poles(Strict):
     @model_validator(mode="after")
     def _years(self) -> Poles:
         if self.budget_end_year < self.budget_start_year:
-            raise ValueError("budget_end_year is before budget_start_year")
+            raise ValueError(f"budget_end_year: {self.budget_end_year} is before "
+                             f"budget_start_year ({self.budget_start_year})")
         names = [p.name for p in self.candidates]
         if len(set(names)) != len(names):
-            raise ValueError(f"pole names repeat: {names}")
+            raise ValueError(f"candidates: pole names repeat: {names}")
         return self
 
 
@@ -495,27 +498,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
-        sectors = {s.name for s in self.world.sectors}
-        problems = []
-        if len(sectors) != len(self.world.sectors):
-            problems.append("world.sectors: sector names repeat")
-        names = [c.name for c in self.clusters]
-        if len(set(names)) != len(names):
-            problems.append(f"clusters: cluster names repeat: {names}")
-        for i, c in enumerate(self.clusters):
-            for s in c.sectors:
-                if s not in sectors:
-                    problems.append(f"clusters.{i}.sectors: unknown sector {s!r} "
-                                    f"(expected one of {sorted(sectors)})")
-        for i, p in enumerate(self.policy.poles.candidates):
-            for s in p.sectors:
-                if s not in sectors:
-                    problems.append(f"policy.poles.candidates.{i}.sectors: unknown sector {s!r} "
-                                    f"(expected one of {sorted(sectors)})")
-        if sum(self.world.province_weights) <= 0:
-            problems.append("world.province_weights: weights must not all be zero")
-        if any(w < 0 for w in self.world.province_weights):
-            problems.append("world.province_weights: weights must be >= 0")
+        problems = cross_check(self.model_dump())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -524,6 +507,56 @@ class Scenario(Strict):
     def n_quarters(self) -> int:
         """Number of quarterly steps of a full run."""
         return 4 * (self.time.end_year - self.time.start_year + 1)
+
+
+def _list(x: Any) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _dict(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def cross_check(doc: dict[str, Any]) -> list[str]:
+    """Checks across blocks of a scenario document: ``dotted.path: message`` per problem.
+
+    Works on the raw document too (tolerating wrong types elsewhere), so the loader can report
+    these problems together with field errors.
+    """
+    problems = []
+    sectors = [_dict(s).get("name") for s in _list(_dict(doc.get("world")).get("sectors"))]
+    known = sorted(str(x) for x in sectors if isinstance(x, str))
+    seen: set = set()
+    for i, name in enumerate(sectors):
+        if isinstance(name, str) and name in seen:
+            problems.append(f"world.sectors[{i}].name: sector {name!r} is declared twice")
+        seen.add(name)
+    seen = set()
+    for i, c in enumerate(_list(doc.get("clusters"))):
+        c = _dict(c)
+        name = c.get("name")
+        if isinstance(name, str) and name in seen:
+            problems.append(f"clusters[{i}].name: cluster {name!r} is declared twice")
+        seen.add(name)
+        for j, sec in enumerate(_list(c.get("sectors"))):
+            if isinstance(sec, str) and sec not in known:
+                problems.append(f"clusters[{i}].sectors[{j}]: unknown sector {sec!r} "
+                                f"(expected one of {known})")
+    poles = _dict(_dict(_dict(doc.get("policy")).get("poles")))
+    for i, p in enumerate(_list(poles.get("candidates"))):
+        for j, sec in enumerate(_list(_dict(p).get("sectors"))):
+            if isinstance(sec, str) and sec not in known:
+                problems.append(f"policy.poles.candidates[{i}].sectors[{j}]: unknown sector "
+                                f"{sec!r} (expected one of {known})")
+    weights = _list(_dict(doc.get("world")).get("province_weights"))
+    nums = [w for w in weights if isinstance(w, int | float) and not isinstance(w, bool)]
+    if weights and len(nums) == len(weights):
+        if any(w < 0 for w in nums):
+            problems.append(f"world.province_weights: weights must be >= 0 (got {weights!r})")
+        elif sum(nums) <= 0:
+            problems.append(f"world.province_weights: weights must not all be zero "
+                            f"(got {weights!r})")
+    return problems
 
 
 def parameter_bounds(model: type[BaseModel] = Scenario, prefix: str = "") -> dict[str, dict]:

@@ -92,6 +92,7 @@ class ClusterModel(mesa.Model):
 
         self.handles = handles
         self._handle: dict[int, mesa.Agent] = {}
+        self._handled = np.zeros(0, bool)  # rows that have a Mesa handle
         if handles:
             self.on_new_actors(np.arange(self.actors.n))
         self.animators = [Animator(self, c) for c in range(len(self.clusters.names))]
@@ -191,15 +192,21 @@ class ClusterModel(mesa.Model):
         atype = self.actors.atype
         for i in idx:
             self._handle[int(i)] = ACTOR_CLASSES[atype[i]](self, int(i))
+        if self._handled.shape[0] < self.actors.cap:
+            grown = np.zeros(self.actors.cap, bool)
+            grown[: self._handled.shape[0]] = self._handled
+            self._handled = grown
+        self._handled[idx] = True
 
     def after_step(self) -> None:
         """Remove the Mesa handles of actors that exited this quarter."""
         if not self.handles:
             return
-        dead = [i for i in np.flatnonzero(~self.actors.alive[: self.actors.n])
-                if i in self._handle]
+        n = self.actors.n
+        dead = np.flatnonzero(self._handled[:n] & ~self.actors.alive[:n])
         for i in dead:
             self._handle.pop(int(i)).remove()
+        self._handled[dead] = False
 
     def actor(self, index: int) -> mesa.Agent | None:
         """The Mesa handle of actor ``index`` (None if it exited or handles are off)."""

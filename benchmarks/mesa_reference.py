@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
 from sim.kernels.consortia import form_consortia
 from sim.kernels.groups import build_csr
@@ -141,6 +142,7 @@ def make_world(
     busy_share: float = 0.2,
     tie_prob: float = 0.3,
     inactive: int = 0,
+    capacity_scale: int = 1,
     params: RuleParams | None = None,
     **param_overrides,
 ) -> World:
@@ -153,7 +155,9 @@ def make_world(
     so cosines spread over (0, 1).  Each tie slot is filled with probability ``tie_prob`` (80 % of
     them inside the cluster), trust uniform in [0.05, 1).  ``busy_share`` is the chance each unit
     of capacity starts occupied.  The last ``inactive`` clusters are inactive (rate 0, closed to
-    cross-cluster search).  ``param_overrides`` replace fields of ``params``.
+    cross-cluster search).  ``capacity_scale`` multiplies every capacity (a large value makes
+    capacity non-binding, so every initiator runs its whole search).  ``param_overrides`` replace
+    fields of ``params``.
     """
     params = replace(params or RuleParams(), **param_overrides)
     rng = np.random.default_rng(seed)
@@ -164,7 +168,8 @@ def make_world(
     is_nc = rng.random(n) < non_company_share
     atype = np.where(rng.random(n) < large_share, LARGE, SME).astype(np.int8)
     atype[is_nc] = rng.integers(UNIVERSITY, TRAINING_CENTRE + 1, is_nc.sum())
-    capacity = np.select([atype == SME, atype == LARGE], [1, 3], 4).astype(np.int16)
+    capacity = (capacity_scale
+                * np.select([atype == SME, atype == LARGE], [1, 3], 4)).astype(np.int16)
     load = rng.binomial(capacity, busy_share).astype(np.int16)
 
     sector = rng.integers(0, n_sectors, n).astype(np.int16)
@@ -367,7 +372,7 @@ class RefModel(mesa.Model):
         for firm, row, trust in zip(self.firms, w.tie_partner.tolist(), w.tie_trust.tolist(),
                                     strict=True):
             firm.ties = {self.firms[j]: t for j, t in zip(row, trust, strict=True) if j >= 0}
-        self.initiators = mesa.AgentSet(
+        self.initiators = AgentSet(
             [f for f in self.firms if f.is_company and f.cluster >= 0], random=self.random)
         self.consortia: list[Consortium] = []
 

@@ -24,13 +24,13 @@ Rule (docs/ODD.md, "Partnership formation"), per initiator visited in random ord
    ``rate[c] * sector_coop[sector]``; target size 2, +1 with probability ``grow_prob`` each time,
    up to ``max_size``;
 2. remembered partners first (tie order), then ``K`` random candidates: with probability
-   ``nc_prob`` a non-company member of its cluster, with probability ``cross[c]`` a company of a
-   uniformly drawn active cluster (the slot is wasted if that is its own), else a company of its own
-   cluster; a random candidate is known with probability ``discovery[c]``;
+   ``nc_prob`` a non-company member of its cluster, with probability ``cross[c]`` a company of
+   another active cluster drawn uniformly, else a company of its own cluster; a random candidate
+   is known with probability ``discovery[c]``;
 3. a candidate with spare capacity accepts when ``match + U(-0.25, 0.25) > threshold`` with
    ``match = w_h 4s(1-s) + w_v exp(-((|dstage| - 0.35) / 0.2)^2) + w_t trust + w_p same_province``
    (the vertical term is 0.5 unless both are companies); the initiator stops at the target size or
-   once refusals exceed ``max_refusals``;
+   once ``max_refusals`` candidates have refused;
 4. two or more members commit: loads rise by one, a foreign partner joins with probability
    ``foreign[c]``.
 """
@@ -47,7 +47,7 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from sim.kernels.consortia import form_consortia
-from sim.kernels.groups import build_csr
+from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
 
 # actor types (sim.state): companies are SME and LARGE
@@ -289,7 +289,7 @@ class Firm(mesa.Agent):
         refusals = 0
         # 1. previous partners first
         for other in self.ties:
-            if len(members) >= target or refusals > m.max_refusals:
+            if len(members) >= target or refusals >= m.max_refusals:
                 break
             if (not other.alive or other.cluster < 0 or other.load >= other.capacity
                     or other in members):
@@ -302,15 +302,13 @@ class Firm(mesa.Agent):
                 refusals += 1
         # 2. random candidates
         for _ in range(m.n_candidates):
-            if len(members) >= target or refusals > m.max_refusals:
+            if len(members) >= target or refusals >= m.max_refusals:
                 break
             u = rand()
             if u < m.nc_prob:
                 pool = m.others_in[c]
             elif u < m.nc_prob + m.cross[c] and len(m.active_clusters) > 1:
-                h = m.random.choice(m.active_clusters)
-                if h == c:
-                    continue
+                h = m.random.choice([x for x in m.active_clusters if x != c])
                 pool = m.companies_in[h]
             else:
                 pool = m.companies_in[c]
@@ -413,7 +411,7 @@ class RefModel(mesa.Model):
 class KernelPartnering:
     """What :func:`sim.processes.partnering` does per step, on a :class:`World`'s arrays.
 
-    The step indexes members with two ``build_csr`` calls, computes the per-cluster
+    The step indexes members with ``member_index``, computes the per-cluster
     probabilities, reuses cached output buffers (``ClusterModel.buffers``) and calls
     ``form_consortia`` with the explicit xoshiro256** state, then books launches per cluster.
     The arrays are copies, so a kernel and a reference built from one world never share state.
@@ -459,14 +457,12 @@ class KernelPartnering:
         w, p = self.world, self.world.params
         n, n_c = self.n, w.n_clusters
         self.t += 1
-        comp = self.atype[:n] <= LARGE
-        co_ptr, co_idx = build_csr(self.cluster[:n], comp & self.alive[:n], n_c)
-        nc_ptr, nc_idx = build_csr(self.cluster[:n], ~comp & self.alive[:n], n_c)
+        co_ptr, co_idx, nc_ptr, nc_idx = member_index(self.cluster[:n], self.atype, self.alive, n_c)
         if len(co_idx) == 0:
             self.k = 0
             return 0
         rate, discovery, cross, foreign = cluster_probabilities(w)
-        pool_group = self.cluster[co_idx].astype(np.int32)
+        pool_group = np.repeat(np.arange(n_c, dtype=np.int32), np.diff(co_ptr))
         buf = self.buffers(len(co_idx), p.max_consortium)
         k = form_consortia(
             co_idx, pool_group, rate, True, self.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,

@@ -3,21 +3,26 @@
 One kernel serves the clusters' partnerships (groups = clusters) and the poles' calls
 (groups = poles).  The rule (docs/ODD.md, submodel "Partnership formation"):
 
-1. Potential initiators are visited in a random order.  An initiator with spare capacity
-   initiates with probability ``group_rate[g]`` (times its sector's cooperation propensity when
-   ``use_coop``), then draws a target consortium size (2, +1 with probability ``grow_prob`` each
-   time, up to ``max_size``).
+1. Each potential initiator initiates this step with probability ``p_i = group_rate[g]`` (times
+   its sector's cooperation propensity when ``use_coop``).  These independent Bernoulli draws
+   are made by geometric skipping at ``p_max`` (the largest possible ``p_i``) and thinning with
+   probability ``p_i / p_max``, which is exact and costs draws in proportion to the initiators,
+   not to the pool.  The initiators then act in a random order; one whose capacity has filled up
+   before its turn (it was recruited by an earlier one) does nothing.  An initiator draws a target
+   consortium size (2, +1 with probability ``grow_prob`` each time, up to ``max_size``).
 2. It asks its remembered partners first (trust ties; SKIN / INFSO-SKIN "previous partners
    first"), then screens ``K`` random candidates: with probability ``nc_prob`` a university,
    research or training centre of its group, with probability ``cross_prob[g]`` a company of
-   another group, otherwise a company of its own group.  A random candidate is only known with
-   probability ``discovery[g]`` (the animator's "knowing each other" effort raises it).
+   another group of ``cross_groups`` (uniformly among them; ``cross_groups`` must contain ``g``),
+   otherwise a company of its own group.  A random candidate is only known with probability
+   ``discovery[g]`` (the animator's "knowing each other" effort raises it).
 3. A known candidate with spare capacity accepts when its match plus a uniform taste shock in
    [-0.25, 0.25) exceeds ``threshold``; the match is
    ``w_h * 4s(1-s) + w_v * vertical + w_t * trust + w_p * same_province`` with ``s`` the cosine of
    the two technology profiles (Cowan-Jonard-Zimmermann), ``vertical`` a bump around a
    value-chain distance of 0.35 (customer-supplier), ``trust`` the tie value.  The initiator
-   stops after ``max_refusals`` refusals (Tomasello et al.) or at the target size.
+   stops once ``max_refusals`` candidates have refused (Tomasello et al.'s R) or at the target
+   size.
 4. A consortium of two or more local actors (and, if ``require_mix``, with a company and a
    research or training actor) is committed: members' loads rise and a foreign partner joins
    with probability ``foreign_prob[g]``.
@@ -68,6 +73,50 @@ def _in(members, size, j):
 
 
 @njit(cache=True)
+def draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector, rng):
+    """Positions in ``pool`` of this step's initiators, in pool order.
+
+    Each entry ``pos`` is drawn independently with probability
+    ``p = group_rate[pool_group[pos]]`` (times ``sector_coop[sector[pool[pos]]]`` when
+    ``use_coop``), by geometric skipping at ``p_max`` (the largest possible ``p``, capped at 1)
+    and thinning with probability ``p / p_max``: exact Bernoulli draws at a cost proportional to
+    ``len(pool) * p_max``.  An entry with ``p >= p_max`` is taken without a thinning draw.
+    """
+    n_pool = pool.shape[0]
+    p_max = 0.0
+    for g in range(group_rate.shape[0]):
+        p_max = max(p_max, group_rate[g])
+    if use_coop:
+        c_max = 0.0
+        for s in range(sector_coop.shape[0]):
+            c_max = max(c_max, sector_coop[s])
+        p_max *= c_max
+    p_max = min(p_max, 1.0)
+    chosen = np.empty(n_pool, np.int64)
+    n_chosen = 0
+    if p_max > 0.0:
+        log_q = np.log1p(-p_max) if p_max < 1.0 else 0.0
+        pos = -1
+        while True:
+            if p_max < 1.0:
+                skip = np.log(1.0 - uniform(rng)) / log_q
+                if pos + 1 + skip >= n_pool:
+                    break
+                pos += 1 + int(skip)
+            else:
+                pos += 1
+                if pos >= n_pool:
+                    break
+            prob = group_rate[pool_group[pos]]
+            if use_coop:
+                prob *= sector_coop[sector[pool[pos]]]
+            if prob >= p_max or uniform(rng) * p_max < prob:
+                chosen[n_chosen] = pos
+                n_chosen += 1
+    return chosen[:n_chosen]
+
+
+@njit(cache=True)
 def form_consortia(
     pool, pool_group, group_rate, use_coop, sector_coop,
     co_ptr, co_idx, nc_ptr, nc_idx, cross_groups,
@@ -85,9 +134,10 @@ def form_consortia(
     ----------
     pool, pool_group : ndarray(int32, (m,))  potential initiators and their group.
     group_rate : ndarray(float64, (G,))      initiation probability per step in each group.
+    cross_groups : ndarray(int32, (h,))      groups open to cross-group search (contains every
+                                             initiator's group when h > 1).
     use_coop : bool                          multiply it by ``sector_coop[sector[i]]``.
     co_ptr, co_idx / nc_ptr, nc_idx : CSR    companies / other actors of each group.
-    cross_groups : ndarray(int32, (h,))      groups open to cross-group search.
     discovery, cross_prob, foreign_prob : ndarray(float64, (G,))  per-group probabilities.
     nc_prob : float                          chance a candidate slot goes to a non-company.
     alive .. last_project : actor arrays (see ``sim.state.Actors``); ``load`` and
@@ -97,23 +147,21 @@ def form_consortia(
     out_* : caller-allocated buffers of length B (``out_members`` is (B, width)).
     """
     n_pool = pool.shape[0]
-    order = np.arange(n_pool)
-    shuffle(rng, order)
     width = out_members.shape[1]
     cap_size = min(max_size, width)
     members = np.empty(width, np.int32)
     n_out = 0
     n_cross = cross_groups.shape[0]
-    for t in range(n_pool):
+    # 1. who initiates, then in what order
+    chosen = draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector, rng)
+    n_chosen = chosen.shape[0]
+    order = chosen
+    shuffle(rng, order)
+    for t in range(n_chosen):
         p = order[t]
         i = pool[p]
         g = pool_group[p]
         if not alive[i] or load[i] >= capacity[i]:
-            continue
-        prob = group_rate[g]
-        if use_coop:
-            prob *= sector_coop[sector[i]]
-        if uniform(rng) >= prob:
             continue
         if n_out >= out_members.shape[0]:
             break
@@ -126,7 +174,7 @@ def form_consortia(
         refusals = 0
         # 1. remembered partners first
         for m in range(tie_partner.shape[1]):
-            if size >= target or refusals > max_refusals:
+            if size >= target or refusals >= max_refusals:
                 break
             j = tie_partner[i, m]
             if j < 0 or not alive[j] or group_of[j] < 0 or load[j] >= capacity[j]:
@@ -143,7 +191,7 @@ def form_consortia(
                 refusals += 1
         # 2. random candidates
         for _ in range(n_candidates):
-            if size >= target or refusals > max_refusals:
+            if size >= target or refusals >= max_refusals:
                 break
             u = uniform(rng)
             if u < nc_prob:
@@ -151,9 +199,9 @@ def form_consortia(
                 hi = nc_ptr[g + 1]
                 src = nc_idx
             elif u < nc_prob + cross_prob[g] and n_cross > 1:
-                h = cross_groups[randbelow(rng, n_cross)]
-                if h == g:
-                    continue
+                h = cross_groups[randbelow(rng, n_cross - 1)]
+                if h == g:  # uniform over the other groups: g's draw stands for the last one
+                    h = cross_groups[n_cross - 1]
                 lo = co_ptr[h]
                 hi = co_ptr[h + 1]
                 src = co_idx
@@ -164,9 +212,7 @@ def form_consortia(
             if hi <= lo:
                 continue
             j = src[lo + randbelow(rng, hi - lo)]
-            if j == i or not alive[j] or load[j] >= capacity[j]:
-                continue
-            if _in(members, size, j):
+            if not alive[j] or load[j] >= capacity[j] or _in(members, size, j):
                 continue
             if uniform(rng) >= discovery[g]:
                 continue

@@ -36,3 +36,48 @@ def build_csr(group_of, mask, n_groups):
             idx[fill[g]] = i
             fill[g] += 1
     return ptr, idx
+
+
+@njit(cache=True)
+def member_index(group_of, atype, alive, n_groups):
+    """Companies and other actors of every group, as two CSR structures, in two passes.
+
+    Parameters
+    ----------
+    group_of : ndarray(int, (n,))   group of each actor (-1 none).
+    atype : ndarray(int8, (n,))     actor type; 0 and 1 are companies.
+    alive : ndarray(bool, (>= n,))
+    n_groups : int
+
+    Returns
+    -------
+    co_ptr, co_idx, nc_ptr, nc_idx : the living companies and the living other actors
+        (universities, research and training centres) of each group, in index order.
+    """
+    n = group_of.shape[0]
+    co = np.zeros(n_groups + 1, np.int64)
+    nc = np.zeros(n_groups + 1, np.int64)
+    for i in range(n):
+        g = group_of[i]
+        if g >= 0 and alive[i]:
+            if atype[i] <= 1:
+                co[g + 1] += 1
+            else:
+                nc[g + 1] += 1
+    for g in range(n_groups):
+        co[g + 1] += co[g]
+        nc[g + 1] += nc[g]
+    co_fill = co[:-1].copy()
+    nc_fill = nc[:-1].copy()
+    co_idx = np.empty(co[n_groups], np.int32)
+    nc_idx = np.empty(nc[n_groups], np.int32)
+    for i in range(n):
+        g = group_of[i]
+        if g >= 0 and alive[i]:
+            if atype[i] <= 1:
+                co_idx[co_fill[g]] = i
+                co_fill[g] += 1
+            else:
+                nc_idx[nc_fill[g]] = i
+                nc_fill[g] += 1
+    return co, co_idx, nc, nc_idx

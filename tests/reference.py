@@ -1,0 +1,646 @@
+"""Slow pure-Python twins of the Numba kernels in :mod:`sim.kernels` (test oracle).
+
+Everything here is plain Python: ints, floats, lists and loops; no NumPy arithmetic and no
+Numba.  The module deliberately imports nothing from ``sim`` so that it stays an independent
+re-implementation of the rules written in the kernels' docstrings.
+
+Conventions
+-----------
+* Every function takes the same positional arguments as the kernel it mirrors (NumPy arrays are
+  accepted and converted to lists; nothing passed in is modified) and returns a ``dict`` with
+  the kernel's return value under ``"return"`` (when it has one), every array the kernel updates
+  in place or writes to (as nested lists, under the kernel's parameter name) and the final
+  generator state under ``"rng"`` (a list of four ints).
+* The kernels work on the model's real dtypes.  Where a kernel does arithmetic in float32 (a
+  product or difference of two float32 array elements) or stores a float64 result into a float32
+  array, the twin rounds with :func:`f32`, so results agree bit for bit in practice.
+* ``math.exp`` raises on overflow where the kernels return ``inf``; :func:`_exp` mirrors the
+  kernels.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+MASK64 = (1 << 64) - 1
+TWO_M53 = 2.0**-53
+
+# constants of the kernels' rules (restated here on purpose, not imported)
+TASTE_HALF_WIDTH = 0.25
+VERTICAL_PEAK = 0.35
+VERTICAL_WIDTH = 0.2
+LARGE_COST_DISCOUNT = 4.0
+CAPABILITY_GAIN = 0.05
+
+_F32 = struct.Struct("<f")
+
+
+def f32(x: float) -> float:
+    """Round a Python float to the nearest IEEE binary32 value (returned as a float)."""
+    return _F32.unpack(_F32.pack(x))[0]
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + _exp(-x))
+
+
+def _tolist(a):
+    """A NumPy array (or scalar sequence) as nested Python lists of Python scalars."""
+    if hasattr(a, "tolist"):
+        return a.tolist()
+    return [(_tolist(v) if isinstance(v, (list, tuple)) else v) for v in a]
+
+
+# --------------------------------------------------------------------------------------------
+# xoshiro256**
+# --------------------------------------------------------------------------------------------
+
+
+def _rotl(x: int, k: int) -> int:
+    return ((x << k) | (x >> (64 - k))) & MASK64
+
+
+class Xoshiro:
+    """xoshiro256** 1.0 (Blackman & Vigna) over four Python ints masked to 64 bits."""
+
+    def __init__(self, state):
+        if isinstance(state, Xoshiro):
+            state = state.s
+        s = [int(v) & MASK64 for v in _tolist(state)]
+        if len(s) != 4:
+            raise ValueError("xoshiro256** state has four 64-bit words")
+        self.s = s
+
+    def state(self) -> list[int]:
+        return list(self.s)
+
+    def next_u64(self) -> int:
+        s = self.s
+        result = (_rotl((s[1] * 5) & MASK64, 7) * 9) & MASK64
+        t = (s[1] << 17) & MASK64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = _rotl(s[3], 45)
+        return result
+
+    def uniform(self) -> float:
+        return (self.next_u64() >> 11) * TWO_M53
+
+    def randbelow(self, n: int) -> int:
+        return int(self.uniform() * n)
+
+    def normal(self) -> float:
+        u1 = self.uniform()
+        u2 = self.uniform()
+        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+
+    def shuffle(self, seq: list) -> None:
+        for i in range(len(seq) - 1, 0, -1):
+            j = self.randbelow(i + 1)
+            seq[i], seq[j] = seq[j], seq[i]
+
+
+# --------------------------------------------------------------------------------------------
+# groups.build_csr
+# --------------------------------------------------------------------------------------------
+
+
+def build_csr(group_of, mask, n_groups):
+    """Members of each group in index order; returns ``{"ptr": [...], "idx": [...]}``."""
+    group_of = _tolist(group_of)
+    mask = _tolist(mask)
+    n_groups = int(n_groups)
+    members = [[] for _ in range(n_groups)]
+    for i, g in enumerate(group_of):
+        if g >= 0 and mask[i]:
+            members[g].append(i)
+    ptr = [0]
+    idx = []
+    for g in range(n_groups):
+        idx.extend(members[g])
+        ptr.append(len(idx))
+    return {"ptr": ptr, "idx": idx}
+
+
+# --------------------------------------------------------------------------------------------
+# ties
+# --------------------------------------------------------------------------------------------
+
+
+def _trust_of(tie_partner, tie_trust, i, j):
+    row = tie_partner[i]
+    for m in range(len(row)):
+        if row[m] == j:
+            return tie_trust[i][m]
+    return 0.0
+
+
+def _touch_tie(tie_partner, tie_trust, i, j, delta):
+    """In place on nested lists (``tie_trust`` holds float32 values)."""
+    row_p = tie_partner[i]
+    row_t = tie_trust[i]
+    for m in range(len(row_p)):
+        if row_p[m] == j:
+            row_t[m] = f32(min(1.0, max(0.0, row_t[m] + delta)))
+            return
+    if delta <= 0.0:
+        return
+    empties = [m for m in range(len(row_p)) if row_p[m] < 0]
+    if empties:
+        slot = empties[0]
+    else:
+        low = min(row_t)
+        slot = next(m for m in range(len(row_t)) if row_t[m] == low)
+    row_p[slot] = j
+    row_t[slot] = f32(min(1.0, delta))
+
+
+def trust_of(tie_partner, tie_trust, i, j):
+    """Trust of ``i`` in ``j`` (0.0 when ``j`` is not remembered); returns the float."""
+    return _trust_of(_tolist(tie_partner), _tolist(tie_trust), int(i), int(j))
+
+
+def touch_tie(tie_partner, tie_trust, i, j, delta):
+    """Returns ``{"tie_partner": ..., "tie_trust": ...}`` after the update."""
+    tp = _tolist(tie_partner)
+    tt = _tolist(tie_trust)
+    _touch_tie(tp, tt, int(i), int(j), float(delta))
+    return {"tie_partner": tp, "tie_trust": tt}
+
+
+# --------------------------------------------------------------------------------------------
+# consortia
+# --------------------------------------------------------------------------------------------
+
+
+def _match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
+                 w_h, w_v, w_t, w_p):
+    ki = knowledge[i]
+    kj = knowledge[j]
+    s = 0.0
+    for d in range(len(ki)):
+        s += f32(ki[d] * kj[d])  # float32 * float32 in the kernel
+    s = min(1.0, max(0.0, s))
+    horizontal = 4.0 * s * (1.0 - s)
+    if atype[i] <= 1 and atype[j] <= 1:
+        dv = abs(f32(stage[i] - stage[j]))  # float32 - float32 in the kernel
+        z = (dv - VERTICAL_PEAK) / VERTICAL_WIDTH
+        vertical = math.exp(-z * z)
+    else:
+        vertical = 0.5
+    trust = _trust_of(tie_partner, tie_trust, i, j)
+    prox = 1.0 if province[i] == province[j] else 0.0
+    return w_h * horizontal + w_v * vertical + w_t * trust + w_p * prox
+
+
+def match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
+                w_h, w_v, w_t, w_p):
+    """The match of ``i`` and ``j``; returns the float."""
+    return _match_score(int(i), int(j), _tolist(atype), _tolist(province), _tolist(knowledge),
+                        _tolist(stage), _tolist(tie_partner), _tolist(tie_trust),
+                        float(w_h), float(w_v), float(w_t), float(w_p))
+
+
+def form_consortia(
+    pool, pool_group, group_rate, use_coop, sector_coop,
+    co_ptr, co_idx, nc_ptr, nc_idx, cross_groups,
+    discovery, cross_prob, nc_prob, foreign_prob,
+    alive, atype, sector, province, load, capacity, knowledge, stage, group_of,
+    tie_partner, tie_trust, last_project, step,
+    n_candidates, w_h, w_v, w_t, w_p, threshold, max_refusals, max_size, grow_prob,
+    require_mix, rng,
+    out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
+    out_has_training,
+):
+    """Twin of :func:`sim.kernels.consortia.form_consortia`."""
+    r = Xoshiro(rng)
+    pool = _tolist(pool)
+    pool_group = _tolist(pool_group)
+    group_rate = _tolist(group_rate)
+    sector_coop = _tolist(sector_coop)
+    co_ptr, co_idx = _tolist(co_ptr), _tolist(co_idx)
+    nc_ptr, nc_idx = _tolist(nc_ptr), _tolist(nc_idx)
+    cross_groups = _tolist(cross_groups)
+    discovery, cross_prob = _tolist(discovery), _tolist(cross_prob)
+    foreign_prob = _tolist(foreign_prob)
+    alive, atype, sector = _tolist(alive), _tolist(atype), _tolist(sector)
+    province, capacity = _tolist(province), _tolist(capacity)
+    knowledge, stage, group_of = _tolist(knowledge), _tolist(stage), _tolist(group_of)
+    tie_partner, tie_trust = _tolist(tie_partner), _tolist(tie_trust)
+    load, last_project = _tolist(load), _tolist(last_project)
+    out_members, out_size = _tolist(out_members), _tolist(out_size)
+    out_match, out_group = _tolist(out_match), _tolist(out_group)
+    out_foreign, out_cross = _tolist(out_foreign), _tolist(out_cross)
+    out_has_rd, out_has_training = _tolist(out_has_rd), _tolist(out_has_training)
+    nc_prob, threshold, grow_prob = float(nc_prob), float(threshold), float(grow_prob)
+    w_h, w_v, w_t, w_p = float(w_h), float(w_v), float(w_t), float(w_p)
+    n_candidates, max_refusals = int(n_candidates), int(max_refusals)
+    step = int(step)
+
+    rows = len(out_members)
+    width = len(out_members[0]) if rows else 0
+    cap_size = min(int(max_size), width)
+    n_cross = len(cross_groups)
+
+    def score_of(i, j):
+        return _match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
+                            w_h, w_v, w_t, w_p)
+
+    def accepts(score):
+        return score + TASTE_HALF_WIDTH * (2.0 * r.uniform() - 1.0) > threshold
+
+    def spare(j):
+        return load[j] < capacity[j]
+
+    def p_init(pos):
+        prob = group_rate[pool_group[pos]]
+        if use_coop:
+            prob *= sector_coop[sector[pool[pos]]]
+        return prob
+
+    # who initiates: independent Bernoulli(p_i), drawn by geometric skipping at p_max and
+    # thinning (the kernel's scheme, so that the draws line up)
+    p_max = max(group_rate, default=0.0) * (max(sector_coop, default=0.0) if use_coop else 1.0)
+    p_max = min(p_max, 1.0)
+    chosen = []
+    if p_max > 0.0:
+        pos = -1
+        while True:
+            if p_max < 1.0:
+                skip = math.log(1.0 - r.uniform()) / math.log1p(-p_max)
+                if pos + 1 + skip >= len(pool):
+                    break
+                pos += 1 + int(skip)
+            else:
+                pos += 1
+                if pos >= len(pool):
+                    break
+            prob = p_init(pos)
+            if prob >= p_max or r.uniform() * p_max < prob:
+                chosen.append(pos)
+    r.shuffle(chosen)
+    n_out = 0
+    for p in chosen:
+        i = pool[p]
+        g = pool_group[p]
+        if not alive[i] or not spare(i):
+            continue
+        if n_out >= rows:
+            break
+        target = 2
+        while target < cap_size and r.uniform() < grow_prob:
+            target += 1
+        members = [i]
+        match_sum = 0.0
+        refusals = 0
+        # remembered partners first, in slot order
+        for j in tie_partner[i]:
+            if len(members) >= target or refusals >= max_refusals:
+                break
+            if j < 0 or not alive[j] or group_of[j] < 0 or not spare(j) or j in members:
+                continue
+            score = score_of(i, j)
+            if accepts(score):
+                members.append(j)
+                match_sum += score
+            else:
+                refusals += 1
+        # random candidates
+        for _ in range(n_candidates):
+            if len(members) >= target or refusals >= max_refusals:
+                break
+            u = r.uniform()
+            if u < nc_prob:
+                ptr, src, h = nc_ptr, nc_idx, g
+            elif u < nc_prob + cross_prob[g] and n_cross > 1:
+                # uniform over the other groups: draw among the first n-1 entries; the
+                # initiator's own group, if drawn, stands for the last entry
+                h = cross_groups[r.randbelow(n_cross - 1)]
+                if h == g:
+                    h = cross_groups[-1]
+                ptr, src = co_ptr, co_idx
+            else:
+                ptr, src, h = co_ptr, co_idx, g
+            lo, hi = ptr[h], ptr[h + 1]
+            if hi <= lo:
+                continue
+            j = src[lo + r.randbelow(hi - lo)]
+            if not alive[j] or not spare(j) or j in members:
+                continue
+            if r.uniform() >= discovery[g]:
+                continue
+            score = score_of(i, j)
+            if accepts(score):
+                members.append(j)
+                match_sum += score
+            else:
+                refusals += 1
+        size = len(members)
+        if size < 2:
+            continue
+        kinds = [atype[j] for j in members]
+        has_co = any(a <= 1 for a in kinds)
+        has_rd = any(a in (2, 3) for a in kinds)
+        has_tr = any(a >= 4 for a in kinds)
+        cross = any(group_of[j] != g for j in members)
+        if require_mix and not (has_co and (has_rd or has_tr)):
+            continue
+        for j in members:
+            load[j] += 1
+            last_project[j] = step
+        out_members[n_out] = members + [-1] * (width - size)
+        out_size[n_out] = size
+        out_match[n_out] = f32(match_sum / (size - 1))
+        out_group[n_out] = g
+        out_foreign[n_out] = 1 if r.uniform() < foreign_prob[g] else 0
+        out_cross[n_out] = cross
+        out_has_rd[n_out] = has_rd
+        out_has_training[n_out] = has_tr
+        n_out += 1
+    return {
+        "return": n_out, "load": load, "last_project": last_project,
+        "out_members": out_members, "out_size": out_size, "out_match": out_match,
+        "out_group": out_group, "out_foreign": out_foreign, "out_cross": out_cross,
+        "out_has_rd": out_has_rd, "out_has_training": out_has_training, "rng": r.state(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# membership
+# --------------------------------------------------------------------------------------------
+
+
+def _utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
+             cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge, benefit_pull,
+             benefit_activity, benefit_taste, cost_weight):
+    s = sector[i]
+    if atype[i] == 1:
+        cost = cost_weight * cl_fee_large[c] / 1000.0 / LARGE_COST_DISCOUNT
+    else:
+        cost = cost_weight * cl_fee_sme[c] / 1000.0
+    return (benefit_base + benefit_knowledge * sector_ki[s] * sector_coop[s]
+            + benefit_pull * cl_pull[c] + benefit_activity * cl_activity[c]
+            + benefit_taste * taste[i] - cost)
+
+
+def utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
+            cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge, benefit_pull,
+            benefit_activity, benefit_taste, cost_weight):
+    """Net benefit of cluster ``c`` for company ``i``; returns the float."""
+    return _utility(int(i), int(c), _tolist(atype), _tolist(sector), _tolist(taste),
+                    _tolist(sector_coop), _tolist(sector_ki), _tolist(cl_pull),
+                    _tolist(cl_activity), _tolist(cl_fee_sme), _tolist(cl_fee_large),
+                    float(benefit_base), float(benefit_knowledge), float(benefit_pull),
+                    float(benefit_activity), float(benefit_taste), float(cost_weight))
+
+
+def membership_step(
+    n, alive, atype, sector, taste, cluster, sector_clusters, cl_active, cl_recruit, cl_pull,
+    cl_activity, cl_fee_sme, cl_fee_large, cl_members, sector_coop, sector_ki,
+    awareness_base, awareness_recruit, benefit_base, benefit_knowledge, benefit_pull,
+    benefit_activity, benefit_taste, cost_weight, noise, leave_rate, rd_join_rate, rng,
+    out_flows,
+):
+    """Twin of :func:`sim.kernels.membership.membership_step`."""
+    r = Xoshiro(rng)
+    alive, atype, sector, taste = _tolist(alive), _tolist(atype), _tolist(sector), _tolist(taste)
+    cluster = _tolist(cluster)
+    sector_clusters = _tolist(sector_clusters)
+    cl_active, cl_recruit = _tolist(cl_active), _tolist(cl_recruit)
+    cl_pull, cl_activity = _tolist(cl_pull), _tolist(cl_activity)
+    cl_fee_sme, cl_fee_large = _tolist(cl_fee_sme), _tolist(cl_fee_large)
+    cl_members, out_flows = _tolist(cl_members), _tolist(out_flows)
+    sector_coop, sector_ki = _tolist(sector_coop), _tolist(sector_ki)
+    awareness_base, awareness_recruit = float(awareness_base), float(awareness_recruit)
+    noise, leave_rate, rd_join_rate = float(noise), float(leave_rate), float(rd_join_rate)
+    weights = [float(benefit_base), float(benefit_knowledge), float(benefit_pull),
+               float(benefit_activity), float(benefit_taste), float(cost_weight)]
+
+    def u_of(i, c):
+        return _utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull,
+                        cl_activity, cl_fee_sme, cl_fee_large, *weights)
+
+    def join(i, c):
+        cluster[i] = c
+        cl_members[c] += 1
+        out_flows[c][0] += 1
+
+    for i in range(int(n)):
+        if not alive[i]:
+            continue
+        c = cluster[i]
+        if c >= 0:
+            if atype[i] <= 1 and r.uniform() < leave_rate:
+                stay = _logistic(u_of(i, c) / noise)
+                if r.uniform() >= stay:
+                    cluster[i] = -1
+                    cl_members[c] -= 1
+                    out_flows[c][1] += 1
+            continue
+        cand = [cc for cc in sector_clusters[sector[i]] if cc >= 0 and cl_active[cc]]
+        if not cand:
+            continue
+        c = cand[r.randbelow(len(cand))] if len(cand) > 1 else cand[0]
+        if atype[i] <= 1:
+            if r.uniform() >= awareness_base + awareness_recruit * cl_recruit[c]:
+                continue
+            if r.uniform() < _logistic(u_of(i, c) / noise):
+                join(i, c)
+        elif r.uniform() < rd_join_rate * cl_pull[c]:
+            join(i, c)
+    return {"cluster": cluster, "cl_members": cl_members, "out_flows": out_flows,
+            "rng": r.state()}
+
+
+# --------------------------------------------------------------------------------------------
+# projects
+# --------------------------------------------------------------------------------------------
+
+
+def complete_projects(
+    step, p_active, p_end, p_members, p_size, p_match, p_has_rd, p_foreign, p_cluster,
+    p_fund_rd, p_fund_training, p_fund_investment,
+    alive, atype, load, value_added, exporter, knowledge, capability, innovations,
+    tie_partner, tie_trust, cl_benchmark,
+    success_base, success_match, success_research, success_benchmark, success_funded,
+    productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
+    spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, rng,
+    out_done, out_success, out_spinoff, out_innovations,
+):
+    """Twin of :func:`sim.kernels.projects.complete_projects`."""
+    r = Xoshiro(rng)
+    step = int(step)
+    p_active, p_end, p_members = _tolist(p_active), _tolist(p_end), _tolist(p_members)
+    p_size, p_match, p_has_rd = _tolist(p_size), _tolist(p_match), _tolist(p_has_rd)
+    p_foreign, p_cluster = _tolist(p_foreign), _tolist(p_cluster)
+    p_fund_rd, p_fund_training = _tolist(p_fund_rd), _tolist(p_fund_training)
+    p_fund_investment = _tolist(p_fund_investment)
+    alive, atype, load = _tolist(alive), _tolist(atype), _tolist(load)
+    value_added, exporter = _tolist(value_added), _tolist(exporter)
+    knowledge, capability = _tolist(knowledge), _tolist(capability)
+    innovations = _tolist(innovations)
+    tie_partner, tie_trust = _tolist(tie_partner), _tolist(tie_trust)
+    cl_benchmark = _tolist(cl_benchmark)
+    out_done, out_success = _tolist(out_done), _tolist(out_success)
+    out_spinoff, out_innovations = _tolist(out_spinoff), _tolist(out_innovations)
+    (success_base, success_match, success_research, success_benchmark, success_funded,
+     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
+     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss) = (float(x) for x in (
+        success_base, success_match, success_research, success_benchmark, success_funded,
+        productivity_gain, training_gain, investment_gain, innovation_prob, export_gain,
+        learning, spinoff_prob, spinoff_prob_research, trust_gain, trust_loss))
+
+    n_done = 0
+    for p in range(len(p_active)):
+        if not p_active[p] or p_end[p] != step:
+            continue
+        c = p_cluster[p]
+        funded = p_fund_rd[p] > 0.0 or p_fund_training[p] > 0.0 or p_fund_investment[p] > 0.0
+        logit = success_base + success_match * p_match[p]
+        if p_has_rd[p]:
+            logit += success_research
+        if c >= 0:
+            logit += success_benchmark * cl_benchmark[c]
+        if funded:
+            logit += success_funded
+        success = r.uniform() < _logistic(logit)
+        team = p_members[p][: p_size[p]]
+        living = [j for j in team if alive[j]]
+        for j in team:
+            if load[j] > 0:
+                load[j] -= 1
+        n_innov = 0
+        if success and living:
+            dims = len(knowledge[living[0]])
+            mean = [0.0] * dims
+            for j in living:
+                for d in range(dims):
+                    mean[d] += knowledge[j][d]
+            mean = [v / len(living) for v in mean]
+            gain = productivity_gain
+            if p_fund_training[p] > 0.0:
+                gain += training_gain
+            if p_fund_investment[p] > 0.0:
+                gain += investment_gain
+            mult = math.exp(gain)
+            p_export = export_gain * (2.0 if p_foreign[p] > 0 else 1.0)
+            for j in living:
+                if atype[j] <= 1:
+                    value_added[j] *= mult
+                    if r.uniform() < innovation_prob:
+                        innovations[j] += 1
+                        n_innov += 1
+                    if not exporter[j] and r.uniform() < p_export:
+                        exporter[j] = True
+                capability[j] += CAPABILITY_GAIN
+                row = knowledge[j]
+                moved = [row[d] + learning * (mean[d] - row[d]) for d in range(dims)]
+                norm = 0.0
+                for v in moved:  # plain left-to-right sum (not math.fsum / compensated sum)
+                    norm += v * v
+                norm = math.sqrt(norm)
+                stored = [f32(v) for v in moved]  # float32 array
+                if norm > 0.0:
+                    stored = [f32(v / norm) for v in stored]
+                knowledge[j] = stored
+        delta = trust_gain if success else -trust_loss
+        for a, ja in enumerate(team):
+            if not alive[ja]:
+                continue
+            for b, jb in enumerate(team):
+                if a != b and alive[jb]:
+                    _touch_tie(tie_partner, tie_trust, ja, jb, delta)
+        spin = False
+        if success:
+            spin = r.uniform() < (spinoff_prob_research if p_has_rd[p] else spinoff_prob)
+        out_done[n_done] = p
+        out_success[n_done] = success
+        out_spinoff[n_done] = spin
+        out_innovations[n_done] = n_innov
+        n_done += 1
+    return {
+        "return": n_done, "load": load, "value_added": value_added, "exporter": exporter,
+        "knowledge": knowledge, "capability": capability, "innovations": innovations,
+        "tie_partner": tie_partner, "tie_trust": tie_trust, "out_done": out_done,
+        "out_success": out_success, "out_spinoff": out_spinoff,
+        "out_innovations": out_innovations, "rng": r.state(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# economy
+# --------------------------------------------------------------------------------------------
+
+
+def economy_step(
+    n, alive, atype, sector, cluster, pole, employment, value_added, exporter,
+    sector_growth, va_noise, elasticity, exit_rate, export_entry_rate, export_exit_rate,
+    cl_promotion, promotion_effect, pole_export_spend, pole_export_effect,
+    tie_trust, trust_decay, rng, out_counts,
+):
+    """Twin of :func:`sim.kernels.economy.economy_step`."""
+    r = Xoshiro(rng)
+    n = int(n)
+    alive, atype, sector = _tolist(alive), _tolist(atype), _tolist(sector)
+    cluster, pole = _tolist(cluster), _tolist(pole)
+    employment, value_added, exporter = _tolist(employment), _tolist(value_added), _tolist(exporter)
+    sector_growth, cl_promotion = _tolist(sector_growth), _tolist(cl_promotion)
+    pole_export_spend, tie_trust = _tolist(pole_export_spend), _tolist(tie_trust)
+    out_counts = _tolist(out_counts)
+    va_noise, elasticity, exit_rate = float(va_noise), float(elasticity), float(exit_rate)
+    export_entry_rate, export_exit_rate = float(export_entry_rate), float(export_exit_rate)
+    promotion_effect, pole_export_effect = float(promotion_effect), float(pole_export_effect)
+    trust_decay = float(trust_decay)
+
+    companies = [i for i in range(n) if alive[i] and atype[i] <= 1]
+    total_va = 0.0
+    total_emp = 0.0
+    for i in companies:
+        total_va += value_added[i]
+        total_emp += employment[i]
+    mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
+    for i in companies:
+        dl = sector_growth[sector[i]] + va_noise * r.normal()
+        value_added[i] *= math.exp(dl)
+        employment[i] *= math.exp(elasticity * dl)
+        prod = value_added[i] / employment[i]
+        hazard = min(1.0, exit_rate * math.sqrt(mean_prod / prod))
+        if r.uniform() < hazard:
+            alive[i] = False
+            cluster[i] = -1
+            pole[i] = -1
+            out_counts[0] += 1
+            continue
+        if exporter[i]:
+            if r.uniform() < export_exit_rate:
+                exporter[i] = False
+                out_counts[2] += 1
+        else:
+            mult = 1.0
+            if cluster[i] >= 0:
+                mult += promotion_effect * cl_promotion[cluster[i]]
+            if pole[i] >= 0:
+                mult += pole_export_effect * pole_export_spend[pole[i]]
+            size_factor = 2.0 if atype[i] == 1 else 1.0
+            if r.uniform() < export_entry_rate * size_factor * mult:
+                exporter[i] = True
+                out_counts[1] += 1
+    keep = 1.0 - trust_decay
+    for i in range(n):
+        tie_trust[i] = [f32(t * keep) for t in tie_trust[i]]
+    return {
+        "alive": alive, "cluster": cluster, "pole": pole, "employment": employment,
+        "value_added": value_added, "exporter": exporter, "tie_trust": tie_trust,
+        "out_counts": out_counts, "rng": r.state(),
+    }

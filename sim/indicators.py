@@ -49,12 +49,15 @@ CATALOGUE: tuple[Indicator, ...] = (
     Indicator("member_joins", "Actors joining a cluster during the year.", "actors", ("total", "cluster")),
     Indicator("member_leaves", "Actors leaving a cluster by their own decision during the year.", "actors",
               ("total", "cluster")),
-    Indicator("partnerships_active", "Projects under way on 31 December (cluster partnerships and pole projects).",
+    Indicator("partnerships_active", "Cluster partnerships under way on 31 December (pole projects excluded).",
               "projects", ("total", "cluster")),
     Indicator("partnerships_launched", "Cluster partnerships launched during the year.", "projects",
               ("total", "cluster")),
     Indicator("partnerships_launched_cumulative", "Cluster partnerships launched since the start.", "projects"),
-    Indicator("partnership_members_involved", "Distinct actors in projects under way on 31 December.", "actors"),
+    Indicator("partnership_members_involved", "Distinct living actors in cluster partnerships under way on "
+              "31 December.", "actors"),
+    Indicator("pole_projects_active", "Funded pole projects under way on 31 December.", "projects",
+              ("total", "pole")),
     Indicator("partnership_size_mean", "Mean local members of the partnerships launched during the year.", "actors"),
     Indicator("projects_completed", "Projects that ended during the year.", "projects"),
     Indicator("projects_succeeded", "Projects that ended in success during the year.", "projects"),
@@ -194,16 +197,21 @@ def record_year(m: ClusterModel) -> None:
     r.add_many("member_leaves", y, "cluster", names, c.flows[:, 1])
 
     p = m.projects
-    act = p.active
+    act = p.active & (p.call < 0)
     r.add("partnerships_active", y, int(act.sum()))
     pc = p.cluster[act]
     r.add_many("partnerships_active", y, "cluster", names, np.bincount(pc[pc >= 0], minlength=n_c))
+    pole_act = p.active & (p.call >= 0)
+    r.add("pole_projects_active", y, int(pole_act.sum()))
+    r.add_many("pole_projects_active", y, "pole", po.names,
+               np.bincount(p.pole[pole_act], minlength=len(po.names)))
     r.add("partnerships_launched", y, int(c.launched.sum()))
     r.add_many("partnerships_launched", y, "cluster", names, c.launched)
     c.launched_total += int(c.launched.sum())
     r.add("partnerships_launched_cumulative", y, c.launched_total)
-    mem = p.members[act]
-    r.add("partnership_members_involved", y, len(np.unique(mem[mem >= 0])))
+    mem = np.unique(p.members[act])
+    mem = mem[mem >= 0]
+    r.add("partnership_members_involved", y, int(alive[mem].sum()))
     r.add("partnership_size_mean", y,
           c.launched_members.sum() / c.launched.sum() if c.launched.sum() else 0.0)
     r.add("projects_completed", y, c.completed)

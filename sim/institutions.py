@@ -80,6 +80,12 @@ class Agreements:
     cluster: list[int]
     expiry: list[int]
 
+    def end(self, cluster: int, step: int) -> None:
+        """End the agreements of a cluster that stops (dropped or absorbed) at ``step``."""
+        for k, c in enumerate(self.cluster):
+            if c == cluster and self.expiry[k] > step:
+                self.expiry[k] = step
+
     def active_counts(self, n_clusters: int, step: int) -> np.ndarray:
         """Active agreements per cluster at ``step``."""
         c = np.asarray(self.cluster, int)

@@ -5,10 +5,12 @@ section 3), one named sub-step per line; each sub-step is a short function in
 :mod:`sim.policy` (the Region) or :mod:`sim.processes` (the actors) around a Numba kernel.
 
 Randomness: the run's :class:`numpy.random.SeedSequence` is ``SeedSequence(seed,
-spawn_key=(replication,))``.  It spawns one independent stream per process (so that a policy
-change that alters one process's draws leaves the others' streams untouched, which makes common
-random numbers effective): NumPy Generators for initialisation, entry and the Region's draws,
-xoshiro256** states for the kernels.  Mesa's own ``rng`` / ``random`` are seeded from it too.
+spawn_key=(replication,))``.  It spawns one independent stream per process, so that a policy
+change that alters one process's number of draws does not shift the draws of the others (which
+keeps common random numbers effective): xoshiro256** states for the kernels
+(``KERNEL_STREAMS``) and NumPy Generators for the Python-level draws (``NUMPY_STREAMS``:
+initial population, firm entry and spin-offs, project durations, cluster launches,
+international agreements, the pole jury, pole assets, Mesa's own ``rng`` / ``random``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from sim.state import MAX_CONSORTIUM, Actors, Projects
 from sim.world import build_population
 
 KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
-NUMPY_STREAMS = ("init", "entry", "policy", "mesa")
+NUMPY_STREAMS = ("init", "entry", "durations", "launch", "international", "jury", "assets",
+                 "mesa")
 
 
 def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
@@ -68,17 +71,18 @@ class ClusterModel(mesa.Model):
         children = self.seed_sequence.spawn(len(KERNEL_STREAMS) + len(NUMPY_STREAMS))
         self.streams = {name: new_state(ss) for name, ss in zip(KERNEL_STREAMS, children,
                                                                 strict=False)}
-        gens = {name: np.random.default_rng(ss)
-                for name, ss in zip(NUMPY_STREAMS, children[len(KERNEL_STREAMS):], strict=True)}
-        super().__init__(rng=gens["mesa"])
-        self.random.seed(int(gens["mesa"].integers(2**63)))
-        self.rng_init, self.rng_entry, self.rng_policy = gens["init"], gens["entry"], gens["policy"]
+        self.gen = {name: np.random.default_rng(ss)
+                    for name, ss in zip(NUMPY_STREAMS, children[len(KERNEL_STREAMS):],
+                                        strict=True)}
+        super().__init__(rng=self.gen["mesa"])
+        self.random.seed(int(self.gen["mesa"].integers(2**63)))
 
         w = sc.world
         self.sector_coop = np.array([s.cooperation for s in w.sectors])
         self.sector_ki = np.array([s.knowledge_intensity for s in w.sectors])
         self.sector_growth = np.array([s.growth for s in w.sectors])
-        self.actors, self.centroids = build_population(sc, self.rng_init)
+        self.actors, self.centroids = build_population(sc, self.gen["init"])
+        self.productivity_start = self.mean_productivity()
         self.projects = Projects.empty(max(64, self.actors.n // 4), MAX_CONSORTIUM)
         self.clusters = Clusters.from_scenario(sc)
         self.poles = Poles.from_scenario(sc)
@@ -164,7 +168,7 @@ class ClusterModel(mesa.Model):
         slots = p.free[p.n_free - k: p.n_free][::-1].copy()
         p.n_free -= k
         bp = self.sc.behaviour.projects
-        dur = self.rng_entry.integers(bp.duration_min, bp.duration_max + 1, size=k)
+        dur = self.gen["durations"].integers(bp.duration_min, bp.duration_max + 1, size=k)
         width = members.shape[1]
         p.active[slots] = True
         p.start[slots] = self.t
@@ -184,6 +188,13 @@ class ClusterModel(mesa.Model):
         p.fund_training[slots] = 0.0
         p.fund_investment[slots] = 0.0
         return slots
+
+    def mean_productivity(self) -> float:
+        """Value added per employee of the living companies [EUR/FTE/year]."""
+        a = self.actors
+        comp = a.alive[: a.n] & (a.atype[: a.n] <= 1)
+        emp = a.employment[: a.n][comp].sum()
+        return float(a.value_added[: a.n][comp].sum() / emp) if emp > 0 else 0.0
 
     def on_new_actors(self, idx: np.ndarray) -> None:
         """Create Mesa handles for new actor rows (when handles are on)."""

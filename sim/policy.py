@@ -21,7 +21,7 @@ from sim.institutions import (
     SELECTED,
 )
 from sim.kernels.consortia import form_consortia
-from sim.kernels.groups import build_csr
+from sim.kernels.groups import member_index
 from sim.processes import spawn_companies
 from sim.state import (
     LARGE,
@@ -50,7 +50,7 @@ def launch_clusters(m: ClusterModel) -> None:
         k = min(len(cand), max(2, int(round(cl.founders[c] * m.sc.run.scale))))
         if k:
             weight = a.capability[cand] * np.where(a.atype[cand] == LARGE, 2.0, 1.0)
-            pick = m.rng_policy.choice(cand, size=k, replace=False, p=weight / weight.sum())
+            pick = m.gen["launch"].choice(cand, size=k, replace=False, p=weight / weight.sum())
             a.cluster[pick] = c
         cl.status[c] = ACTIVE
         cl.status_step[c] = m.t
@@ -99,7 +99,7 @@ def internationalise(m: ClusterModel) -> None:
     p = it.agreement_rate * cl.effort[:, PROMOTION] * (1.0 + it.tender_effect * subsidy
                                                        / TENDER_REFERENCE_EUR)
     p = np.where(cl.active, np.minimum(p, 1.0), 0.0)
-    signed = np.flatnonzero(m.rng_policy.random(len(p)) < p)
+    signed = np.flatnonzero(m.gen["international"].random(len(p)) < p)
     for c in signed:
         m.agreements.cluster.append(int(c))
         m.agreements.expiry.append(m.t + 4 * it.agreement_years)
@@ -131,6 +131,7 @@ def evaluate_clusters(m: ClusterModel) -> None:
             cl.status[c] = DROPPED
             cl.status_step[c] = m.t
             cl.effort[c] = 0.0  # the animator's post ends with the Region's funding
+            m.agreements.end(c, m.t)
             a.cluster[:n][in_c] = -1
             m.counters.clusters_dropped += 1
 
@@ -172,6 +173,7 @@ def select_poles(m: ClusterModel) -> None:
                 cl.status[c] = ABSORBED
                 cl.status_step[c] = m.t
                 cl.effort[c] = 0.0
+                m.agreements.end(c, m.t)
                 cl.pole[c] = p
                 a.cluster[:n][a.cluster[:n] == c] = -1
                 m.counters.clusters_absorbed += 1
@@ -191,8 +193,8 @@ def pole_call(m: ClusterModel) -> None:
     """A call deadline: consortia propose, the jury ranks and labels, the budget funds.
 
     Proposals are scored on the members' mean capability, their match, the presence of
-    research, training and foreign partners, plus noise; those above ``label_threshold`` are
-    labelled.  In rank order, a labelled proposal is funded when its R&D request fits this
+    research, training and foreign partners, plus noise; those at or above ``label_threshold``
+    are labelled.  In rank order, a labelled proposal is funded when its R&D request fits this
     call's envelope (what is left of the instrument divided by the calls left in the budget
     period); its training and investment requests are granted when they fit theirs.  No
     instrument can be overspent.
@@ -207,10 +209,8 @@ def pole_call(m: ClusterModel) -> None:
     n = a.n
     group = np.where(a.alive[:n], po.sector_pole[a.sector[:n]], -1)
     group = np.where((group >= 0) & selected[np.maximum(group, 0)], group, -1).astype(np.int32)
-    comp = a.atype[:n] <= LARGE
     n_p = len(po.names)
-    co_ptr, co_idx = build_csr(group, comp, n_p)
-    nc_ptr, nc_idx = build_csr(group, ~comp, n_p)
+    co_ptr, co_idx, nc_ptr, nc_idx = member_index(group, a.atype, a.alive, n_p)
     initiators = np.flatnonzero((group >= 0) & (a.atype[:n] <= RESEARCH_CENTRE)).astype(np.int32)
     if len(initiators) == 0:
         return
@@ -233,7 +233,7 @@ def pole_call(m: ClusterModel) -> None:
     c.proposals[:, call] += np.bincount(pole, minlength=n_p)
     if k == 0:
         return
-    rng = m.rng_policy
+    rng = m.gen["jury"]
     cap_mean = np.array([a.capability[members[i, : size[i]]].mean() for i in range(k)])
     score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
              + pp.jury_noise * rng.standard_normal(k))
@@ -287,29 +287,30 @@ def pole_call(m: ClusterModel) -> None:
 
 
 def pole_programmes(m: ClusterModel) -> None:
-    """Export promotion (AWEX) and assets and holdings, spent evenly over the budget period."""
+    """Export promotion (AWEX) and assets and holdings: what is left of each is spread evenly
+    over the quarters left in the budget period, from the poles' selection on."""
     po, pp, a = m.poles, m.sc.policy.poles, m.actors
     po.export_spend[:] = 0.0
     selected = po.status == SELECTED
     if not in_budget_period(m) or not selected.any():
         return
-    quarters = 4 * (pp.budget_end_year - pp.budget_start_year + 1)
+    quarters_left = _step(m, pp.budget_end_year, 4) - m.t + 1  # this one included
     n = a.n
     pole_of = a.pole[:n]
     weight = np.bincount(pole_of[pole_of >= 0], minlength=len(po.names)) * selected
     if weight.sum() == 0:
         weight = selected.astype(float)
     share = weight / weight.sum()
-    export = min(po.remaining[EXPORT], po.budget[EXPORT] / quarters)
+    export = po.remaining[EXPORT] / quarters_left
     po.remaining[EXPORT] -= export
     po.export_spend[:] = share * export / 1e6
-    assets = min(po.remaining[ASSETS], po.budget[ASSETS] / quarters)
+    assets = po.remaining[ASSETS] / quarters_left
     po.remaining[ASSETS] -= assets
     m.counters.funding[[EXPORT, ASSETS]] += (export, assets)
-    new_firms = m.rng_policy.poisson(pp.assets_firms_per_meur * share * assets / 1e6)
+    new_firms = m.gen["assets"].poisson(pp.assets_firms_per_meur * share * assets / 1e6)
     for p in np.flatnonzero(new_firms):
         sectors = np.flatnonzero(po.sectors[p])
-        sec = m.rng_policy.choice(sectors, size=int(new_firms[p]))
+        sec = m.gen["assets"].choice(sectors, size=int(new_firms[p]))
         idx = spawn_companies(m, sec, POLE_ASSETS)
         a.pole[idx] = p
         m.counters.new_assets += len(idx)

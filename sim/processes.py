@@ -14,7 +14,7 @@ import numpy as np
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
 from sim.kernels.consortia import form_consortia
 from sim.kernels.economy import economy_step
-from sim.kernels.groups import build_csr
+from sim.kernels.groups import member_index
 from sim.kernels.membership import membership_step
 from sim.kernels.projects import complete_projects
 from sim.state import (
@@ -70,10 +70,9 @@ def partnering(m: ClusterModel) -> None:
     """Members search partners and launch partnerships (the hot path)."""
     a, cl, pp = m.actors, m.clusters, m.sc.behaviour.partnering
     n, n_c = a.n, len(cl.names)
-    comp = a.atype[:n] <= LARGE
-    co_ptr, co_idx = build_csr(a.cluster[:n], comp & a.alive[:n], n_c)
-    nc_ptr, nc_idx = build_csr(a.cluster[:n], ~comp & a.alive[:n], n_c)
+    co_ptr, co_idx, nc_ptr, nc_idx = member_index(a.cluster[:n], a.atype, a.alive, n_c)
     if len(co_idx) == 0:
+        cl.launched_recent[:, m.t % 4] = 0
         return
     active = cl.active
     effort = cl.effort
@@ -83,7 +82,7 @@ def partnering(m: ClusterModel) -> None:
     cross = np.minimum(1.0, pp.cross_cluster_prob * (1.0 + effort[:, MAPPING]))
     agreements = m.agreements.active_counts(n_c, m.t)
     foreign = np.minimum(1.0, pp.foreign_prob * (1.0 + agreements))
-    pool_group = a.cluster[co_idx].astype(np.int32)
+    pool_group = np.repeat(np.arange(n_c, dtype=np.int32), np.diff(co_ptr))
     buf = m.buffers(len(co_idx), pp.max_consortium)
     k = form_consortia(
         co_idx, pool_group, rate, True, m.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
@@ -164,7 +163,7 @@ def economy(m: ClusterModel) -> None:
 
 def demography(m: ClusterModel) -> None:
     """Entry of new firms and academic spin-offs from universities and research centres."""
-    a, w, rng = m.actors, m.sc.world, m.rng_entry
+    a, w, rng = m.actors, m.sc.world, m.gen["entry"]
     n = a.n
     comp = a.alive[:n] & (a.atype[:n] <= LARGE)
     per_sector = np.bincount(a.sector[:n][comp], minlength=len(w.sectors))
@@ -186,8 +185,11 @@ def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
                     like: np.ndarray | None = None) -> np.ndarray:
     """Create new SMEs of the given sectors; spin-offs inherit their parent's profile."""
     a = m.actors
-    cols = new_companies(m.sc, m.rng_entry, m.centroids, np.asarray(sector, int), m.t, origin,
-                         large=np.zeros(len(sector), bool))
+    cols = new_companies(m.sc, m.gen["entry"], m.centroids, np.asarray(sector, int), m.t,
+                         origin, large=np.zeros(len(sector), bool))
+    # new firms start at today's productivity level, not at the initial one
+    level = m.mean_productivity() / m.productivity_start if m.productivity_start > 0 else 1.0
+    cols["value_added"] = cols["value_added"] * level
     if like is not None:
         cols["knowledge"] = a.knowledge[like].copy()
         cols["province"] = a.province[like].copy()

@@ -68,7 +68,8 @@ class Time(Strict):
 
     start_year: int = P(2001, ge=1990, le=2100, unit="year", source=SEED,
                         doc="First simulated year (the cluster policy starts in 2001).")
-    end_year: int = P(2012, ge=1990, le=2100, unit="year", source="issue 2",
+    end_year: int = P(2012, ge=1990, le=2100, unit="year",
+                      source="assumption (the policy history to the end of 2012)",
                       doc="Last simulated year (inclusive); the run ends on 31 December.")
 
     @model_validator(mode="after")
@@ -201,8 +202,8 @@ class Partnering(Strict):
                                   doc="Chance a candidate is drawn from another Walloon cluster "
                                       "(raised by environment-mapping effort).")
     rd_candidate_prob: float = P(0.15, ge=0.0, le=1.0, unit="probability", source=CAL,
-                                 doc="Chance a candidate slot goes to a university or research "
-                                     "centre of the cluster (technological projects).")
+                                 doc="Chance a candidate slot goes to a university, research or "
+                                     "training centre member of the cluster.")
     foreign_prob: float = P(0.03, ge=0.0, le=1.0, unit="probability", source=CAL,
                             doc="Chance per project that a foreign partner joins; multiplied by "
                                 "(1 + active intercluster agreements of the lead's cluster).")
@@ -218,12 +219,13 @@ class Partnering(Strict):
     accept_threshold: float = P(0.6, ge=0.0, le=10.0, unit="match",
                                 source="SKIN attractiveness threshold (A1) / Tomasello (A6)",
                                 doc="Minimum match for a candidate to accept.")
-    max_refusals: int = P(4, ge=0, le=64, unit="refusals", source="Tomasello et al. 2017 (A6), R",
-                          doc="The initiator stops after this many refusals.")
+    max_refusals: int = P(4, ge=1, le=64, unit="refusals", source="Tomasello et al. 2017 (A6), R",
+                          doc="The initiator stops once this many candidates have refused.")
     max_consortium: int = P(6, ge=2, le=40, unit="actors",
-                            source="NEMO/SKEIN partners per proposal 2-4 (A2)",
+                            source="NEMO/SKEIN 2-4 partners (A2), widened: the seed's 222 members "
+                                   "in 59 partnerships is 3.8 on average",
                             doc="Largest consortium of a cluster partnership.")
-    consortium_growth: float = P(0.65, ge=0.0, le=0.99, unit="probability", source=CAL,
+    consortium_growth: float = P(0.72, ge=0.0, le=0.99, unit="probability", source=CAL,
                                  doc="Chance a partnership's target size grows by one more actor "
                                      "(sizes 2, 3, ... up to max_consortium).")
     capacity_sme: int = P(1, ge=1, le=20, unit="projects", source="NEMO max projects (A2), scaled",
@@ -237,9 +239,9 @@ class Partnering(Strict):
 class Projects(Strict):
     """Project durations, outcomes and their effects."""
 
-    duration_min: int = P(4, ge=1, le=40, unit="quarters", source=ASSUME,
+    duration_min: int = P(8, ge=1, le=40, unit="quarters", source=ASSUME,
                           doc="Shortest project.")
-    duration_max: int = P(14, ge=1, le=60, unit="quarters",
+    duration_max: int = P(20, ge=1, le=60, unit="quarters",
                           source="INFSO-SKIN CP 36 months (A2), widened",
                           doc="Longest project.")
     success_base: float = P(-0.2, ge=-10.0, le=10.0, unit="logit", source=CAL,
@@ -259,7 +261,8 @@ class Projects(Strict):
     export_gain: float = P(0.10, ge=0.0, le=1.0, unit="probability", source=CAL,
                            doc="Chance a non-exporting company of a successful project starts "
                                "exporting (x2 with a foreign partner).")
-    learning: float = P(0.1, ge=0.0, le=1.0, unit="share", source="performance.md kernel (5%), SKIN",
+    learning: float = P(0.1, ge=0.0, le=1.0, unit="share",
+                        source="SKIN / INFSO-SKIN knowledge exchange (A1, A2); value: assumption",
                         doc="Share of the gap to the consortium's mean profile closed on success.")
     spinoff_prob: float = P(0.2, ge=0.0, le=1.0, unit="probability", source=CAL,
                             doc="Chance a successful project creates a new enterprise.")

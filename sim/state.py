@@ -20,13 +20,14 @@ ACTOR_TYPE_NAMES = ("sme", "large_firm", "university", "research_centre", "train
 # origin of an actor
 INITIAL, ENTRY, SPINOFF_PARTNERSHIP, SPINOFF_RESEARCH, POLE_ASSETS = 0, 1, 2, 3, 4
 ORIGIN_NAMES = ("initial", "entry", "partnership_spinoff", "research_spinoff", "pole_assets")
-TIES = 8  # remembered partners per actor (Neuländtner 2020 keeps 9 former partners)
+TIES = 8  # remembered partners per actor (Neuländtner 2020 keeps 9; 8 int32 = half a cache line)
 MAX_CONSORTIUM = 64  # hard upper bound of a consortium's local members (schema caps lower)
 
 
 @dataclass
 class Actors:
-    """Per-actor arrays. Units: employment [FTE], value_added [EUR/year], exports [EUR/year]."""
+    """Per-actor arrays. Units: employment [FTE], value_added [EUR/year] (exports are
+    ``value_added * export_intensity`` for exporters)."""
 
     n: int
     alive: np.ndarray
@@ -115,7 +116,7 @@ class Projects:
     call: np.ndarray  # int16 call number (-1 for a cluster partnership)
     size: np.ndarray  # int16 local members
     members: np.ndarray  # int32 (cap, MAX_CONSORTIUM), -1 padded
-    match: np.ndarray  # float32 mean match of the consortium
+    match: np.ndarray  # float32 the initiator's mean match with the partners it recruited
     has_rd: np.ndarray  # bool: a university or research centre takes part
     has_training: np.ndarray  # bool
     foreign: np.ndarray  # int8 foreign partners

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -216,7 +217,7 @@ def set_path(doc: dict[str, Any], dotted: str, value: Any) -> None:
         parts.append(m.group(1))
         parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
     node: Any = doc
-    for part, nxt in zip(parts[:-1], parts[1:], strict=True):
+    for part, nxt in itertools.pairwise(parts):
         if isinstance(part, int):
             if not isinstance(node, list) or part >= len(node):
                 raise ValueError(f"no element [{part}] in {dotted!r}")

@@ -28,7 +28,7 @@ from sim.institutions import Agreements, Clusters, Poles
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
-from sim.state import MAX_CONSORTIUM, Actors, Projects
+from sim.state import MAX_CONSORTIUM, Projects
 from sim.world import build_population
 
 KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")

@@ -47,7 +47,7 @@ def launch_clusters(m: ClusterModel) -> None:
         free = (a.alive[:n] & (a.atype[:n] <= LARGE) & (a.cluster[:n] < 0)
                 & cl.sectors[c][a.sector[:n]])
         cand = np.flatnonzero(free)
-        k = min(len(cand), max(2, int(round(cl.founders[c] * m.sc.run.scale))))
+        k = min(len(cand), max(2, round(cl.founders[c] * m.sc.run.scale)))
         if k:
             weight = a.capability[cand] * np.where(a.atype[cand] == LARGE, 2.0, 1.0)
             pick = m.gen["launch"].choice(cand, size=k, replace=False, p=weight / weight.sum())

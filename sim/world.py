@@ -107,7 +107,7 @@ def new_institutions(sc: Scenario, rng: np.random.Generator, centroids: np.ndarr
 
 def scaled(count: int, scale: float) -> int:
     """A population count times the scenario's scale, rounded."""
-    return int(round(count * scale))
+    return round(count * scale)
 
 
 def build_population(sc: Scenario, rng: np.random.Generator) -> tuple[Actors, np.ndarray]:

@@ -146,7 +146,6 @@ def form_consortia(
     rng : ndarray(uint64, (4,))              xoshiro256** state, advanced in place.
     out_* : caller-allocated buffers of length B (``out_members`` is (B, width)).
     """
-    n_pool = pool.shape[0]
     width = out_members.shape[1]
     cap_size = min(max_size, width)
     members = np.empty(width, np.int32)

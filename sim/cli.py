@@ -1,4 +1,4 @@
-"""Command line: ``clustersim run | check | indicators``.
+"""Command line: ``clustersim run | check | indicators | compare | sweep | sensitivity | figures``.
 
 ``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
 key indicators by year next to the seed's observed figures, and writes the tidy results
@@ -133,6 +133,91 @@ def cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_COMPARE_INDICATORS = ("clusters_active", "members_total",
+                              "partnerships_launched_cumulative", "new_enterprises",
+                              "intercluster_partnerships_active")
+
+
+def _csv(text: str | None) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()] if text else []
+
+
+def _execute(design, args, folder=None) -> int:
+    """Run a design (resuming), print its report, return the exit status."""
+    from sim.experiment.report import format_compare, report
+    from sim.experiment.runner import dask_executor, run_design
+
+    executor = client = None
+    if getattr(args, "scheduler", None):
+        executor, client = dask_executor(args.scheduler)
+    try:
+        outcome = run_design(design, args.out, workers=args.jobs, executor=executor,
+                             folder=folder, progress=not args.quiet)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    tables = report(outcome.store)
+    if "compare" in tables:
+        print(format_compare(tables["compare"]))
+    if "sensitivity" in tables:
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(tables["sensitivity"].round(4).to_string(index=False))
+    elif "sweep" in tables:
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(tables["sweep"].drop(columns="variant").round(4).to_string(index=False))
+    print(f"{outcome.total} runs: {outcome.ran} run now, {outcome.skipped} already stored, "
+          f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Store, tables and figures: "
+          f"{outcome.store.root}/")
+    if outcome.failed:
+        print(f"{outcome.failed} run(s) failed: their tracebacks are in "
+              f"{outcome.store.root}/runs.parquet (column error)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare scenarios over replications with common random numbers."""
+    from sim.experiment.design import Design
+
+    names = [Path(f).stem for f in args.scenarios]
+    design = Design(
+        name=args.name or "compare-" + "-vs-".join(names)[:60], kind="compare",
+        scenarios=[str(Path(f).resolve()) for f in args.scenarios], replications=args.reps,
+        seed=args.seed, indicators=_csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
+        years=[int(y) for y in _csv(args.years)] or [2004, 2006, 2009, 2012],
+    )
+    return _execute(design, args)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep or sensitivity design file."""
+    return _execute(args.design, args)
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    """Redraw the tables and figures of a stored experiment."""
+    from sim.experiment.report import report
+    from sim.experiment.store import Store
+
+    store = Store(Path(args.store))
+    if not (store.root / "manifest.json").exists():
+        print(f"{store.root}: not an experiment store (no manifest.json)", file=sys.stderr)
+        return 2
+    report(store)
+    print(f"figures and tables redrawn in {store.root}/")
+    return 0
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
+    p.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
+    p.add_argument("--out", default="experiments/output",
+                   help="folder of stores (default experiments/output)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clustersim``."""
     p = argparse.ArgumentParser(prog="clustersim", description=__doc__.split("\n\n")[0])
@@ -149,6 +234,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     i = sub.add_parser("indicators", help="list the indicator catalogue")
     i.set_defaults(func=cmd_indicators)
+    cp = sub.add_parser("compare", help="compare scenarios over replications (common random "
+                        "numbers), with intervals and paired differences")
+    cp.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
+    cp.add_argument("--reps", type=int, default=50, help="replications per scenario (default 50)")
+    cp.add_argument("--seed", type=int, default=20010101, help="root seed")
+    cp.add_argument("--indicators", help="comma-separated indicator names")
+    cp.add_argument("--years", help="comma-separated years (default 2004,2006,2009,2012)")
+    cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
+    _run_options(cp)
+    cp.set_defaults(func=cmd_compare)
+    sw = sub.add_parser("sweep", help="run a design file (compare, sweep or sensitivity); "
+                        "re-running resumes")
+    sw.add_argument("design")
+    _run_options(sw)
+    sw.set_defaults(func=cmd_sweep)
+    se = sub.add_parser("sensitivity", help="run a sensitivity design (Morris or Sobol) and "
+                        "print its indices")
+    se.add_argument("design")
+    _run_options(se)
+    se.set_defaults(func=cmd_sweep)
+    fg = sub.add_parser("figures", help="redraw the figures and tables of a stored experiment")
+    fg.add_argument("store")
+    fg.set_defaults(func=cmd_figures)
     return p
 
 

@@ -141,9 +141,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The schema block that a location points into (for 'did you mean' hints)."""
-    model: Any = Scenario
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -158,8 +158,9 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def format_errors(exc: ValidationError) -> list[str]:
-    """Turn pydantic's errors into 'dotted.path: message (got value)' lines."""
+def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario) -> list[str]:
+    """Turn pydantic's errors into 'dotted.path: message (got value)' lines (``root`` is the
+    schema validated, for 'did you mean' hints)."""
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -167,7 +168,7 @@ def format_errors(exc: ValidationError) -> list[str]:
         value = err.get("input")
         kind = err["type"]
         if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1])
+            parent = _model_at(loc[:-1], root)
             allowed = sorted(parent.model_fields) if parent else []
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             msg = "unknown key"

@@ -90,7 +90,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     try:
         return list(TargetFile.model_validate(doc).target)
     except ValidationError as exc:
-        raise ScenarioError(str(path), format_errors(exc)) from None
+        raise ScenarioError(str(path), format_errors(exc, TargetFile)) from None
 
 
 def lookup(results: pd.DataFrame, target: Target) -> pd.Series:

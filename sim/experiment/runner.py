@@ -1,0 +1,264 @@
+"""Running a design: batches of runs on any ``concurrent.futures`` executor, stored as they end.
+
+* Each run is keyed by (variant, replication) and seeded with
+  ``SeedSequence(root_seed, spawn_key=(replication,))`` (:func:`sim.model.run_seed_sequence`):
+  replication r of every variant shares its streams (common random numbers), and no result
+  depends on the number of workers, their order, the backend or which subset ran.
+* Tasks carry batches of runs, so a worker pays its start-up and the kernels' loading once.
+* Every finished batch is written at once (atomically) by the driver; a run that raises is
+  stored as a failure with its traceback, never as NaN, and the others go on.
+* Running the same design again resumes: stored runs are not run again, and the final store is
+  the same as an uninterrupted run's.
+* A local pool whose worker dies is rebuilt and the missing runs are resubmitted; Dask
+  re-runs the tasks of a lost worker itself.  Either way each run is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiment.design import Design, load_design, variants
+from sim.experiment.store import Store
+from sim.loader import scenario_hash
+from sim.results import git_commit, versions
+from sim.scenario import Scenario
+
+FAILURE_ENV = "CLUSTERSIM_FAIL_RUNS"  # test hook: "variant/replication,..." runs that raise
+
+
+# ---------------------------------------------------------------------------------- workers
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def _scenario(doc: dict[str, Any], digest: str) -> Scenario:
+    sc = _SCENARIOS.get(digest)
+    if sc is None:
+        sc = Scenario.model_validate(doc)
+        _SCENARIOS[digest] = sc
+    return sc
+
+
+def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict], pd.DataFrame]:
+    """Run a batch of (variant, scenario document, scenario hash, root seed, replication).
+
+    Returns one record per run and the tidy series of the successful ones.  Pure: the result
+    depends only on the tasks.
+    """
+    from sim.model import ClusterModel
+
+    fail = set(filter(None, os.environ.get(FAILURE_ENV, "").split(",")))
+    records, frames = [], []
+    for variant, doc, digest, seed, rep in tasks:
+        t0 = time.perf_counter()
+        rec = {"variant": variant, "replication": rep, "seed": seed, "spawn_key": str([rep]),
+               "status": "ok", "error": ""}
+        try:
+            if f"{variant}/{rep}" in fail:
+                raise RuntimeError(f"injected failure of run {variant}/{rep} ({FAILURE_ENV})")
+            model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
+                                 handles=False)
+            df = model.run()
+            df.insert(0, "seed", seed)
+            df.insert(0, "replication", rep)
+            df.insert(0, "variant", variant)
+            frames.append(df)
+        except Exception:  # a run that raises is recorded, never turned into NaN
+            rec["status"] = "failed"
+            rec["error"] = traceback.format_exc()
+        rec["wall_seconds"] = time.perf_counter() - t0
+        records.append(rec)
+    series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return records, series
+
+
+def warm_up() -> None:
+    """Import the model and load the kernels from Numba's cache once per worker."""
+    from sim.model import ClusterModel  # noqa: F401
+
+
+# ---------------------------------------------------------------------------------- executors
+class SequentialExecutor(Executor):
+    """Runs each task at submission, in the calling process."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # pragma: no cover - run_batch catches run errors
+            fut.set_exception(exc)
+        return fut
+
+
+def local_pool(workers: int) -> Executor:
+    """A process pool whose workers fork from a server that already imported the model."""
+    if workers <= 1:
+        return SequentialExecutor()
+    if sys.platform.startswith("linux"):
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.model"])
+    else:  # pragma: no cover
+        ctx = mp.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up)
+
+
+def dask_executor(address: str) -> tuple[Executor, Any]:
+    """A ``concurrent.futures`` executor on a Dask distributed cluster (``tcp://host:port``,
+    or a ``distributed.Client``/``LocalCluster``).  Needs the ``dask`` extra."""
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover
+        raise SystemExit("the Dask backend needs the dask extra: pip install -e '.[dask]'") from exc
+    client = address if hasattr(address, "get_executor") else Client(address)
+    return client.get_executor(pure=False), client
+
+
+# ---------------------------------------------------------------------------------- driver
+@dataclass
+class Outcome:
+    """What a run of a design did."""
+
+    store: Store
+    total: int
+    ran: int
+    skipped: int
+    failed: int
+    wall_seconds: float
+    model_seconds: float
+
+
+def plan(design: Design, folder: Path) -> tuple[list[tuple[str, Scenario, dict]], list]:
+    """The variants of a design and every run task (in run-key order)."""
+    vs = variants(design, folder)
+    tasks = []
+    for key, sc, _ in vs:
+        doc = sc.model_dump(mode="json")
+        digest = scenario_hash(sc)
+        for r in range(design.replications):
+            tasks.append((key, doc, digest, design.seed, r))
+    return vs, tasks
+
+
+def _manifest(design: Design, vs: list, source: str | None) -> dict:
+    return {
+        "design": design.model_dump(mode="json"),
+        "design_file": source,
+        "root_seed": design.seed,
+        "seed_scheme": "numpy SeedSequence(root_seed, spawn_key=(replication,)): replication r "
+                       "of every variant shares its streams (common random numbers)",
+        "variants": {k: {"settings": st, "scenario_hash": scenario_hash(sc),
+                         "scenario": sc.model_dump(mode="json")} for k, sc, st in vs},
+        "versions": versions(),
+        "git": git_commit(),
+    }
+
+
+def _batches(tasks: list, size: int) -> Iterable[list]:
+    for i in range(0, len(tasks), size):
+        yield tasks[i:i + size]
+
+
+def run_design(design: Design | str | Path, out: str | Path = "experiments/output", *,
+               workers: int = 1, executor: Executor | None = None,
+               folder: Path | None = None, progress: bool = True,
+               max_pool_restarts: int = 3) -> Outcome:
+    """Run a design into ``out/<design name>/`` and return what happened.
+
+    ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
+    :func:`dask_executor`).  Runs already in the store are skipped (resume).
+    """
+    source = None
+    if not isinstance(design, Design):
+        source = str(design)
+        design, folder = load_design(design)
+    folder = folder or Path.cwd()
+    vs, tasks = plan(design, folder)
+    store = Store(Path(out) / design.name)
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.write_manifest(_manifest(design, vs, source))
+    store.write_variants(pd.DataFrame({
+        "variant": [k for k, _, _ in vs],
+        "settings": [json_dumps(st) for _, _, st in vs],
+        "scenario_hash": [scenario_hash(sc) for _, sc, _ in vs],
+    }))
+    done = store.done_keys()
+    todo = [t for t in tasks if (t[0], t[4]) not in done]
+    skipped = len(tasks) - len(todo)
+    t0 = time.perf_counter()
+    ran = failed = 0
+    model_seconds = 0.0
+    bar = _bar(len(tasks), skipped, progress)
+    own = executor is None
+    restarts = 0
+    try:
+        while todo:
+            ex = executor if executor is not None else local_pool(workers)
+            n_workers = max(1, workers if own else 2)
+            size = design.batch_size or max(1, min(50, math.ceil(len(todo) / (4 * n_workers))))
+            futures = {ex.submit(run_batch, b): b for b in _batches(todo, size)}
+            try:
+                for fut in as_completed(futures):
+                    records, series = fut.result()
+                    runs = pd.DataFrame(records)
+                    store.write_batch(runs, series)
+                    n_fail = int((runs["status"] != "ok").sum())
+                    ran += len(runs)
+                    failed += n_fail
+                    model_seconds += float(runs["wall_seconds"].sum())
+                    if bar is not None:
+                        bar.update(len(runs))
+                        bar.set_postfix(failed=failed)
+                todo = []
+            except BrokenProcessPool:
+                restarts += 1
+                if restarts > max_pool_restarts:
+                    raise
+                done = store.done_keys()
+                todo = [t for t in tasks if (t[0], t[4]) not in done]
+                print(f"\na worker process died; restarting the pool for the {len(todo)} runs "
+                      "not yet stored", file=sys.stderr)
+            finally:
+                if own:
+                    ex.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        n = len(store.done_keys())
+        print(f"\ninterrupted: {n} of {len(tasks)} runs are stored in {store.root}; run the "
+              "same command again to resume", file=sys.stderr)
+        raise
+    if bar is not None:
+        bar.close()
+    store.consolidate()
+    runs = store.load_runs()
+    return Outcome(store=store, total=len(tasks), ran=ran, skipped=skipped,
+                   failed=int((runs["status"] != "ok").sum()),
+                   wall_seconds=time.perf_counter() - t0, model_seconds=model_seconds)
+
+
+def json_dumps(obj: Any) -> str:
+    """Canonical JSON."""
+    import json
+
+    return json.dumps(obj, sort_keys=True)
+
+
+def _bar(total: int, initial: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="run", desc="runs", dynamic_ncols=True,
+                file=sys.stderr)

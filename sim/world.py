@@ -31,10 +31,12 @@ def sector_centroids(rng: np.random.Generator, n_sectors: int, dims: int) -> np.
     return raw / np.linalg.norm(raw, axis=1, keepdims=True)
 
 
-def profiles(rng: np.random.Generator, centroid: np.ndarray, k: int, spread: float) -> np.ndarray:
-    """``k`` unit non-negative profiles scattered around ``centroid``."""
-    raw = np.abs(centroid[None, :] + spread * rng.standard_normal((k, centroid.shape[0])))
-    norm = np.linalg.norm(raw, axis=1, keepdims=True)
+def profiles(rng: np.random.Generator, centroids: np.ndarray, sector: np.ndarray,
+             spread: float) -> np.ndarray:
+    """Unit non-negative profiles scattered around each actor's sector centroid."""
+    raw = np.abs(centroids[sector] + spread * rng.standard_normal((len(sector),
+                                                                   centroids.shape[1])))
+    norm = np.sqrt((raw * raw).sum(axis=1, keepdims=True))
     norm[norm == 0] = 1.0
     return (raw / norm).astype(np.float32)
 
@@ -65,10 +67,7 @@ def new_companies(sc: Scenario, rng: np.random.Generator, centroids: np.ndarray,
     prod = w.productivity_mean * np.exp(w.productivity_sd * rng.standard_normal(k)
                                         - w.productivity_sd**2 / 2)
     weights = np.asarray(w.province_weights) / sum(w.province_weights)
-    knowledge = np.empty((k, w.knowledge_dims), np.float32)
-    for s in np.unique(sector):
-        sel = np.flatnonzero(sector == s)
-        knowledge[sel] = profiles(rng, centroids[s], len(sel), w.sector_profile_spread)
+    knowledge = profiles(rng, centroids, sector, w.sector_profile_spread)
     export_share = np.array([s.export_share for s in w.sectors])[sector]
     return dict(
         atype=atype, sector=sector.astype(np.int16),
@@ -89,10 +88,7 @@ def new_institutions(sc: Scenario, rng: np.random.Generator, centroids: np.ndarr
     w = sc.world
     k = len(sector)
     weights = np.asarray(w.province_weights) / sum(w.province_weights)
-    knowledge = np.empty((k, w.knowledge_dims), np.float32)
-    for s in np.unique(sector):
-        sel = np.flatnonzero(sector == s)
-        knowledge[sel] = profiles(rng, centroids[s], len(sel), w.sector_profile_spread)
+    knowledge = profiles(rng, centroids, sector, w.sector_profile_spread)
     boost = np.where(atype == TRAINING_CENTRE, 1.0, 1.5)
     return dict(
         atype=atype.astype(np.int8), sector=sector.astype(np.int16),

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import multiprocessing as mp
 import os
@@ -51,11 +52,12 @@ def _scenario(doc: dict[str, Any], digest: str) -> Scenario:
     return sc
 
 
-def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict], pd.DataFrame]:
+def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict], bytes]:
     """Run a batch of (variant, scenario document, scenario hash, root seed, replication).
 
-    Returns one record per run and the tidy series of the successful ones.  Pure: the result
-    depends only on the tasks.
+    Returns one record per run and the tidy series of the successful ones as Parquet bytes (the
+    worker serialises, so the driver only writes files).  Pure: the result depends only on the
+    tasks.
     """
     from sim.model import ClusterModel
 
@@ -80,8 +82,11 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict],
             rec["error"] = traceback.format_exc()
         rec["wall_seconds"] = time.perf_counter() - t0
         records.append(rec)
-    series = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return records, series
+    if not frames:
+        return records, b""
+    buf = io.BytesIO()
+    pd.concat(frames, ignore_index=True).to_parquet(buf, index=False)
+    return records, buf.getvalue()
 
 
 def warm_up() -> None:

@@ -52,14 +52,16 @@ class Store:
         """Write the variants table."""
         write_parquet(variants, self.root / "variants.parquet")
 
-    def write_batch(self, runs: pd.DataFrame, series: pd.DataFrame) -> None:
-        """Store one finished batch: series first, then runs (the runs file marks it done)."""
+    def write_batch(self, runs: pd.DataFrame, series: bytes) -> None:
+        """Store one finished batch: its series (Parquet bytes, possibly empty) first, then its
+        runs (the runs file marks the batch done)."""
         if runs.empty:
             return
         keys = ",".join(f"{v}/{r}" for v, r in zip(runs["variant"], runs["replication"],
                                                    strict=True))
         tag = hashlib.sha256(keys.encode()).hexdigest()[:16]
-        write_parquet(series, self.parts / f"series-{tag}.parquet")
+        if series:
+            atomic_write_bytes(self.parts / f"series-{tag}.parquet", series)
         write_parquet(runs, self.parts / f"runs-{tag}.parquet")
 
     def consolidate(self) -> None:

@@ -9,8 +9,9 @@ spawn_key=(replication,))``.  It spawns one independent stream per process, so t
 change that alters one process's number of draws does not shift the draws of the others (which
 keeps common random numbers effective): xoshiro256** states for the kernels
 (``KERNEL_STREAMS``) and NumPy Generators for the Python-level draws (``NUMPY_STREAMS``:
-initial population, firm entry and spin-offs, project durations, cluster launches,
-international agreements, the pole jury, pole assets, Mesa's own ``rng`` / ``random``).
+initial population, firm entry, partnership spin-offs, academic spin-offs, project durations,
+cluster launches, international agreements, the pole jury, pole assets and their firms, Mesa's
+own ``rng`` / ``random``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from sim.state import MAX_CONSORTIUM, Projects
 from sim.world import build_population
 
 KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
-NUMPY_STREAMS = ("init", "entry", "durations", "launch", "international", "jury", "assets",
-                 "mesa")
+NUMPY_STREAMS = ("init", "entry", "spinoff", "research", "durations", "launch",
+                 "international", "jury", "assets", "mesa")
 
 
 def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:

@@ -20,6 +20,7 @@ from sim.kernels.projects import complete_projects
 from sim.state import (
     ENTRY,
     LARGE,
+    POLE_ASSETS,
     RESEARCH_CENTRE,
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
@@ -174,19 +175,29 @@ def demography(m: ClusterModel) -> None:
     research = np.flatnonzero(a.alive[:n] & ((a.atype[:n] == UNIVERSITY)
                                              | (a.atype[:n] == RESEARCH_CENTRE)))
     rate = m.sc.behaviour.projects.academic_spinoff_rate
-    k = int(rng.binomial(len(research), rate)) if len(research) else 0
+    rs = m.gen["research"]
+    k = int(rs.binomial(len(research), rate)) if len(research) else 0
     if k:
-        parents = rng.choice(research, size=k, replace=True)
+        parents = rs.choice(research, size=k, replace=True)
         spawn_companies(m, a.sector[parents], SPINOFF_RESEARCH, like=parents)
         m.counters.new_research += k
 
 
+SPAWN_STREAM = {ENTRY: "entry", SPINOFF_PARTNERSHIP: "spinoff", SPINOFF_RESEARCH: "research",
+                POLE_ASSETS: "assets"}
+
+
 def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
                     like: np.ndarray | None = None) -> np.ndarray:
-    """Create new SMEs of the given sectors; spin-offs inherit their parent's profile."""
+    """Create new SMEs of the given sectors; spin-offs inherit their parent's profile.
+
+    Each origin draws its firms' attributes from its own stream, so that a variant which
+    changes, say, the number of pole-assets firms does not shift the draws of later entrants.
+    """
     a = m.actors
-    cols = new_companies(m.sc, m.gen["entry"], m.centroids, np.asarray(sector, int), m.t,
-                         origin, large=np.zeros(len(sector), bool))
+    cols = new_companies(m.sc, m.gen[SPAWN_STREAM[origin]], m.centroids,
+                         np.asarray(sector, int), m.t, origin,
+                         large=np.zeros(len(sector), bool))
     # new firms start at today's productivity level, not at the initial one
     level = m.mean_productivity() / m.productivity_start if m.productivity_start > 0 else 1.0
     cols["value_added"] = cols["value_added"] * level

@@ -430,11 +430,12 @@ class Poles(Strict):
     jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
                           doc="Noise in the jury's assessment.")
     rd_request_meur: float = P(2.5, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
-                               doc="Mean R&D request of a labelled project.")
+                               doc="Mean R&D request of a proposal of four partners (lognormal, "
+                                   "sd 0.5 of log; scales with the square root of size / 4).")
     training_request_meur: float = P(0.8, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
-                                     doc="Mean training request (projects with a training centre).")
+                                     doc="Training request of a proposal with a training centre.")
     investment_request_meur: float = P(1.0, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
-                                       doc="Mean investment-aid request (projects with a company).")
+                                       doc="Investment-aid request of a proposal.")
     export_spend_effect: float = P(0.5, ge=0.0, le=100.0, unit="x per MEUR/quarter/pole", source=CAL,
                                    doc="Relative rise of pole firms' export entry per MEUR of "
                                        "export promotion spent per quarter in their pole.")

@@ -145,19 +145,27 @@ def _csv(text: str | None) -> list[str]:
 def _execute(design, args, folder=None) -> int:
     """Run a design (resuming), print its report, return the exit status."""
     from sim.experiment.report import format_compare, report
-    from sim.experiment.runner import dask_executor, run_design
+    from sim.experiment.runner import StoreMismatch, dask_executor, run_design
 
     executor = client = None
     if getattr(args, "scheduler", None):
         executor, client = dask_executor(args.scheduler)
     try:
         outcome = run_design(design, args.out, workers=args.jobs, executor=executor,
-                             folder=folder, progress=not args.quiet)
+                             folder=folder, progress=not args.quiet,
+                             retry_failed=args.retry_failed)
     except KeyboardInterrupt:
         return 130
+    except StoreMismatch as exc:
+        print(exc, file=sys.stderr)
+        return 2
     finally:
         if client is not None:
             client.close()
+    if outcome.failed:
+        print(f"{outcome.failed} run(s) failed: their tracebacks are in "
+              f"{outcome.store.root}/runs.parquet (column error); fix the cause and re-run with "
+              f"--retry-failed ({outcome.total} runs in all)", file=sys.stderr)
     tables = report(outcome.store)
     if "compare" in tables:
         print(format_compare(tables["compare"]))
@@ -170,24 +178,25 @@ def _execute(design, args, folder=None) -> int:
     print(f"{outcome.total} runs: {outcome.ran} run now, {outcome.skipped} already stored, "
           f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Store, tables and figures: "
           f"{outcome.store.root}/")
-    if outcome.failed:
-        print(f"{outcome.failed} run(s) failed: their tracebacks are in "
-              f"{outcome.store.root}/runs.parquet (column error)", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if outcome.failed else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare scenarios over replications with common random numbers."""
-    from sim.experiment.design import Design
+    from sim.experiment.design import validate_design
 
     names = [Path(f).stem for f in args.scenarios]
-    design = Design(
-        name=args.name or "compare-" + "-vs-".join(names)[:60], kind="compare",
-        scenarios=[str(Path(f).resolve()) for f in args.scenarios], replications=args.reps,
-        seed=args.seed, indicators=_csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
-        years=[int(y) for y in _csv(args.years)] or [2004, 2006, 2009, 2012],
-    )
+    try:
+        years = [int(y) for y in _csv(args.years)] or [2004, 2006, 2009, 2012]
+    except ValueError:
+        raise ScenarioError("command line", [f"--years: expected comma-separated years "
+                                             f"(got {args.years!r})"]) from None
+    doc = {"name": args.name or "compare-" + "-vs-".join(names)[:60], "kind": "compare",
+           "scenarios": [str(Path(f).resolve()) for f in args.scenarios],
+           "replications": args.reps, "seed": args.seed,
+           "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
+           "years": years}
+    design = validate_design(doc, "command line", Path.cwd())
     return _execute(design, args)
 
 
@@ -216,6 +225,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="experiments/output",
                    help="folder of stores (default experiments/output)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run again the runs stored as failed (after fixing their cause)")
 
 
 def build_parser() -> argparse.ArgumentParser:

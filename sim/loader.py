@@ -183,12 +183,14 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario) -> lis
             continue
         msg = err["msg"]
         if kind == "value_error":
-            msg = msg.removeprefix("Value error, ")
-            key, sep, rest = msg.partition(": ")
-            if sep and re.fullmatch(r"[a-z_*]+", key):
-                # a check of a whole table names the key it is about
-                path = f"{path}.{key}" if path != "(top level)" else key
-                msg = rest
+            # a check of a whole table may report several problems, each naming its key
+            for part in msg.removeprefix("Value error, ").split("; "):
+                key, sep, rest = part.partition(": ")
+                if sep and re.fullmatch(r"[a-z_*]+(\[\d+\])?", key):
+                    out.append(f"{path + '.' if path != '(top level)' else ''}{key}: {rest}")
+                else:
+                    out.append(f"{path}: {part}")
+            continue
         if isinstance(value, float) and not math.isfinite(value):
             msg = f"{msg} (NaN and infinity are refused)"
         if isinstance(value, dict) and kind == "value_error":

@@ -579,11 +579,14 @@ def parameter_bounds(model: type[BaseModel] = Scenario, prefix: str = "") -> dic
         if ann not in (int, float) or "source" not in extra:
             continue
         lo = hi = None
+        lower_open = False
         for m in field.metadata:
             lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
-            lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+            if getattr(m, "gt", None) is not None:
+                lo, lower_open = m.gt, True
             hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
         out[path] = {"default": field.default, "lower": lo, "upper": hi, "type": ann.__name__,
+                     "lower_open": lower_open,
                      "unit": extra.get("unit", ""), "source": extra["source"],
                      "doc": field.description or ""}
     return out

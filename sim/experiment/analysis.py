@@ -33,7 +33,8 @@ def totals(series: pd.DataFrame, indicators: list[str], years: list[int] | None 
 
 
 def compare_table(series: pd.DataFrame, reference: str, indicators: list[str],
-                  years: list[int] | None = None, level: float = Z_LEVEL) -> pd.DataFrame:
+                  years: list[int] | None = None, level: float = Z_LEVEL,
+                  order: list[str] | None = None) -> pd.DataFrame:
     """Each variant's mean and interval, and its paired difference from ``reference``.
 
     The difference of a variant is computed replication by replication (the replications of
@@ -43,14 +44,15 @@ def compare_table(series: pd.DataFrame, reference: str, indicators: list[str],
     """
     d = totals(series, indicators, years)
     rows = []
-    ref = d[d["variant"] == reference].set_index(["indicator", "year", "replication"])["value"]
+    ref = {k: g.set_index("replication")["value"]
+           for k, g in d[d["variant"] == reference].groupby(["indicator", "year"])}
     for (variant, ind, year), g in d.groupby(["variant", "indicator", "year"], sort=False):
         x = g.set_index("replication")["value"].sort_index()
         mean, lo, hi = t_interval(x.values, level)
         row = {"indicator": ind, "year": int(year), "variant": variant, "n": len(x),
                "mean": mean, "ci_low": lo, "ci_high": hi}
-        if variant != reference:
-            r = ref.loc[(ind, year)].reindex(x.index)
+        if variant != reference and (ind, year) in ref:
+            r = ref[(ind, year)].reindex(x.index)
             diff = (x - r).dropna()
             dm, dlo, dhi = t_interval(diff.values, level)
             indep = np.sqrt(x.var(ddof=1) / len(x) + r.var(ddof=1) / len(r))
@@ -58,9 +60,11 @@ def compare_table(series: pd.DataFrame, reference: str, indicators: list[str],
             row.update(diff=dm, diff_low=dlo, diff_high=dhi,
                        sd_ratio=float(paired / indep) if indep > 0 else np.nan)
         rows.append(row)
-    out = pd.DataFrame(rows)
-    order = {v: i for i, v in enumerate(dict.fromkeys(d["variant"]))}
-    out["_o"] = out["variant"].map(order)
+    columns = ["indicator", "year", "variant", "n", "mean", "ci_low", "ci_high", "diff",
+               "diff_low", "diff_high", "sd_ratio"]
+    out = pd.DataFrame(rows, columns=columns)
+    rank = {v: i for i, v in enumerate(order or dict.fromkeys(d["variant"]))}
+    out["_o"] = out["variant"].map(rank)
     return out.sort_values(["indicator", "year", "_o"]).drop(columns="_o").reset_index(drop=True)
 
 
@@ -75,7 +79,8 @@ def sweep_table(series: pd.DataFrame, variants: pd.DataFrame, indicators: list[s
         mean, lo, hi = t_interval(g["value"].values, level)
         rows.append({"variant": variant, **settings.get(variant, {}), "indicator": ind,
                      "year": int(year), "n": len(g), "mean": mean, "ci_low": lo, "ci_high": hi})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ["variant", "indicator", "year", "n",
+                                                          "mean", "ci_low", "ci_high"])
 
 
 def point_means(series: pd.DataFrame, variants: list[str], indicator: str, year: int

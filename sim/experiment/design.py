@@ -67,15 +67,20 @@ class Lever(_Strict):
             raise ValueError(f"path: {self.path!r} is not a numeric parameter of the scenario "
                              f"schema (see sim.scenario.parameter_bounds())")
         b = BOUNDS[self.path]
-        lo, hi = self.range
-        if b["lower"] is not None and lo < b["lower"]:
-            raise ValueError(f"lower: {lo} is below the schema's bound {b['lower']}")
-        if b["upper"] is not None and hi > b["upper"]:
-            raise ValueError(f"upper: {hi} is above the schema's bound {b['upper']}")
-        if hi < lo:
-            raise ValueError(f"upper: {hi} is below lower ({lo})")
         if self.values is not None and (self.lower is not None or self.upper is not None):
             raise ValueError("values: give either values or lower/upper, not both")
+        lo, hi = self.range
+        low_key, high_key = ("values", "values") if self.values is not None else ("lower", "upper")
+        bound = b["lower"]
+        if bound is not None and (lo < bound or (b["lower_open"] and lo <= bound)):
+            rel = "above" if b["lower_open"] else "at least"
+            raise ValueError(f"{low_key}: {lo} is outside the schema's bounds (must be {rel} "
+                             f"{bound})")
+        if b["upper"] is not None and hi > b["upper"]:
+            raise ValueError(f"{high_key}: {hi} is outside the schema's bounds (must be at most "
+                             f"{b['upper']})")
+        if hi < lo:
+            raise ValueError(f"upper: {hi} is below lower ({lo})")
         return self
 
     @property
@@ -164,28 +169,35 @@ def load_design(path: str | Path) -> tuple[Design, Path]:
     if not doc:
         raise ScenarioError(str(path), ["the file is empty: a design needs at least `name` and "
                                         "`kind`"])
+    return validate_design(doc, str(path), path.parent), path.parent
+
+
+def validate_design(doc: dict[str, Any], source: str, folder: Path) -> Design:
+    """Validate a design document and the scenarios it names, all errors at once.
+
+    Every scenario must load, and every year asked for must lie within every scenario's run.
+    """
     try:
         design = Design.model_validate(doc)
     except ValidationError as exc:
-        errors = []
-        for e in format_errors(exc, Design):
-            if e.startswith("(top level): "):
-                errors.extend(e.removeprefix("(top level): ").split("; "))
-            else:
-                errors.append(e)
-        raise ScenarioError(str(path), errors) from None
-    # scenario files must exist and be valid: check them all now, before anything runs
+        raise ScenarioError(source, format_errors(exc, Design)) from None
     problems = []
-    for i, ref in enumerate(design.scenarios or [design.base]):
-        p = resolve(path.parent, ref)
+    refs = design.scenarios or [design.base]
+    for i, ref in enumerate(refs):
+        key = f"scenarios[{i}]" if design.scenarios else "base"
+        p = resolve(folder, ref)
         try:
-            load_scenario(p)
+            sc = load_scenario(p)
         except ScenarioError as exc:
-            key = f"scenarios[{i}]" if design.scenarios else "base"
             problems += [f"{key}: {p}: {e}" for e in exc.errors]
+            continue
+        for j, year in enumerate(design.years):
+            if not sc.time.start_year <= year <= sc.time.end_year:
+                problems.append(f"years[{j}]: {year} is outside the run of {key} ({p.name}: "
+                                f"{sc.time.start_year}-{sc.time.end_year})")
     if problems:
-        raise ScenarioError(str(path), problems)
-    return design, path.parent
+        raise ScenarioError(source, problems)
+    return design
 
 
 def resolve(folder: Path, ref: str) -> Path:

@@ -34,19 +34,20 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
                f"root seed {seed}, common random numbers across variants")
     if design["kind"] == "compare":
         ref = variants["variant"].iloc[0]
-        table = compare_table(series, ref, inds, years)
+        table = compare_table(series, ref, inds, years, order=list(variants["variant"]))
         out["compare"] = table
         write_text(store.root / "compare.csv", table.to_csv(index=False))
-        if draw:
-            compare_figure(series, ref, inds, store.root / "compare", caption)
+        if draw and not series.empty:
+            compare_figure(series, ref, inds, store.root / "compare", caption,
+                           order=list(variants["variant"]))
     else:
         table = sweep_table(series, variants, inds, years)
         out["sweep"] = table
         write_text(store.root / "sweep.csv", table.to_csv(index=False))
-        if draw:
+        if draw and not table.empty:
             sweep_figure(table, [lv["path"] for lv in design["lever"]], store.root / "sweep",
                          caption)
-        if design["kind"] == "sensitivity":
+        if design["kind"] == "sensitivity" and not (runs["status"] != "ok").any():
             idx = sensitivity(design, series, list(variants["variant"]), inds, years,
                               seed=design["sampler"]["seed"])
             out["sensitivity"] = idx
@@ -62,11 +63,12 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
 
 
 def compare_figure(series: pd.DataFrame, reference: str, indicators: list[str], stem: Path,
-                   caption: str) -> list[Path]:
+                   caption: str, order: list[str] | None = None) -> list[Path]:
     """Top row: each variant's mean path with its 95% band; bottom row: the paired difference
     from the reference with its band."""
     d = series[(series["by"] == "total") & series["indicator"].isin(indicators)]
-    variants = list(dict.fromkeys(d["variant"]))
+    present = set(d["variant"])
+    variants = [v for v in (order or dict.fromkeys(d["variant"])) if v in present]
     n = len(indicators)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(2, n, figsize=(max(3.2, 2.6 * n), 4.6), squeeze=False,
@@ -78,7 +80,7 @@ def compare_figure(series: pd.DataFrame, reference: str, indicators: list[str], 
             for k, v in enumerate(variants):
                 colour = OKABE_ITO[k % len(OKABE_ITO)]
                 _band(axes[0, j], wide[v].unstack("replication"), colour, v)
-                if v != reference:
+                if v != reference and reference in wide:
                     diff = (wide[v] - wide[reference]).unstack("replication")
                     _band(axes[1, j], diff, colour, f"{v} - {reference}")
             axes[0, j].set_title(ind)
@@ -87,8 +89,9 @@ def compare_figure(series: pd.DataFrame, reference: str, indicators: list[str], 
             for ax in axes[:, j]:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
                 ax.set_xlabel("year")
-        axes[0, 0].legend(fontsize=6)
-        axes[1, 0].legend(fontsize=6)
+        for ax in (axes[0, 0], axes[1, 0]):
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6)
         fig.suptitle(caption, fontsize=7)
         paths = save(fig, stem, caption)
         plt.close(fig)

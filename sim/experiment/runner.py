@@ -89,9 +89,24 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict],
     return records, buf.getvalue()
 
 
-def warm_up() -> None:
-    """Import the model and load the kernels from Numba's cache once per worker."""
+def warm_up(driver_pid: int | None = None) -> None:
+    """Import the model and load the kernels from Numba's cache once per worker, and end the
+    worker when the driver that started it is gone (a killed sweep leaves no process behind).
+    """
     from sim.model import ClusterModel  # noqa: F401
+
+    if driver_pid is not None:
+        import threading
+
+        def watch() -> None:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(driver_pid, 0)
+                except ProcessLookupError:
+                    os._exit(3)
+
+        threading.Thread(target=watch, daemon=True, name="driver-watchdog").start()
 
 
 # ---------------------------------------------------------------------------------- executors
@@ -116,7 +131,8 @@ def local_pool(workers: int) -> Executor:
         ctx.set_forkserver_preload(["sim.model"])
     else:  # pragma: no cover
         ctx = mp.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up,
+                               initargs=(os.getpid(),))
 
 
 def dask_executor(address: str) -> tuple[Executor, Any]:
@@ -175,14 +191,40 @@ def _batches(tasks: list, size: int) -> Iterable[list]:
         yield tasks[i:i + size]
 
 
+class StoreMismatch(ValueError):
+    """The store folder holds the runs of a different design."""
+
+
+def _identity(manifest: dict) -> dict:
+    """What must not change for a store to be resumed: the design and the scenarios."""
+    return {"design": manifest["design"],
+            "variants": {k: v["scenario_hash"] for k, v in manifest["variants"].items()}}
+
+
+def _open_store(root: Path, manifest: dict) -> Store:
+    store = Store(root)
+    old = root / "manifest.json"
+    if old.exists():
+        stored = store.manifest()
+        if _identity(stored) != _identity(manifest):
+            raise StoreMismatch(
+                f"{root} holds the runs of a different design or different scenarios (its "
+                "manifest.json differs from this design's); choose another --out, or remove "
+                "that folder to start again")
+    root.mkdir(parents=True, exist_ok=True)
+    return store
+
+
 def run_design(design: Design | str | Path, out: str | Path = "experiments/output", *,
                workers: int = 1, executor: Executor | None = None,
                folder: Path | None = None, progress: bool = True,
-               max_pool_restarts: int = 3) -> Outcome:
+               retry_failed: bool = False, max_pool_restarts: int = 3) -> Outcome:
     """Run a design into ``out/<design name>/`` and return what happened.
 
     ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
-    :func:`dask_executor`).  Runs already in the store are skipped (resume).
+    :func:`dask_executor`).  Runs already in the store are skipped (resume); with
+    ``retry_failed`` the failed ones are run again.  A store of another design (or of changed
+    scenarios) is refused with :class:`StoreMismatch`.
     """
     source = None
     if not isinstance(design, Design):
@@ -190,41 +232,40 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
         design, folder = load_design(design)
     folder = folder or Path.cwd()
     vs, tasks = plan(design, folder)
-    store = Store(Path(out) / design.name)
-    store.root.mkdir(parents=True, exist_ok=True)
-    store.write_manifest(_manifest(design, vs, source))
+    manifest = _manifest(design, vs, source)
+    store = _open_store(Path(out) / design.name, manifest)
+    store.write_manifest(manifest)
     store.write_variants(pd.DataFrame({
         "variant": [k for k, _, _ in vs],
         "settings": [json_dumps(st) for _, _, st in vs],
         "scenario_hash": [scenario_hash(sc) for _, sc, _ in vs],
     }))
+    if retry_failed:
+        store.drop_failed()
     done = store.done_keys()
     todo = [t for t in tasks if (t[0], t[4]) not in done]
     skipped = len(tasks) - len(todo)
     t0 = time.perf_counter()
-    ran = failed = 0
+    ran = 0
     model_seconds = 0.0
     bar = _bar(len(tasks), skipped, progress)
     own = executor is None
+    n_workers = max(1, workers) if own else 2
+    size = design.batch_size or max(1, min(50, math.ceil(len(todo) / (4 * n_workers))))
     restarts = 0
     try:
         while todo:
             ex = executor if executor is not None else local_pool(workers)
-            n_workers = max(1, workers if own else 2)
-            size = design.batch_size or max(1, min(50, math.ceil(len(todo) / (4 * n_workers))))
-            futures = {ex.submit(run_batch, b): b for b in _batches(todo, size)}
             try:
-                for fut in as_completed(futures):
-                    records, series = fut.result()
+                window = 1 if isinstance(ex, SequentialExecutor) else 2 * n_workers
+                for records, series in _stream(ex, _batches(todo, size), window):
                     runs = pd.DataFrame(records)
                     store.write_batch(runs, series)
-                    n_fail = int((runs["status"] != "ok").sum())
                     ran += len(runs)
-                    failed += n_fail
                     model_seconds += float(runs["wall_seconds"].sum())
                     if bar is not None:
                         bar.update(len(runs))
-                        bar.set_postfix(failed=failed)
+                        bar.set_postfix(failed=int((runs["status"] != "ok").sum()))
                 todo = []
             except BrokenProcessPool:
                 restarts += 1
@@ -251,6 +292,27 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
     return Outcome(store=store, total=len(tasks), ran=ran, skipped=skipped,
                    failed=int((runs["status"] != "ok").sum()),
                    wall_seconds=time.perf_counter() - t0, model_seconds=model_seconds)
+
+
+def _stream(ex: Executor, batches: Iterable[list], window: int):
+    """Submit batches keeping at most ``window`` in flight; yield results as they complete.
+
+    With the sequential executor (window 1) each batch is stored before the next runs, so an
+    interruption loses at most the batch running.
+    """
+    pending: set[Future] = set()
+    it = iter(batches)
+    for b in it:
+        pending.add(ex.submit(run_batch, b))
+        if len(pending) >= window:
+            break
+    while pending:
+        finished = next(as_completed(pending))
+        pending.remove(finished)
+        yield finished.result()  # stored by the caller before the next batch is submitted
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.add(ex.submit(run_batch, nxt))
 
 
 def json_dumps(obj: Any) -> str:

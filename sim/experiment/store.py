@@ -77,6 +77,18 @@ class Store:
         if self.parts.exists() and not any(self.parts.iterdir()):
             self.parts.rmdir()
 
+    def drop_failed(self) -> None:
+        """Forget the failed runs (to run them again); the successful ones stay."""
+        runs = self.load_runs()
+        if (runs["status"] == "ok").all():
+            return
+        series = self.load_series()
+        write_parquet(series, self.root / "series.parquet")
+        write_parquet(runs[runs["status"] == "ok"].reset_index(drop=True),
+                      self.root / "runs.parquet")
+        for f in sorted(self.parts.glob("*.parquet")) if self.parts.exists() else []:
+            f.unlink()
+
     # ------------------------------------------------------------------ reading
     def _read(self, prefix: str) -> list[pd.DataFrame]:
         frames = []

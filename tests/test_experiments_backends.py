@@ -185,9 +185,8 @@ def test_killed_pool_worker_is_replaced_without_loss(tmp_path: Path, kill_refere
         wait_for_first_batch(out / "kill_sweep" / "parts", lambda: proc.poll() is None,
                              "the driver")
         driver = psutil.Process(proc.pid)
-        servers = [c for c in driver.children() if any("forkserver" in a for a in c.cmdline())]
-        assert len(servers) == 1
-        workers = servers[0].children()
+        # the pool's workers are forked from the driver (sim.experiment.runner.local_pool)
+        workers = driver.children()
         assert workers, "the pool has no worker process"
         os.kill(workers[0].pid, signal.SIGKILL)
         stdout, stderr = proc.communicate(timeout=TIMEOUT)
@@ -291,3 +290,38 @@ def test_pool_processes_exit_when_the_driver_is_killed(tmp_path: Path):
                 c.kill()
             except psutil.NoSuchProcess:
                 pass
+
+
+def test_local_pool_works_from_a_script_without_main_guard(tmp_path: Path):
+    """`python - < script` (and scripts without an `if __name__ == "__main__"` guard) must not
+    make the pool's workers re-import the user's main module (with forkserver they did, and every
+    worker died)."""
+    script = (f"from sim.experiment.runner import run_design\n"
+              f"o = run_design({str(SMALL)!r}, out={str(tmp_path)!r}, workers=2, progress=False)\n"
+              f"print('OUTCOME', o.total, o.failed)\n")
+    proc = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    assert "OUTCOME 8 0" in proc.stdout
+    assert "worker process died" not in proc.stderr
+
+
+def test_a_run_stored_twice_is_read_once(tmp_path: Path):
+    """At-least-once execution (a retried Dask task, a batch re-run after a crash) may store a
+    run in two batch files; the store reads it once, from the first file, in run-key order."""
+    from sim.experiment.runner import run_batch
+    from sim.loader import load_scenario, scenario_hash
+
+    sc = load_scenario(DESIGNS / "short.toml")
+    doc, h = sc.model_dump(mode="json"), scenario_hash(sc)
+    store = Store(tmp_path / "s")
+    for reps in ([1, 2], [0, 1]):  # run 1 is in both batches
+        records, series = run_batch([("v", doc, h, 5, r) for r in reps])
+        store.write_batch(pd.DataFrame(records), series)
+    runs, series = store.load_runs(), store.load_series()
+    assert list(runs["replication"]) == [0, 1, 2]
+    per_run = series.groupby("replication").size()
+    assert per_run.nunique() == 1 and list(per_run.index) == [0, 1, 2]
+    assert (series["replication"].diff().dropna() >= 0).all()
+    store.consolidate()
+    pd.testing.assert_frame_equal(store.load_series(), series)

@@ -5,6 +5,7 @@
   replication r of every variant shares its streams (common random numbers), and no result
   depends on the number of workers, their order, the backend or which subset ran.
 * Tasks carry batches of runs, so a worker pays its start-up and the kernels' loading once.
+  At most two batches per worker are in flight, so memory stays flat on large designs.
 * Every finished batch is written at once (atomically) by the driver; a run that raises is
   stored as a failure with its traceback, never as NaN, and the others go on.
 * Running the same design again resumes: stored runs are not run again, and the final store is
@@ -109,6 +110,17 @@ def warm_up(driver_pid: int | None = None) -> None:
         threading.Thread(target=watch, daemon=True, name="driver-watchdog").start()
 
 
+def prime_kernels() -> None:
+    """Load every kernel (from Numba's cache) by stepping a tiny model once."""
+    from sim.loader import load_scenario
+    from sim.model import ClusterModel
+
+    tiny = load_scenario(None, overrides={"run.scale": 0.05})
+    m = ClusterModel(tiny, seed=0, handles=False)
+    for _ in range(4 * (2006 - tiny.time.start_year) + 4):  # through the first pole call
+        m.step()
+
+
 # ---------------------------------------------------------------------------------- executors
 class SequentialExecutor(Executor):
     """Runs each task at submission, in the calling process."""
@@ -123,16 +135,18 @@ class SequentialExecutor(Executor):
 
 
 def local_pool(workers: int) -> Executor:
-    """A process pool whose workers fork from a server that already imported the model."""
+    """A local process pool of ``workers`` processes (sequential for one).
+
+    On Linux the workers are forked: they start at once with the model already imported, and
+    they never re-import the user's ``__main__`` (so a script without an
+    ``if __name__ == "__main__"`` guard, a notebook or ``python -`` works).  Elsewhere they are
+    spawned.  Each worker ends itself when the driver dies.
+    """
     if workers <= 1:
         return SequentialExecutor()
-    if sys.platform.startswith("linux"):
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["sim.model"])
-    else:  # pragma: no cover
-        ctx = mp.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=warm_up,
-                               initargs=(os.getpid(),))
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                               initializer=warm_up, initargs=(os.getpid(),))
 
 
 def dask_executor(address: str) -> tuple[Executor, Any]:
@@ -251,7 +265,10 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
     bar = _bar(len(tasks), skipped, progress)
     own = executor is None
     n_workers = max(1, workers) if own else 2
-    size = design.batch_size or max(1, min(50, math.ceil(len(todo) / (4 * n_workers))))
+    # about eight batches per worker (so the last batch leaves little idle time), at most 25 runs
+    size = design.batch_size or max(1, min(25, math.ceil(len(todo) / (8 * n_workers))))
+    if own and workers > 1 and todo:
+        prime_kernels()  # forked workers inherit the loaded kernels
     restarts = 0
     try:
         while todo:

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.results import atomic_write_bytes, write_json, write_parquet
@@ -114,13 +115,31 @@ class Store:
         return df.sort_values(RUN_KEY, kind="stable").reset_index(drop=True)
 
     def load_series(self) -> pd.DataFrame:
-        """Every stored indicator row, sorted by run key and indicator."""
+        """Every stored indicator row, ordered by run key (variant, replication), each run's
+        rows in the order the model recorded them.  A run found in two files (a batch run
+        twice) is taken from the first file only."""
         frames = self._read("series")
         if not frames:
             return pd.DataFrame(columns=[*SERIES_ORDER, "seed", "value"])
+        # files in the order of their first run key: usually the rows are then already sorted
+        frames.sort(key=lambda f: (f["variant"].iat[0], int(f["replication"].iat[0]))
+                    if len(f) else ("", -1))
+        part = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
         df = pd.concat(frames, ignore_index=True)
-        df = df.drop_duplicates(subset=SERIES_ORDER, keep="first")
-        return df.sort_values(SERIES_ORDER, kind="stable").reset_index(drop=True)
+        if df.empty:
+            return df
+        names = sorted(set(df["variant"].unique()))
+        codes = pd.Categorical(df["variant"], categories=names).codes.astype(np.int64)
+        run = codes * (1 << 32) + df["replication"].to_numpy(np.int64)
+        # a run stored twice (in two files) keeps the rows of its first file
+        starts = np.flatnonzero(np.r_[True, (run[1:] != run[:-1]) | (part[1:] != part[:-1])])
+        if len(np.unique(run[starts])) != len(starts):
+            first = pd.Series(part).groupby(run).transform("min").to_numpy()
+            keep = part == first
+            df, run = df[keep].reset_index(drop=True), run[keep]
+        if np.any(run[1:] < run[:-1]):
+            df = df.iloc[run.argsort(kind="stable")].reset_index(drop=True)
+        return df
 
     def load_variants(self) -> pd.DataFrame:
         """The variants table."""

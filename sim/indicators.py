@@ -4,7 +4,8 @@ Every indicator has a stable name, a one-line definition, a unit and the breakdo
 reported by.  Values are recorded at the end of each calendar year as tidy rows
 ``(indicator, year, by, key, value)``: ``by`` is ``"total"`` (key ``""``) or one of ``cluster``,
 ``pole``, ``call``, ``actor_type``, ``instrument``, ``group`` (members / non_members), with
-``key`` the cluster, pole, call number, actor type, instrument or group; a breakdown by two
+``key`` the cluster, pole, call number, actor type, instrument or group (``cohort``: the
+clusters launched in the year ``key``); a breakdown by two
 dimensions joins them with ``/`` (``by = "actor_type/call"``, ``key = "sme/2"``).  Stocks are measured
 on 31 December; flows add up over the year.
 """
@@ -38,12 +39,13 @@ class Indicator:
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator("clusters_active", "Clusters active on 31 December.", "clusters"),
     Indicator("clusters_created", "Clusters launched during the year.", "clusters"),
-    Indicator("clusters_dropped", "Clusters dropped by the Region's evaluation during the year.", "clusters"),
+    Indicator("clusters_dropped", "Clusters dropped by the Region's evaluation during the year.", "clusters",
+              ("total", "cluster")),
     Indicator("clusters_absorbed", "Clusters absorbed into a competitiveness pole during the year.", "clusters"),
     Indicator("members_total", "Members of active clusters (all actor types) on 31 December.", "members",
-              ("total", "cluster", "actor_type")),
+              ("total", "cluster", "actor_type", "cohort")),
     Indicator("members_enterprises", "Companies (SMEs and large firms) among the members.", "members",
-              ("total", "cluster")),
+              ("total", "cluster", "cohort")),
     Indicator("members_enterprise_share", "Share of companies among the members.", "share"),
     Indicator("members_rd", "Universities and research centres among the members.", "members"),
     Indicator("member_joins", "Actors joining a cluster during the year.", "actors", ("total", "cluster")),
@@ -178,6 +180,8 @@ def record_year(m: ClusterModel) -> None:
     r.add("clusters_active", y, int((cl.status == ACTIVE).sum()))
     r.add("clusters_created", y, c.clusters_created)
     r.add("clusters_dropped", y, c.clusters_dropped)
+    dropped_now = (cl.status == 2) & (cl.status_step > m.t - 4)
+    r.add_many("clusters_dropped", y, "cluster", names, dropped_now.astype(int))
     r.add("clusters_absorbed", y, c.clusters_absorbed)
     by_cluster = np.bincount(member[is_member], minlength=n_c)
     by_type = np.bincount(atype[is_member], minlength=5)
@@ -187,8 +191,14 @@ def record_year(m: ClusterModel) -> None:
     r.add_many("members_total", y, "cluster", names, by_cluster)
     r.add_many("members_total", y, "actor_type", ACTOR_TYPE_NAMES, by_type)
     r.add("members_enterprises", y, ent)
-    r.add_many("members_enterprises", y, "cluster", names,
-               np.bincount(member[is_member & (atype <= LARGE)], minlength=n_c))
+    ent_by_cluster = np.bincount(member[is_member & (atype <= LARGE)], minlength=n_c)
+    r.add_many("members_enterprises", y, "cluster", names, ent_by_cluster)
+    cohort = m.sc.time.start_year + cl.launch_step // 4
+    years = np.unique(cohort)
+    r.add_many("members_total", y, "cohort", years,
+               [by_cluster[cohort == k].sum() for k in years])
+    r.add_many("members_enterprises", y, "cohort", years,
+               [ent_by_cluster[cohort == k].sum() for k in years])
     r.add("members_enterprise_share", y, ent / total if total else 0.0)
     r.add("members_rd", y, int(by_type[2:4].sum()))
     r.add("member_joins", y, int(c.flows[:, 0].sum()))

@@ -267,6 +267,54 @@ def _mark_override(error: str, overridden: tuple[str, ...]) -> str:
     return error
 
 
+def calibrated_path(ref: str, scenario_path: Path) -> Path:
+    """The calibrated-parameters file a scenario's ``calibration`` key names."""
+    if ref.endswith(".toml"):
+        p = Path(ref)
+        return p if p.is_absolute() else scenario_path.parent / p
+    return Path(str(resources.files("calibration").joinpath(f"{ref}.toml")))
+
+
+def read_calibrated(path: Path, source: str) -> dict[str, Any]:
+    """The ``[parameters]`` table (dotted path -> value) of a calibrated-parameters file."""
+    if not path.is_file():
+        raise ScenarioError(source, [f"calibration: no calibrated-parameters file {path}"])
+    doc = read_toml(path)
+    params = doc.get("parameters")
+    if not isinstance(params, dict):
+        raise ScenarioError(str(path), ["parameters: a calibrated-parameters file needs a "
+                                        "[parameters] table of dotted paths and values"])
+    return params
+
+
+def _has_path(doc: dict[str, Any], dotted: str) -> bool:
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def apply_calibration(doc: dict[str, Any], path: Path) -> None:
+    """Give the parameters of the document's ``calibration`` file to every key the scenario
+    does not set itself."""
+    ref = doc.get("calibration")
+    if not isinstance(ref, str) or not ref:
+        return
+    cal = calibrated_path(ref, path)
+    for key, value in read_calibrated(cal, str(path)).items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", key):
+            raise ScenarioError(str(cal), [f"parameters.{key}: expected a dotted parameter path "
+                                           "such as behaviour.partnering.initiate_rate"])
+        if _has_path(doc, key):
+            continue
+        try:
+            set_path(doc, key, value)
+        except ValueError:
+            continue  # the scenario set a parent to something else: validation reports it
+
+
 def load_scenario(path: str | Path | None = None,
                   overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load and validate a scenario file (the embedded baseline when ``path`` is None).
@@ -276,6 +324,7 @@ def load_scenario(path: str | Path | None = None,
     """
     path = embedded_path(BASELINE) if path is None else Path(path)
     doc = load_document(path)
+    apply_calibration(doc, path)
     problems = []
     for key, value in (overrides or {}).items():
         try:

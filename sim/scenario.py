@@ -493,6 +493,11 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = Field("", max_length=4000)
+    calibration: str | None = Field(
+        None, max_length=1000,
+        description="Calibrated parameters to read (the name of a file shipped in calibration/, "
+                    "or a path ending in .toml relative to the scenario file): their values "
+                    "replace the schema's defaults, and the scenario's own keys override them.")
     time: Time = Time()
     run: Run = Run()
     world: World

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.indicators import BY_NAME
 from sim.loader import ScenarioError, format_errors, read_toml
 
-WHERE_KEYS = ("actor_type", "call", "cluster", "group", "instrument", "pole")
+WHERE_KEYS = ("actor_type", "call", "cluster", "cohort", "group", "instrument", "pole")
 
 
 class Target(BaseModel):
@@ -82,10 +82,15 @@ class TargetFile(BaseModel):
     target: list[Target] = Field(min_length=1)
 
 
+def default_targets_path() -> Path:
+    """The seed's figures for 2001-2006, shipped with the package."""
+    return Path(str(resources.files("calibration").joinpath("targets/wallonia_2004_2006.toml")))
+
+
 def load_targets(path: str | Path | None = None) -> list[Target]:
     """Load a targets file (the seed's observed figures, shipped in the package, by default)."""
     if path is None:
-        path = Path(str(resources.files("sim").joinpath("data/observed_wallonia.toml")))
+        path = default_targets_path()
     doc = read_toml(Path(path))
     try:
         return list(TargetFile.model_validate(doc).target)

@@ -40,7 +40,7 @@ UNKNOWN = "unknown key"
 CASES: list[tuple[str, list[tuple[str, ...]], bool]] = [
     # --- typos at every nesting level -----------------------------------------------------
     ("typo_top_level.toml",
-     [("nmae: ", UNKNOWN, "did you mean 'name'?", "allowed here: behaviour, clusters")], True),
+     [("nmae: ", UNKNOWN, "did you mean 'name'?", "allowed here: behaviour, calibration, clusters")], True),
     ("typo_policy.toml",
      [("policy.evalution: ", UNKNOWN, "did you mean 'evaluation'?",
        "allowed here: animation, evaluation, international, poles")], True),

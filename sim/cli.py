@@ -219,6 +219,34 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Set a scenario against every target of a targets file."""
+    from sim.validation import validate
+
+    table, folder = validate(args.targets, args.scenario, args.reps, args.seed, args.out,
+                             workers=args.jobs)
+
+    def f(x: float) -> str:
+        return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+    shown = pd.DataFrame({
+        "target": table["target"], "observed": table["observed"].map(f),
+        "simulated mean [95% CI]": [f"{f(m)} [{f(lo)}, {f(hi)}]" for m, lo, hi in
+                                    zip(table["simulated_mean"], table["ci_low"],
+                                        table["ci_high"], strict=True)],
+        "2.5-97.5% of runs": [f"{f(lo)} - {f(hi)}" for lo, hi in
+                              zip(table["range_low"], table["range_high"], strict=True)],
+        "tolerance": table["tolerance"].map(f),
+        "within": table["within_tolerance"].map({True: "yes", False: "NO"}),
+    })
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60):
+        print(shown.to_string(index=False))
+    ok = int(table["within_tolerance"].sum())
+    print(f"{ok} of {len(table)} targets within tolerance ({args.reps} replications, seed "
+          f"{args.seed}).  Table and figure: {folder}/")
+    return 0
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
@@ -265,6 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("design")
     _run_options(se)
     se.set_defaults(func=cmd_sweep)
+    va = sub.add_parser("validate", help="set a scenario (the calibrated baseline by default) "
+                        "against every target of a targets file")
+    va.add_argument("--targets", help="targets file (default: the seed's 2001-2006 figures, "
+                    "calibration/targets/wallonia_2004_2006.toml)")
+    va.add_argument("--scenario", help="scenario file (default: the embedded baseline)")
+    va.add_argument("--reps", type=int, default=50, help="replications (default 50)")
+    va.add_argument("--seed", type=int, default=20010101, help="root seed")
+    va.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes")
+    va.add_argument("--out", default="calibration/output", help="output folder")
+    va.set_defaults(func=cmd_validate)
     fg = sub.add_parser("figures", help="redraw the figures and tables of a stored experiment")
     fg.add_argument("store")
     fg.set_defaults(func=cmd_figures)

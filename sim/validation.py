@@ -1,0 +1,120 @@
+"""Validation: run a scenario over replications and set every target of a file against it.
+
+Any targets file of the form of ``calibration/targets/*.toml`` works (catalogue indicators, any
+year of the run, ``where`` selectors).  For each target the table gives the observed value, the
+simulated mean with its 95% t-interval, the 2.5-97.5% range of the replications, and whether
+the mean lies within the target's tolerance.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim.experiment.analysis import t_interval
+from sim.experiment.runner import local_pool, prime_kernels, run_batch
+from sim.figures import OKABE_ITO, STYLE, save
+from sim.loader import ScenarioError, embedded_path, load_scenario, scenario_hash
+from sim.results import atomic_write_bytes
+from sim.targets import Target, load_targets, lookup
+
+
+def simulate(scenario_path: Path | None, reps: int, seed: int, workers: int = 2,
+             overrides: dict | None = None, batch: int = 5) -> pd.DataFrame:
+    """Tidy indicators of ``reps`` replications of a scenario (replication r seeded with
+    ``SeedSequence(seed, spawn_key=(r,))``), run in batches on a local pool."""
+    sc = load_scenario(scenario_path, overrides=overrides)
+    doc, digest = sc.model_dump(mode="json"), scenario_hash(sc)
+    tasks = [(sc.name, doc, digest, seed, r) for r in range(reps)]
+    batches = [tasks[i:i + batch] for i in range(0, len(tasks), batch)]
+    if workers > 1:
+        prime_kernels()
+    ex = local_pool(workers)
+    frames, failures = [], []
+    try:
+        for records, series in ex.map(run_batch, batches):
+            failures += [r for r in records if r["status"] != "ok"]
+            if series:
+                frames.append(pd.read_parquet(io.BytesIO(series)))
+    finally:
+        ex.shutdown()
+    if failures:
+        raise RuntimeError(f"{len(failures)} replication(s) failed; first error:\n"
+                           f"{failures[0]['error']}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def fit_table(series: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """Observed against simulated for every target."""
+    rows = []
+    for t in targets:
+        v = lookup(series, t).to_numpy(float)
+        mean, lo, hi = t_interval(v) if len(v) else (np.nan, np.nan, np.nan)
+        rows.append({
+            "target": t.label, "indicator": t.indicator, "year": t.year,
+            "where": ",".join(f"{k}={w}" for k, w in sorted(t.where.items())),
+            "observed": t.value, "tolerance": t.tolerance, "n": len(v), "simulated_mean": mean,
+            "ci_low": lo, "ci_high": hi,
+            "range_low": np.percentile(v, 2.5) if len(v) else np.nan,
+            "range_high": np.percentile(v, 97.5) if len(v) else np.nan,
+            "within_tolerance": bool(len(v) and abs(mean - t.value) <= t.tolerance + 1e-12),
+            "source": t.source,
+        })
+    return pd.DataFrame(rows)
+
+
+def check_targets(targets: list[Target], start: int, end: int, source: str) -> None:
+    """Refuse targets whose year lies outside the scenario's run."""
+    bad = [f"target[{i}] ({t.label}): year {t.year} is outside the run ({start}-{end})"
+           for i, t in enumerate(targets) if not start <= t.year <= end]
+    if bad:
+        raise ScenarioError(source, bad)
+
+
+def fit_figure(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
+    """Simulated minus observed, in units of each target's tolerance (a tolerance of zero counts
+    as 0.5, for counts that must match exactly): the mean with its 95% interval and the range
+    of the replications; the grey band is 'within tolerance'."""
+    scale = np.where(table["tolerance"] > 0, table["tolerance"], 0.5)
+    obs = table["observed"].to_numpy()
+    z = (table["simulated_mean"] - obs) / scale
+    lo_r, hi_r = (table["range_low"] - obs) / scale, (table["range_high"] - obs) / scale
+    lo_c, hi_c = (table["ci_low"] - obs) / scale, (table["ci_high"] - obs) / scale
+    y = np.arange(len(table))[::-1]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(table) + 1.2), constrained_layout=True)
+        ax.axvspan(-1, 1, color="0.9", lw=0)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.hlines(y, lo_r, hi_r, color=OKABE_ITO[5], lw=1.0, label="2.5-97.5% of replications")
+        ax.hlines(y, lo_c, hi_c, color=OKABE_ITO[0], lw=2.5, label="95% interval of the mean")
+        ax.plot(z, y, "o", color=OKABE_ITO[0], ms=3.5, label="simulated mean")
+        ax.set_yticks(y, table["target"])
+        ax.set_xlabel("simulated - observed, in tolerances (grey: within tolerance)")
+        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.3 / len(table)),
+                  ncol=3, frameon=False)
+        ax.set_title(caption, fontsize=7)
+        paths = save(fig, stem, caption)
+        plt.close(fig)
+    return paths
+
+
+def validate(targets_path: str | Path | None, scenario_path: str | Path | None, reps: int,
+             seed: int, out: str | Path, workers: int = 2) -> tuple[pd.DataFrame, Path]:
+    """Run the scenario, compare it with every target, write the table and the figure."""
+    scenario_path = Path(scenario_path) if scenario_path else embedded_path("baseline")
+    targets = load_targets(targets_path)
+    sc = load_scenario(scenario_path)
+    check_targets(targets, sc.time.start_year, sc.time.end_year, str(targets_path or "targets"))
+    series = simulate(scenario_path, reps, seed, workers)
+    table = fit_table(series, targets)
+    name = Path(targets_path).stem if targets_path else "wallonia_2004_2006"
+    folder = Path(out) / f"validate-{sc.name}-{name}"
+    atomic_write_bytes(folder / "fit.csv", table.to_csv(index=False).encode())
+    fit_figure(table, folder / "fit", f"{sc.name} against {name}: {reps} replications, root "
+               f"seed {seed}; {int(table['within_tolerance'].sum())} of {len(table)} targets "
+               "within tolerance")
+    return table, folder

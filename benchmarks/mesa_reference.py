@@ -49,6 +49,7 @@ from mesa.agent import AgentSet
 from sim.kernels.consortia import form_consortia
 from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
+from sim.state import consortium_buffers
 
 # actor types (sim.state): companies are SME and LARGE
 SME, LARGE, UNIVERSITY, RESEARCH_CENTRE, TRAINING_CENTRE = 0, 1, 2, 3, 4
@@ -442,15 +443,8 @@ class KernelPartnering:
 
     def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
         """Output buffers with at least ``rows`` rows (as ``ClusterModel.buffers``)."""
-        b = self._buffers
-        if b is None or b[0].shape[0] < rows or b[0].shape[1] < width:
-            r = max(rows, 64, 0 if b is None else b[0].shape[0])
-            wd = max(width, 0 if b is None else b[0].shape[1])
-            b = (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
-                 np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),
-                 np.zeros(r, np.bool_), np.zeros(r, np.bool_))
-            self._buffers = b
-        return b
+        self._buffers = consortium_buffers(rows, width, self._buffers)
+        return self._buffers
 
     def step(self) -> int:
         """One partnership step; returns the number of consortia formed."""

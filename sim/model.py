@@ -29,7 +29,7 @@ from sim.institutions import Agreements, Clusters, Poles
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
-from sim.state import MAX_CONSORTIUM, Projects
+from sim.state import MAX_CONSORTIUM, Projects, consortium_buffers
 from sim.world import build_population
 
 KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
@@ -151,15 +151,8 @@ class ClusterModel(mesa.Model):
     # ------------------------------------------------------------------ helpers
     def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
         """Output buffers of the consortium kernel with at least ``rows`` rows."""
-        b = self._buffers
-        if b is None or b[0].shape[0] < rows or b[0].shape[1] < width:
-            r = max(rows, 64, 0 if b is None else b[0].shape[0])
-            wd = max(width, 0 if b is None else b[0].shape[1])
-            b = (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
-                 np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),
-                 np.zeros(r, np.bool_), np.zeros(r, np.bool_))
-            self._buffers = b
-        return b
+        self._buffers = consortium_buffers(rows, width, self._buffers)
+        return self._buffers
 
     def commit_projects(self, buf, k: int, *, cluster, pole, call: int) -> np.ndarray:
         """Store ``k`` consortia from kernel buffers as projects starting now."""

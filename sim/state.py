@@ -104,6 +104,20 @@ class Actors:
         return total / max(self.cap, 1)
 
 
+def consortium_buffers(rows: int, width: int,
+                       old: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, ...]:
+    """Output buffers of :func:`sim.kernels.consortia.form_consortia` with at least ``rows``
+    rows of ``width`` members (``old`` is returned when it is large enough): members, size,
+    match, group, foreign, cross, has_rd, has_training."""
+    if old is not None and old[0].shape[0] >= rows and old[0].shape[1] >= width:
+        return old
+    r = max(rows, 64, 0 if old is None else old[0].shape[0])
+    wd = max(width, 0 if old is None else old[0].shape[1])
+    return (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
+            np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),
+            np.zeros(r, np.bool_), np.zeros(r, np.bool_))
+
+
 @dataclass
 class Projects:
     """Per-project arrays (partnerships and pole projects), with a free list of slots."""

@@ -7,6 +7,8 @@ Agents take no part in the step: the hot path runs in kernels over all actors at
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import TYPE_CHECKING
 
 import mesa
@@ -19,7 +21,30 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
-class Actor(mesa.Agent):
+class _IdsByModel(weakref.WeakKeyDictionary):
+    """Per-model counters of agent ids that do not keep the model alive.
+
+    mesa 3.3 keeps them in ``Agent._ids``, a class-level ``defaultdict`` keyed by the model,
+    which holds every model ever built (about 1.4 MB per baseline replication, never freed, in a
+    long-lived worker).  Looking the counter up here instead lets finished models be collected.
+    """
+
+    def __getitem__(self, model):  # noqa: D105
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = itertools.count(1)
+            self[model] = counter
+            return counter
+
+
+class Handle(mesa.Agent):
+    """Base of the model's agents (mesa.Agent with model-weak id counters)."""
+
+    _ids = _IdsByModel()
+
+
+class Actor(Handle):
     """Handle of one actor row (a company, university, research or training centre)."""
 
     model: ClusterModel
@@ -95,7 +120,7 @@ class TrainingCentre(Actor):
 ACTOR_CLASSES = (Company, Company, University, ResearchCentre, TrainingCentre)
 
 
-class Animator(mesa.Agent):
+class Animator(Handle):
     """The animator of one cluster: its funding and effort by task (see sim.policy)."""
 
     model: ClusterModel
@@ -126,7 +151,7 @@ class Animator(mesa.Agent):
         return int(np.count_nonzero(a.cluster[: a.n] == self.cluster))
 
 
-class Region(mesa.Agent):
+class Region(Handle):
     """The Walloon Region: the funder and evaluator (its processes are in sim.policy)."""
 
     model: ClusterModel

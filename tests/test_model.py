@@ -240,3 +240,19 @@ def test_every_scenario_file_runs(path):
         check_invariants(m)
     df = m.results()
     assert set(df.year) == {2001, 2002, 2003}
+
+
+def test_finished_models_are_freed():
+    """A long-lived worker runs thousands of models: none may stay alive after use (mesa 3.3's
+    class-level Agent._ids dict kept every model, about 1.4 MB each; see sim.agents.Handle)."""
+    import gc
+    import weakref
+
+    refs = []
+    for handles in (False, True):
+        m = ClusterModel(baseline(**{"time.end_year": 2002}), seed=1, handles=handles)
+        m.run()
+        refs.append(weakref.ref(m))
+        del m
+    gc.collect()
+    assert all(r() is None for r in refs)

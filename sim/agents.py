@@ -29,7 +29,7 @@ class _IdsByModel(weakref.WeakKeyDictionary):
     long-lived worker).  Looking the counter up here instead lets finished models be collected.
     """
 
-    def __getitem__(self, model):  # noqa: D105
+    def __getitem__(self, model):
         try:
             return super().__getitem__(model)
         except KeyError:

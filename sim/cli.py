@@ -247,6 +247,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Estimate behavioural parameters by the simulated method of moments (resumes)."""
+    from calibration.smm import main_calibrate
+
+    return main_calibrate(args.config, workers=args.jobs, scheduler=args.scheduler,
+                          progress=not args.quiet, write=args.write)
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
@@ -303,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes")
     va.add_argument("--out", default="calibration/output", help="output folder")
     va.set_defaults(func=cmd_validate)
+    ca = sub.add_parser("calibrate", help="estimate behavioural parameters against the "
+                        "targets (simulated method of moments); re-running resumes")
+    ca.add_argument("config", help="calibration file, e.g. calibration/wallonia.toml")
+    ca.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
+    ca.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
+    ca.add_argument("--write", help="calibrated-parameters file to write (default: the config's "
+                    "`write`, calibration/calibrated.toml for wallonia.toml)")
+    ca.add_argument("--quiet", action="store_true", help="no progress bar")
+    ca.set_defaults(func=cmd_calibrate)
     fg = sub.add_parser("figures", help="redraw the figures and tables of a stored experiment")
     fg.add_argument("store")
     fg.set_defaults(func=cmd_figures)

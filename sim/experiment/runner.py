@@ -45,11 +45,16 @@ FAILURE_ENV = "CLUSTERSIM_FAIL_RUNS"  # test hook: "variant/replication,..." run
 _SCENARIOS: dict[str, Scenario] = {}
 
 
+_SCENARIO_CACHE = 64  # distinct scenarios kept per worker (a calibration makes thousands)
+
+
 def _scenario(doc: dict[str, Any], digest: str) -> Scenario:
-    sc = _SCENARIOS.get(digest)
+    sc = _SCENARIOS.pop(digest, None)
     if sc is None:
         sc = Scenario.model_validate(doc)
-        _SCENARIOS[digest] = sc
+        if len(_SCENARIOS) >= _SCENARIO_CACHE:
+            _SCENARIOS.pop(next(iter(_SCENARIOS)))  # the least recently used
+    _SCENARIOS[digest] = sc
     return sc
 
 

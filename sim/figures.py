@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from sim.results import atomic_write_bytes
-from sim.targets import Target, lookup
+from sim.targets import Target
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
              "#000000")
@@ -94,9 +94,3 @@ def run_overview(results: pd.DataFrame, targets: list[Target], stem: Path, capti
         paths = save(fig, stem, caption)
         plt.close(fig)
     return paths
-
-
-def observed_lookup(results: pd.DataFrame, target: Target) -> float:
-    """Mean simulated value of a target (NaN when the table lacks it)."""
-    v = lookup(results, target)
-    return float(v.mean()) if len(v) else float("nan")

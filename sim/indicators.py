@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.institutions import ACTIVE, SELECTED
+from sim.institutions import ACTIVE, DROPPED, SELECTED
 from sim.scenario import INSTRUMENTS
 from sim.state import ACTOR_TYPE_NAMES, LARGE
 
@@ -180,7 +180,7 @@ def record_year(m: ClusterModel) -> None:
     r.add("clusters_active", y, int((cl.status == ACTIVE).sum()))
     r.add("clusters_created", y, c.clusters_created)
     r.add("clusters_dropped", y, c.clusters_dropped)
-    dropped_now = (cl.status == 2) & (cl.status_step > m.t - 4)
+    dropped_now = (cl.status == DROPPED) & (cl.status_step > m.t - 4)
     r.add_many("clusters_dropped", y, "cluster", names, dropped_now.astype(int))
     r.add("clusters_absorbed", y, c.clusters_absorbed)
     by_cluster = np.bincount(member[is_member], minlength=n_c)

@@ -159,8 +159,7 @@ class ClusterModel(mesa.Model):
         members, size, match, _group, foreign, cross, has_rd, has_tr = buf
         p = self.projects
         p.reserve(k)
-        slots = p.free[p.n_free - k: p.n_free][::-1].copy()
-        p.n_free -= k
+        slots = p.take(k)
         bp = self.sc.behaviour.projects
         dur = self.gen["durations"].integers(bp.duration_min, bp.duration_max + 1, size=k)
         width = members.shape[1]

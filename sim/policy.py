@@ -317,8 +317,6 @@ def pole_programmes(m: ClusterModel) -> None:
 
 
 __all__ = [
-    "ACTIVE",
-    "DROPPED",
     "evaluate_clusters",
     "fund_animation",
     "internationalise",

@@ -21,7 +21,6 @@ from sim.model import ClusterModel
 from sim.scenario import Scenario
 
 PACKAGES = ("clustersim", "numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "scipy")
-RUN_COLUMNS = ("scenario", "replication", "seed")
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

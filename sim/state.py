@@ -179,17 +179,16 @@ class Projects:
             setattr(self, f.name, new)
         added = np.arange(new_cap - 1, old_cap - 1, -1, dtype=np.int32)
         free = np.empty(new_cap, np.int32)
-        free[: len(added)] = added
-        free[len(added): len(added) + self.n_free] = self.free[: self.n_free]
-        # keep the old free slots on top of the stack so slot reuse order does not change
+        # the old free slots stay on top of the stack, so the order of slot reuse is unchanged
         free[: len(added) + self.n_free] = np.concatenate([added, self.free[: self.n_free]])
         self.free = free
         self.n_free += len(added)
 
-    def take(self) -> int:
-        """Pop one free slot."""
-        self.n_free -= 1
-        return int(self.free[self.n_free])
+    def take(self, k: int) -> np.ndarray:
+        """Pop ``k`` free slots (call :meth:`reserve` first), the top of the stack first."""
+        slots = self.free[self.n_free - k: self.n_free][::-1].copy()
+        self.n_free -= k
+        return slots
 
     def release(self, slots: np.ndarray) -> None:
         """Return finished slots to the free list."""

@@ -43,7 +43,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.indicators import BY_NAME
-from sim.loader import ScenarioError, format_errors, load_scenario, read_toml, set_path
+from sim.loader import ScenarioError, format_errors, load_scenario, read_toml
 from sim.scenario import Scenario, parameter_bounds
 
 BOUNDS = parameter_bounds()
@@ -277,10 +277,3 @@ def variants(design: Design, folder: Path) -> list[tuple[str, Scenario, dict[str
         sc = load_scenario(base_path, overrides=settings)
         out.append((f"{k:05d}-{point_id(settings)}", sc, settings))
     return out
-
-
-def apply(doc: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """Set lever values in a scenario document (``set_path`` for each)."""
-    for k, v in settings.items():
-        set_path(doc, k, v)
-    return doc

@@ -45,23 +45,35 @@ VERTICAL_WIDTH = 0.2
 
 
 @njit(cache=True)
-def match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
-                w_h, w_v, w_t, w_p):
-    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3)."""
+def pair_match(knowledge, i, j, atype_i, atype_j, stage_i, stage_j, province_i, province_j,
+               trust, w_h, w_v, w_t, w_p):
+    """Match of actors ``i`` and ``j`` from their attributes (dimensionless, about 0..3).
+
+    The kernel's form of :func:`match_score`: scalars instead of the actor arrays, because a
+    call to a compiled function that passes many arrays costs more (reference counting,
+    argument marshalling) than the arithmetic itself (about 45 ns against 10 ns per match).
+    """
     s = 0.0
     for d in range(knowledge.shape[1]):
         s += knowledge[i, d] * knowledge[j, d]
     s = min(1.0, max(0.0, s))
     horizontal = 4.0 * s * (1.0 - s)
-    if atype[i] <= 1 and atype[j] <= 1:
-        dv = abs(stage[i] - stage[j])
+    if atype_i <= 1 and atype_j <= 1:
+        dv = abs(stage_i - stage_j)
         z = (dv - VERTICAL_PEAK) / VERTICAL_WIDTH
         vertical = np.exp(-z * z)
     else:
         vertical = 0.5  # R&D and training actors sit off the value chain
-    trust = trust_of(tie_partner, tie_trust, i, j)
-    prox = 1.0 if province[i] == province[j] else 0.0
+    prox = 1.0 if province_i == province_j else 0.0
     return w_h * horizontal + w_v * vertical + w_t * trust + w_p * prox
+
+
+@njit(cache=True)
+def match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
+                w_h, w_v, w_t, w_p):
+    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3)."""
+    return pair_match(knowledge, i, j, atype[i], atype[j], stage[i], stage[j], province[i],
+                      province[j], trust_of(tie_partner, tie_trust, i, j), w_h, w_v, w_t, w_p)
 
 
 @njit(cache=True)
@@ -171,52 +183,44 @@ def form_consortia(
         size = 1
         match_sum = 0.0
         refusals = 0
-        # 1. remembered partners first
-        for m in range(tie_partner.shape[1]):
+        # remembered partners first (the tie slots), then random candidates
+        n_ties = tie_partner.shape[1]
+        for q in range(n_ties + n_candidates):
             if size >= target or refusals >= max_refusals:
                 break
-            j = tie_partner[i, m]
-            if j < 0 or not alive[j] or group_of[j] < 0 or load[j] >= capacity[j]:
-                continue
-            if _in(members, size, j):
-                continue
-            score = match_score(i, j, atype, province, knowledge, stage, tie_partner,
-                                tie_trust, w_h, w_v, w_t, w_p)
-            if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
-                members[size] = j
-                size += 1
-                match_sum += score
+            if q < n_ties:
+                j = tie_partner[i, q]
+                if j < 0 or not alive[j] or group_of[j] < 0 or load[j] >= capacity[j]:
+                    continue
+                if _in(members, size, j):
+                    continue
             else:
-                refusals += 1
-        # 2. random candidates
-        for _ in range(n_candidates):
-            if size >= target or refusals >= max_refusals:
-                break
-            u = uniform(rng)
-            if u < nc_prob:
-                lo = nc_ptr[g]
-                hi = nc_ptr[g + 1]
-                src = nc_idx
-            elif u < nc_prob + cross_prob[g] and n_cross > 1:
-                h = cross_groups[randbelow(rng, n_cross - 1)]
-                if h == g:  # uniform over the other groups: g's draw stands for the last one
-                    h = cross_groups[n_cross - 1]
-                lo = co_ptr[h]
-                hi = co_ptr[h + 1]
-                src = co_idx
-            else:
-                lo = co_ptr[g]
-                hi = co_ptr[g + 1]
-                src = co_idx
-            if hi <= lo:
-                continue
-            j = src[lo + randbelow(rng, hi - lo)]
-            if not alive[j] or load[j] >= capacity[j] or _in(members, size, j):
-                continue
-            if uniform(rng) >= discovery[g]:
-                continue
-            score = match_score(i, j, atype, province, knowledge, stage, tie_partner,
-                                tie_trust, w_h, w_v, w_t, w_p)
+                u = uniform(rng)
+                if u < nc_prob:
+                    lo = nc_ptr[g]
+                    hi = nc_ptr[g + 1]
+                    src = nc_idx
+                elif u < nc_prob + cross_prob[g] and n_cross > 1:
+                    h = cross_groups[randbelow(rng, n_cross - 1)]
+                    if h == g:  # uniform over the other groups: g's draw stands for the last
+                        h = cross_groups[n_cross - 1]
+                    lo = co_ptr[h]
+                    hi = co_ptr[h + 1]
+                    src = co_idx
+                else:
+                    lo = co_ptr[g]
+                    hi = co_ptr[g + 1]
+                    src = co_idx
+                if hi <= lo:
+                    continue
+                j = src[lo + randbelow(rng, hi - lo)]
+                if not alive[j] or load[j] >= capacity[j] or _in(members, size, j):
+                    continue
+                if uniform(rng) >= discovery[g]:
+                    continue
+            score = pair_match(knowledge, i, j, atype[i], atype[j], stage[i], stage[j],
+                               province[i], province[j], trust_of(tie_partner, tie_trust, i, j),
+                               w_h, w_v, w_t, w_p)
             if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
                 members[size] = j
                 size += 1

@@ -133,6 +133,9 @@ def time_steps(step, reset, min_time: float, min_steps: int) -> list[float]:
 
 def bench_size(n: int, profile: str, rounds: int, min_time: float) -> dict:
     """Build both sides for ``n`` firms, warm up, then time interleaved rounds."""
+    import numpy as np
+
+    from benchmarks.floor import Floor
     from benchmarks.mesa_reference import KernelPartnering, RefModel, make_world
 
     t = time.perf_counter()
@@ -151,29 +154,36 @@ def bench_size(n: int, profile: str, rounds: int, min_time: float) -> dict:
     def ker_reset():
         ker.set_loads(loads_arr)
 
-    # warm-up (the kernel has already been compiled or loaded by main())
+    # warm-up (the kernel has already been compiled or loaded by main()); the warm-up kernel
+    # step also gives the work counters the floor repeats
     ref_reset()
     ref.step()
     ker_reset()
-    ker.step()
+    work = np.zeros(6, np.int64)
+    ker.step(work)
+    floor = Floor(ker, work)
+    floor.step()
     consortia = {"reference": [len(ref.consortia)], "kernel": [ker.k]}
 
-    medians: dict[str, list[float]] = {"reference": [], "kernel": []}
-    steps: dict[str, int] = {"reference": 0, "kernel": 0}
+    medians: dict[str, list[float]] = {"reference": [], "kernel": [], "floor": []}
+    steps: dict[str, int] = {"reference": 0, "kernel": 0, "floor": 0}
     sides = {
         "reference": (ref.step, ref_reset, lambda: len(ref.consortia)),
         "kernel": (ker.step, ker_reset, lambda: ker.k),
+        "floor": (floor.step, lambda: None, None),
     }
+    orders = (["reference", "kernel", "floor"], ["floor", "kernel", "reference"])
     for r in range(rounds):
-        order = ["reference", "kernel"] if r % 2 == 0 else ["kernel", "reference"]
-        for side in order:
+        for side in orders[r % 2]:
             step, reset, count = sides[side]
             ts = time_steps(step, reset, min_time, min_steps=1 if side == "reference" else 3)
             medians[side].append(statistics.median(ts))
             steps[side] += len(ts)
-            consortia[side].append(count())
+            if count is not None:
+                consortia[side].append(count())
     ref_s = min(medians["reference"])
     ker_s = min(medians["kernel"])
+    floor_s = min(medians["floor"])
     return {
         "n": n,
         "profile": profile,
@@ -182,6 +192,12 @@ def bench_size(n: int, profile: str, rounds: int, min_time: float) -> dict:
         "reference_ns_per_firm": ref_s * 1e9 / n,
         "kernel_ns_per_firm": ker_s * 1e9 / n,
         "ratio": ref_s / ker_s,
+        "floor_ms": floor_s * 1e3,
+        "floor_ns_per_firm": floor_s * 1e9 / n,
+        "kernel_over_floor": ker_s / floor_s,
+        "work": dict(zip(("initiators_drawn", "initiators_searched", "tie_slots",
+                          "random_candidates", "matches", "members_committed"),
+                         (int(x) for x in work), strict=True)),
         "round_medians_ms": {k: [v * 1e3 for v in vs] for k, vs in medians.items()},
         "round_spread": {k: max(vs) / min(vs) for k, vs in medians.items()},
         "timed_steps": steps,
@@ -214,8 +230,8 @@ def first_call() -> dict:
 
 def fmt_table(rows: list[dict]) -> str:
     head = (f"{'N':>8} | {'ref ms/step':>11} | {'kernel ms/step':>14} | {'ref ns/firm':>11} | "
-            f"{'kernel ns/firm':>14} | {'ratio ref/kernel':>16} | {'consortia ref/kernel':>20} | "
-            f"{'spread ref/kern':>15}")
+            f"{'kernel ns/firm':>14} | {'ratio ref/kernel':>16} | {'floor ns/firm':>13} | "
+            f"{'kernel/floor':>12} | {'consortia ref/kernel':>20} | {'spread ref/kern':>15}")
     lines = [head, "-" * len(head)]
     for r in rows:
         c = r["consortia_per_step_mean"]
@@ -223,7 +239,8 @@ def fmt_table(rows: list[dict]) -> str:
         lines.append(
             f"{r['n']:>8,} | {r['reference_ms']:>11.3f} | {r['kernel_ms']:>14.4f} | "
             f"{r['reference_ns_per_firm']:>11,.0f} | {r['kernel_ns_per_firm']:>14.1f} | "
-            f"{r['ratio']:>15.1f}x | {c['reference']:>9.1f}/{c['kernel']:<10.1f} | "
+            f"{r['ratio']:>15.1f}x | {r['floor_ns_per_firm']:>13.1f} | "
+            f"{r['kernel_over_floor']:>11.2f}x | {c['reference']:>9.1f}/{c['kernel']:<10.1f} | "
             f"{s['reference']:>6.2f}/{s['kernel']:<8.2f}")
     return "\n".join(lines)
 

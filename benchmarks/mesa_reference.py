@@ -446,8 +446,12 @@ class KernelPartnering:
         self._buffers = consortium_buffers(rows, width, self._buffers)
         return self._buffers
 
-    def step(self) -> int:
-        """One partnership step; returns the number of consortia formed."""
+    def step(self, work: np.ndarray | None = None) -> int:
+        """One partnership step; returns the number of consortia formed.
+
+        ``work`` (int64, (6,)), when given, receives the kernel's work counters
+        (see :func:`sim.kernels.consortia.form_consortia`).
+        """
         w, p = self.world, self.world.params
         n, n_c = self.n, w.n_clusters
         self.t += 1
@@ -458,6 +462,8 @@ class KernelPartnering:
         rate, discovery, cross, foreign = cluster_probabilities(w)
         pool_group = np.repeat(np.arange(n_c, dtype=np.int32), np.diff(co_ptr))
         buf = self.buffers(len(co_idx), p.max_consortium)
+        self.index = (co_ptr, co_idx, nc_ptr, nc_idx, pool_group)
+        extra = () if work is None else (work,)
         k = form_consortia(
             co_idx, pool_group, rate, True, self.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
             np.flatnonzero(w.active).astype(np.int32), discovery, cross, p.rd_candidate_prob,
@@ -465,7 +471,7 @@ class KernelPartnering:
             self.capacity, self.knowledge, self.stage, self.cluster, self.tie_partner,
             self.tie_trust, self.last_project, self.t, p.candidates, p.w_horizontal,
             p.w_vertical, p.w_trust, p.w_proximity, p.accept_threshold, p.max_refusals,
-            p.max_consortium, p.consortium_growth, False, self.rng, *buf,
+            p.max_consortium, p.consortium_growth, False, self.rng, *buf, *extra,
         )
         self.k = k
         self.launched = np.bincount(buf[3][:k], minlength=n_c)

@@ -138,7 +138,7 @@ def form_consortia(
     n_candidates, w_h, w_v, w_t, w_p, threshold, max_refusals, max_size, grow_prob,
     require_mix, rng,
     out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
-    out_has_training,
+    out_has_training, work=None,
 ):
     """Form consortia; return how many were written to the ``out_*`` buffers.
 
@@ -157,6 +157,10 @@ def form_consortia(
     group_of : ndarray(int, (n,))            each actor's group (-1 none), for cross flags.
     rng : ndarray(uint64, (4,))              xoshiro256** state, advanced in place.
     out_* : caller-allocated buffers of length B (``out_members`` is (B, width)).
+    work : ndarray(int64, (6,)), optional
+        Work counters, incremented (for the benchmarks' floor): initiators drawn, initiators
+        that searched, tie slots read, random candidates drawn, matches evaluated, members
+        committed.  When omitted, the counting branches are compiled out.
     """
     width = out_members.shape[1]
     cap_size = min(max_size, width)
@@ -166,6 +170,8 @@ def form_consortia(
     # 1. who initiates, then in what order
     chosen = draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector, rng)
     n_chosen = chosen.shape[0]
+    if work is not None:
+        work[0] += n_chosen
     order = chosen
     shuffle(rng, order)
     for t in range(n_chosen):
@@ -176,6 +182,8 @@ def form_consortia(
             continue
         if n_out >= out_members.shape[0]:
             break
+        if work is not None:
+            work[1] += 1
         target = 2
         while target < cap_size and uniform(rng) < grow_prob:
             target += 1
@@ -190,6 +198,8 @@ def form_consortia(
                 break
             if q < n_ties:
                 j = tie_partner[i, q]
+                if work is not None:
+                    work[2] += 1
                 if j < 0 or not alive[j] or group_of[j] < 0 or load[j] >= capacity[j]:
                     continue
                 if _in(members, size, j):
@@ -214,10 +224,14 @@ def form_consortia(
                 if hi <= lo:
                     continue
                 j = src[lo + randbelow(rng, hi - lo)]
+                if work is not None:
+                    work[3] += 1
                 if not alive[j] or load[j] >= capacity[j] or _in(members, size, j):
                     continue
                 if uniform(rng) >= discovery[g]:
                     continue
+            if work is not None:
+                work[4] += 1
             score = pair_match(knowledge, i, j, atype[i], atype[j], stage[i], stage[j],
                                province[i], province[j], trust_of(tie_partner, tie_trust, i, j),
                                w_h, w_v, w_t, w_p)
@@ -252,6 +266,8 @@ def form_consortia(
         for m in range(size, width):
             out_members[n_out, m] = -1
         out_size[n_out] = size
+        if work is not None:
+            work[5] += size
         out_match[n_out] = match_sum / (size - 1)
         out_group[n_out] = g
         out_foreign[n_out] = 1 if uniform(rng) < foreign_prob[g] else 0

@@ -26,11 +26,12 @@ from sim import policy, processes
 from sim.agents import ACTOR_CLASSES, Animator, Region
 from sim.indicators import Counters, Recorder, record_year
 from sim.institutions import Agreements, Clusters, Poles
+from sim.kernels.bookkeeping import company_totals
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
 from sim.state import MAX_CONSORTIUM, Projects, consortium_buffers
-from sim.world import build_population
+from sim.world import FirmTables, build_population
 
 KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
 NUMPY_STREAMS = ("init", "entry", "spinoff", "research", "durations", "launch",
@@ -82,7 +83,8 @@ class ClusterModel(mesa.Model):
         self.sector_coop = np.array([s.cooperation for s in w.sectors])
         self.sector_ki = np.array([s.knowledge_intensity for s in w.sectors])
         self.sector_growth = np.array([s.growth for s in w.sectors])
-        self.actors, self.centroids = build_population(sc, self.gen["init"])
+        self.firm_tables = FirmTables.from_scenario(sc)
+        self.actors, self.centroids = build_population(sc, self.gen["init"], self.firm_tables)
         self.productivity_start = self.mean_productivity()
         self.projects = Projects.empty(max(64, self.actors.n // 4), MAX_CONSORTIUM)
         self.clusters = Clusters.from_scenario(sc)
@@ -185,9 +187,8 @@ class ClusterModel(mesa.Model):
     def mean_productivity(self) -> float:
         """Value added per employee of the living companies [EUR/FTE/year]."""
         a = self.actors
-        comp = a.alive[: a.n] & (a.atype[: a.n] <= 1)
-        emp = a.employment[: a.n][comp].sum()
-        return float(a.value_added[: a.n][comp].sum() / emp) if emp > 0 else 0.0
+        emp, va = company_totals(a.n, a.alive, a.atype, a.employment, a.value_added)
+        return va / emp if emp > 0 else 0.0
 
     def on_new_actors(self, idx: np.ndarray) -> None:
         """Create Mesa handles for new actor rows (when handles are on)."""

@@ -197,7 +197,7 @@ def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
     a = m.actors
     cols = new_companies(m.sc, m.gen[SPAWN_STREAM[origin]], m.centroids,
                          np.asarray(sector, int), m.t, origin,
-                         large=np.zeros(len(sector), bool))
+                         large=np.zeros(len(sector), bool), tables=m.firm_tables)
     # new firms start at today's productivity level, not at the initial one
     level = m.mean_productivity() / m.productivity_start if m.productivity_start > 0 else 1.0
     cols["value_added"] = cols["value_added"] * level

@@ -91,12 +91,12 @@ class Actors:
         k = len(next(iter(cols.values())))
         if self.n + k > self.cap:
             self._grow(self.n + k)
-        idx = np.arange(self.n, self.n + k)
+        rows = slice(self.n, self.n + k)
         for name, values in cols.items():
-            getattr(self, name)[idx] = values
-        self.alive[idx] = True
+            getattr(self, name)[rows] = values
+        self.alive[rows] = True
         self.n += k
-        return idx
+        return np.arange(rows.start, rows.stop)
 
     def nbytes_per_actor(self) -> float:
         """Bytes of state per allocated actor row."""

@@ -1,0 +1,191 @@
+"""Bookkeeping over all actors in one pass: counts and sums that the Python-level sub-steps
+and the yearly indicators need (no draws).
+
+Each kernel replaces a handful of NumPy mask / bincount / sum calls over the actor arrays, whose
+fixed costs dominate at the model's sizes.  Results are bit-identical to the NumPy expressions
+they replace: counts are exact, and float64 sums use :func:`pairwise_sum`, NumPy's own summation
+order for a contiguous float64 array (so ``x[mask].sum()`` and the kernel agree to the bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PW_BLOCKSIZE = 128  # NumPy's pairwise-summation block (numpy/_core/src/umath/loops_utils.h.src)
+
+
+@njit(cache=True)
+def _block_sum(a, lo, n):
+    """NumPy's pairwise sum of a block of at most ``PW_BLOCKSIZE`` elements."""
+    if n < 8:
+        res = -0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = lo + 8
+    stop = lo + n - n % 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < lo + n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, lo, n):
+    """Sum of ``a[lo:lo + n]`` (float64) in NumPy's pairwise order (``ndarray.sum``).
+
+    Below 8 elements a plain loop; up to ``PW_BLOCKSIZE`` eight interleaved accumulators then the
+    rest; above, the sum of the two halves (split on a multiple of 8), each summed the same way.
+    The halving recursion runs on an explicit stack (Numba's cache does not handle recursion).
+    """
+    if n <= PW_BLOCKSIZE:
+        return _block_sum(a, lo, n)
+    s_lo = np.empty(64, np.int64)  # the halves being summed, outermost first
+    s_n = np.empty(64, np.int64)
+    s_right = np.zeros(64, np.bool_)  # whether the left half is done and the right one under way
+    s_left = np.empty(64)  # the sum of the left half
+    d = 0
+    s_lo[0] = lo
+    s_n[0] = n
+    while True:
+        while s_n[d] > PW_BLOCKSIZE:  # descend to the leftmost block
+            n2 = s_n[d] // 2
+            n2 -= n2 % 8
+            s_right[d] = False
+            s_lo[d + 1] = s_lo[d]
+            s_n[d + 1] = n2
+            d += 1
+        res = _block_sum(a, s_lo[d], s_n[d])
+        d -= 1
+        while d >= 0 and s_right[d]:  # close the halves whose right part this completes
+            res = s_left[d] + res
+            d -= 1
+        if d < 0:
+            return res
+        s_left[d] = res  # a left half is done: sum the right one
+        s_right[d] = True
+        n2 = s_n[d] // 2
+        n2 -= n2 % 8
+        s_lo[d + 1] = s_lo[d] + n2
+        s_n[d + 1] = s_n[d] - n2
+        d += 1
+
+
+@njit(cache=True)
+def company_totals(n, alive, atype, employment, value_added):
+    """Employment and value added summed over the living companies (rows ``< n``).
+
+    Equal to ``employment[:n][comp].sum()`` and ``value_added[:n][comp].sum()`` with
+    ``comp = alive[:n] & (atype[:n] <= 1)``.
+    """
+    emp = np.empty(n)
+    va = np.empty(n)
+    k = 0
+    for i in range(n):
+        if alive[i] and atype[i] <= 1:
+            emp[k] = employment[i]
+            va[k] = value_added[i]
+            k += 1
+    return pairwise_sum(emp, 0, k), pairwise_sum(va, 0, k)
+
+
+@njit(cache=True)
+def sector_companies(n, alive, atype, sector, n_sectors):
+    """Living companies per sector (int64, ``(n_sectors,)``)."""
+    out = np.zeros(n_sectors, np.int64)
+    for i in range(n):
+        if alive[i] and atype[i] <= 1:
+            out[sector[i]] += 1
+    return out
+
+
+@njit(cache=True)
+def cluster_counts(n, atype, cluster, n_clusters):
+    """Members of each cluster by actor type (int64, ``(n_clusters, 5)``).
+
+    An exited actor has no cluster (``cluster = -1``), so no ``alive`` test is needed.
+    """
+    out = np.zeros((n_clusters, 5), np.int64)
+    for i in range(n):
+        c = cluster[i]
+        if c >= 0:
+            out[c, atype[i]] += 1
+    return out
+
+
+@njit(cache=True)
+def research_actors(n, alive, atype):
+    """Indices of the living universities and research centres (int64, index order)."""
+    out = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        if alive[i] and (atype[i] == 2 or atype[i] == 3):
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
+def fabric_totals(n, alive, atype, cluster, employment, value_added, exporter, export_intensity):
+    """The companies' totals by group for the yearly indicators.
+
+    Returns float64 ``(3, 5)``: rows members, non-members, all living companies; columns
+    employment, value added, exports (``value_added * exporter * export_intensity``),
+    exporters, companies.  Sums are in NumPy's order over each group's rows (as
+    ``x[mask].sum()``).
+    """
+    out = np.zeros((3, 5))
+    emp = np.empty((3, n))
+    va = np.empty((3, n))
+    ex = np.empty((3, n))
+    k = np.zeros(3, np.int64)
+    for i in range(n):
+        if not alive[i] or atype[i] > 1:
+            continue
+        e = value_added[i] * (1.0 if exporter[i] else 0.0) * export_intensity
+        for g in (0 if cluster[i] >= 0 else 1, 2):
+            j = k[g]
+            emp[g, j] = employment[i]
+            va[g, j] = value_added[i]
+            ex[g, j] = e
+            k[g] = j + 1
+            if exporter[i]:
+                out[g, 3] += 1.0
+    for g in range(3):
+        out[g, 0] = pairwise_sum(emp[g], 0, k[g])
+        out[g, 1] = pairwise_sum(va[g], 0, k[g])
+        out[g, 2] = pairwise_sum(ex[g], 0, k[g])
+        out[g, 4] = k[g]
+    return out
+
+
+@njit(cache=True)
+def involved_actors(p_active, p_call, p_members, alive, n):
+    """Distinct living actors among the members (``-1`` padded) of the cluster partnerships
+    under way (``call < 0``)."""
+    seen = np.zeros(n, np.bool_)
+    count = 0
+    for p in range(p_active.shape[0]):
+        if not p_active[p] or p_call[p] >= 0:
+            continue
+        for m in range(p_members.shape[1]):
+            j = p_members[p, m]
+            if j >= 0 and not seen[j]:
+                seen[j] = True
+                if alive[j]:
+                    count += 1
+    return count

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from sim.institutions import ACTIVE, DROPPED, SELECTED
+from sim.kernels.bookkeeping import cluster_counts, fabric_totals, involved_actors
 from sim.scenario import INSTRUMENTS
-from sim.state import ACTOR_TYPE_NAMES, LARGE
+from sim.state import ACTOR_TYPE_NAMES
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -149,33 +150,54 @@ class Counters:
 
 
 class Recorder:
-    """Collects the tidy yearly rows of one run."""
+    """Collects the tidy yearly rows of one run (kept column by column)."""
+
+    COLUMNS = ("indicator", "year", "by", "key", "value")
 
     def __init__(self) -> None:
-        self.rows: list[tuple[str, int, str, str, float]] = []
+        self.columns: tuple[list, ...] = ([], [], [], [], [])
 
     def add(self, name: str, year: int, value: float, by: str = "total", key: str = "") -> None:
         """Record one value."""
-        self.rows.append((name, year, by, key, float(value)))
+        ind, yr, by_, key_, val = self.columns
+        ind.append(name)
+        yr.append(year)
+        by_.append(by)
+        key_.append(key)
+        val.append(float(value))
 
     def add_many(self, name: str, year: int, by: str, keys, values) -> None:
         """Record one value per key."""
-        self.rows.extend((name, year, by, str(k), float(v)) for k, v in zip(keys, values, strict=True))
+        keys = list(map(str, keys))
+        values = np.asarray(values, dtype=np.float64).tolist()
+        if len(keys) != len(values):
+            raise ValueError(f"{name}: {len(keys)} keys for {len(values)} values")
+        k = len(keys)
+        ind, yr, by_, key_, val = self.columns
+        ind.extend([name] * k)
+        yr.extend([year] * k)
+        by_.extend([by] * k)
+        key_.extend(keys)
+        val.extend(values)
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame with columns indicator, year, by, key, value."""
-        return pd.DataFrame(self.rows, columns=["indicator", "year", "by", "key", "value"])
+        if not self.columns[0]:
+            return pd.DataFrame([], columns=list(self.COLUMNS))
+        return pd.DataFrame(dict(zip(self.COLUMNS, self.columns, strict=True)))
 
 
 def record_year(m: ClusterModel) -> None:
     """Record every indicator of the catalogue for the year that ends now."""
     r, y, a, cl, c, po = m.recorder, m.year, m.actors, m.clusters, m.counters, m.poles
     n = a.n
-    alive, atype, member = a.alive[:n], a.atype[:n], a.cluster[:n]
+    alive = a.alive[:n]
     names = cl.names
     n_c = len(names)
-    is_member = member >= 0
-    comp = alive & (atype <= LARGE)
+    by_cluster_type = cluster_counts(n, a.atype, a.cluster, n_c)
+    # rows members, non-members, all companies; columns employment, VA, exports, exporters, firms
+    fabric = fabric_totals(n, a.alive, a.atype, a.cluster, a.employment, a.value_added,
+                           a.exporter, m.sc.world.export_intensity)
 
     r.add("clusters_active", y, int((cl.status == ACTIVE).sum()))
     r.add("clusters_created", y, c.clusters_created)
@@ -183,15 +205,15 @@ def record_year(m: ClusterModel) -> None:
     dropped_now = (cl.status == DROPPED) & (cl.status_step > m.t - 4)
     r.add_many("clusters_dropped", y, "cluster", names, dropped_now.astype(int))
     r.add("clusters_absorbed", y, c.clusters_absorbed)
-    by_cluster = np.bincount(member[is_member], minlength=n_c)
-    by_type = np.bincount(atype[is_member], minlength=5)
+    by_cluster = by_cluster_type.sum(axis=1)
+    by_type = by_cluster_type.sum(axis=0)
     ent = int(by_type[:2].sum())
     total = int(by_cluster.sum())
     r.add("members_total", y, total)
     r.add_many("members_total", y, "cluster", names, by_cluster)
     r.add_many("members_total", y, "actor_type", ACTOR_TYPE_NAMES, by_type)
     r.add("members_enterprises", y, ent)
-    ent_by_cluster = np.bincount(member[is_member & (atype <= LARGE)], minlength=n_c)
+    ent_by_cluster = by_cluster_type[:, :2].sum(axis=1)
     r.add_many("members_enterprises", y, "cluster", names, ent_by_cluster)
     cohort = m.sc.time.start_year + cl.launch_step // 4
     years = np.unique(cohort)
@@ -219,9 +241,8 @@ def record_year(m: ClusterModel) -> None:
     r.add_many("partnerships_launched", y, "cluster", names, c.launched)
     c.launched_total += int(c.launched.sum())
     r.add("partnerships_launched_cumulative", y, c.launched_total)
-    mem = np.unique(p.members[act])
-    mem = mem[mem >= 0]
-    r.add("partnership_members_involved", y, int(alive[mem].sum()))
+    r.add("partnership_members_involved", y,
+          involved_actors(p.active, p.call, p.members, a.alive, n))
     r.add("partnership_size_mean", y,
           c.launched_members.sum() / c.launched.sum() if c.launched.sum() else 0.0)
     r.add("projects_completed", y, c.completed)
@@ -232,7 +253,7 @@ def record_year(m: ClusterModel) -> None:
     r.add("new_enterprises_research", y, c.new_research)
     r.add("firm_entries", y, c.entries)
     r.add("firm_exits", y, int(c.economy[0]))
-    r.add("firms_alive", y, int(comp.sum()))
+    r.add("firms_alive", y, int(fabric[2, 4]))
     r.add("cross_cluster_partnerships_launched", y, c.cross)
     r.add("foreign_partnerships_launched", y, c.foreign)
     agr = m.agreements.active_counts(n_c, m.t)
@@ -274,14 +295,11 @@ def record_year(m: ClusterModel) -> None:
     r.add("pole_budget_left_eur", y, po.remaining.sum())
     r.add_many("pole_budget_left_eur", y, "instrument", INSTRUMENTS, po.remaining)
 
-    emp, va = a.employment[:n], a.value_added[:n]
-    exp_ = va * a.exporter[:n] * m.sc.world.export_intensity
-    for group, mask in (("members", comp & is_member), ("non_members", comp & ~is_member),
-                        ("all", comp)):
-        e, v = emp[mask].sum(), va[mask].sum()
+    for group, (e, v, exp_, exporters, firms) in zip(("members", "non_members", "all"),
+                                                     fabric.tolist(), strict=True):
         by, key = ("total", "") if group == "all" else ("group", group)
         r.add("employment", y, e, by, key)
         r.add("value_added", y, v, by, key)
         r.add("productivity", y, v / e if e else 0.0, by, key)
-        r.add("exports", y, exp_[mask].sum(), by, key)
-        r.add("exporters_share", y, a.exporter[:n][mask].mean() if mask.any() else 0.0, by, key)
+        r.add("exports", y, exp_, by, key)
+        r.add("exporters_share", y, exporters / firms if firms else 0.0, by, key)

@@ -1,0 +1,352 @@
+"""The six performance figures of the project, with their goals, in one command.
+
+Run from the repository root::
+
+    python -m benchmarks            # the full suite (about 4 minutes on a 2-core VM)
+    python -m benchmarks --quick    # smaller sizes and fewer rounds (about 1 minute)
+
+1. **Kernel ratio**: the partnership step against the pure-Mesa reference of the same rule
+   (``benchmarks/mesa_reference.py``), interleaved in one run, at 1,000, 10,000 and 100,000
+   firms, on three workloads (the model's own rates, a busy step, everyone searching).
+2. **Against the floor**: the same step against its floor (``benchmarks/floor.py``: the step's
+   unavoidable gathers, arithmetic and draws), timed in the same interleaved rounds.
+3. **Scaling**: the whole model step (every sub-step of a quarter, not only the kernel) at
+   10,000, 100,000 and 1,000,000 actors (the baseline scenario with ``run.scale``), in ns per
+   actor-step over a whole 2001-2012 run; initialisation time and bytes of state per actor.
+4. **Framework overhead**: the share of a whole model step spent outside Numba kernels
+   (Mesa, policy logic, NumPy glue, data collection) at 1,000 actors.
+5. **Throughput**: baseline replications (2001-2012) per core-second in a warm process; the
+   cold start of a fresh process with a warm Numba cache (imports, kernels loaded from the
+   cache, the model built and its first step taken).
+6. **Regression gate**: ``python -m benchmarks.gate`` run as CI runs it (a fresh process),
+   with its duration and verdict.
+
+Ratios come from one run on one machine; absolute times are for sizing only (this machine kind
+is a shared 2-vCPU VM).  Results go to stdout and ``benchmarks/results/suite-latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+GOALS = {
+    "kernel_ratio": "reference / kernel >= 100x at every N, >= 200x at N >= 10k",
+    "floor": "kernel / floor <= 2x up to 100,000 firms",
+    "scaling": "ns per actor-step at 1M / at 10k <= 4x; a few hundred bytes per actor; "
+               "1M actors initialise in seconds and step in under 1 s",
+    "overhead": "share of the model step outside kernels <= 10 % at 1,000 actors",
+    "throughput": ">= 50 baseline replications per core-second; warm-cache fresh process "
+                  "reaches its first step in < 2 s",
+    "gate": "CI gate under 60 s, every ratio above its floor",
+}
+
+
+# ----------------------------------------------------------------------------- 1 and 2
+def kernel_figures(sizes: list[int], profiles: list[str], rounds: int,
+                   min_time: float) -> dict[str, list[dict]]:
+    """Reference, kernel and floor per profile and size (``bench_partnering.bench_size``)."""
+    from benchmarks.bench_partnering import bench_size
+
+    out: dict[str, list[dict]] = {}
+    for profile in profiles:
+        out[profile] = []
+        for n in sizes:
+            gc.collect()
+            out[profile].append(bench_size(n, profile, rounds, min_time))
+    return out
+
+
+# ----------------------------------------------------------------------------- 3
+def base_population() -> int:
+    """Actors of the baseline scenario at scale 1."""
+    from sim import ClusterModel, load_scenario
+
+    return ClusterModel(load_scenario(), seed=0, handles=False).actors.n
+
+
+def state_bytes(m) -> int:
+    """Bytes of the model's array state: actors, projects, consortium buffers."""
+    from dataclasses import fields
+
+    total = sum(getattr(m.actors, f.name).nbytes for f in fields(m.actors) if f.name != "n")
+    total += sum(getattr(m.projects, f.name).nbytes for f in fields(m.projects)
+                 if hasattr(getattr(m.projects, f.name), "nbytes"))
+    total += sum(b.nbytes for b in (m._buffers or ()))
+    return total
+
+
+def scale_run(actors: int, base: int, seed: int = 1) -> dict:
+    """One whole 2001-2012 run of the baseline at about ``actors`` actors."""
+    from sim import ClusterModel, load_scenario
+
+    scale = actors / base
+    sc = load_scenario(None, {"run.scale": scale})
+    gc.collect()
+    t = time.perf_counter()
+    m = ClusterModel(sc, seed=seed, handles=False)
+    init = time.perf_counter() - t
+    n0 = m.actors.n
+    times = []
+    while m.running:
+        t = time.perf_counter()
+        m.step()
+        times.append(time.perf_counter() - t)
+    n_end = int(m.actors.alive[: m.actors.n].sum())
+    med = statistics.median(times)
+    return {
+        "target_actors": actors, "scale": scale, "actors_start": n0, "actors_alive_end": n_end,
+        "init_s": init, "first_step_s": times[0], "median_step_s": med,
+        "max_step_s": max(times), "run_s": sum(times) + init,
+        "ns_per_actor_step": med * 1e9 / n0,
+        "state_bytes_per_actor": state_bytes(m) / m.actors.n,
+        "actor_bytes_per_row": m.actors.nbytes_per_actor(),
+        "members_2006": int(m.results().query("indicator == 'members_total' and year == 2006 "
+                                              "and by == 'total'")["value"].sum()),
+    }
+
+
+def scaling_figures(sizes: list[int]) -> dict:
+    base = base_population()
+    rows = [scale_run(n, base) for n in sizes]
+    by = {r["target_actors"]: r for r in rows}
+    lo, hi = min(by), max(by)
+    growth = by[hi]["ns_per_actor_step"] / by[lo]["ns_per_actor_step"]
+    return {"base_actors": base, "rows": rows, "growth": growth, "growth_sizes": [lo, hi],
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+# ----------------------------------------------------------------------------- 4
+KERNEL_MODULES = ("sim.processes", "sim.policy", "sim.model", "sim.world", "sim.indicators",
+                  "sim.institutions", "sim.state", "sim.agents")
+
+
+@contextmanager
+def timed_kernels():
+    """Wrap every Numba dispatcher the model's modules call, summing the time spent in them
+    (Numba's argument dispatch included); yields a one-element list of seconds."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    spent = [0.0]
+    calls = [0]
+    patched = []
+    perf = time.perf_counter
+
+    def wrap(f):
+        def timed(*a, **k):
+            t = perf()
+            r = f(*a, **k)
+            spent[0] += perf() - t
+            calls[0] += 1
+            return r
+        return timed
+
+    for name in KERNEL_MODULES:
+        mod = importlib.import_module(name)
+        for attr, value in list(vars(mod).items()):
+            if isinstance(value, CPUDispatcher):
+                patched.append((mod, attr, value))
+                setattr(mod, attr, wrap(value))
+    try:
+        yield spent, calls
+    finally:
+        for mod, attr, value in patched:
+            setattr(mod, attr, value)
+
+
+def overhead_figure(actors: int, reps: int, handles: bool = False) -> dict:
+    """Share of whole-run step time outside kernels at about ``actors`` actors."""
+    from sim import ClusterModel, load_scenario
+
+    base = base_population()
+    sc = load_scenario(None, {"run.scale": actors / base})
+
+    def steps_time(m) -> float:
+        t = time.perf_counter()
+        while m.running:
+            m.step()
+        return time.perf_counter() - t
+
+    ClusterModel(sc, seed=0, handles=handles).run()  # warm
+    plain, kernel, wrapped, n_calls, n = [], [], [], [], 0
+    for r in range(reps):  # interleaved: plain run, then the same run with timed kernels
+        m = ClusterModel(sc, seed=1, replication=r, handles=handles)
+        n = m.actors.n
+        plain.append(steps_time(m))
+        with timed_kernels() as (spent, calls):
+            m = ClusterModel(sc, seed=1, replication=r, handles=handles)
+            wrapped.append(steps_time(m))
+        kernel.append(spent[0])
+        n_calls.append(calls[0])
+    share = [1.0 - k / p for k, p in zip(kernel, plain, strict=True)]
+    return {"actors": n, "replications": reps, "handles": handles,
+            "step_ms_median": statistics.median(plain) * 1e3 / 48,
+            "kernel_share_median": 1.0 - statistics.median(share),
+            "outside_share_median": statistics.median(share),
+            "kernel_calls_per_step": statistics.median(n_calls) / 48,
+            "timing_wrapper_cost_share": statistics.median(
+                (w - p) / p for w, p in zip(wrapped, plain, strict=True))}
+
+
+# ----------------------------------------------------------------------------- 5
+COLD = (
+    "import time; t0 = time.perf_counter();"
+    "from sim import ClusterModel, load_scenario; t1 = time.perf_counter();"
+    "m = ClusterModel(load_scenario(), seed=1, handles=False); t2 = time.perf_counter();"
+    "m.step(); t3 = time.perf_counter();"
+    "print(t1 - t0, t2 - t1, t3 - t2, flush=True)"
+)
+
+
+def cold_start(repeats: int) -> dict:
+    """Fresh processes with the Numba cache already written (the first one writes it if
+    needed and is discarded): wall time from spawn to the first step done."""
+    walls, parts = [], []
+    for k in range(repeats + 1):
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-c", COLD], cwd=ROOT, capture_output=True,
+                           text=True, check=True)
+        wall = time.perf_counter() - t
+        if k == 0:
+            continue
+        walls.append(wall)
+        parts.append([float(x) for x in r.stdout.split()])
+    return {"wall_s_median": statistics.median(walls), "wall_s_min": min(walls),
+            "imports_s": statistics.median(p[0] for p in parts),
+            "build_s": statistics.median(p[1] for p in parts),
+            "first_step_s": statistics.median(p[2] for p in parts), "repeats": repeats}
+
+
+def throughput_figure(reps: int, cold_repeats: int) -> dict:
+    from benchmarks.bench_sweep import in_process
+
+    per_s = [in_process(reps) for _ in range(3)]
+    return {"replications_per_core_second": statistics.median(per_s),
+            "rounds": per_s, "replications_per_round": reps, "cold_start": cold_start(cold_repeats)}
+
+
+# ----------------------------------------------------------------------------- 6
+def gate_figure() -> dict:
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "benchmarks.gate"], cwd=ROOT, capture_output=True,
+                       text=True, check=False)
+    return {"wall_s": time.perf_counter() - t, "passed": r.returncode == 0,
+            "output": r.stdout.strip().splitlines()}
+
+
+# ----------------------------------------------------------------------------- report
+def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(figure, measured, goal, met) lines."""
+    lines = []
+    k = res["kernel"]
+    ratios = {(p, r["n"]): r["ratio"] for p, rows in k.items() for r in rows}
+    for p, rows in k.items():
+        txt = ", ".join(f"{r['n']:,}: {r['ratio']:.0f}x" for r in rows)
+        met = all(r["ratio"] >= (200 if r["n"] >= 10_000 else 100) for r in rows)
+        lines.append((f"1. kernel ratio ({p})", txt, ">= 100x; >= 200x at N >= 10k", met))
+    for p, rows in k.items():
+        txt = ", ".join(f"{r['n']:,}: {r['kernel_over_floor']:.2f}x" for r in rows)
+        met = all(r["kernel_over_floor"] <= 2.0 for r in rows if r["n"] <= 100_000)
+        lines.append((f"2. kernel / floor ({p})", txt, "<= 2x up to 100k", met))
+    s = res["scaling"]
+    rows = s["rows"]
+    txt = ", ".join(f"{r['actors_start']:,}: {r['ns_per_actor_step']:.0f} ns" for r in rows)
+    lines.append(("3. whole step, ns per actor-step", txt + f" (growth {s['growth']:.2f}x)",
+                  "growth <= 4x", s["growth"] <= 4.0))
+    big = max(rows, key=lambda r: r["actors_start"])
+    lines.append(("3. state per actor; largest world",
+                  f"{statistics.median(r['state_bytes_per_actor'] for r in rows):.0f} B; "
+                  f"{big['actors_start']:,} actors: init {big['init_s']:.2f} s, median step "
+                  f"{big['median_step_s']:.3f} s, whole 2001-2012 run {big['run_s']:.1f} s",
+                  "<= a few hundred B; init in seconds; step < 1 s",
+                  max(r["state_bytes_per_actor"] for r in rows) <= 400 and big["init_s"] < 10
+                  and big["median_step_s"] < 1.0))
+    o = res["overhead"]
+    lines.append(("4. outside kernels at 1k actors",
+                  f"{o['outside_share_median']:.0%} of {o['step_ms_median']:.3f} ms per step "
+                  f"({o['kernel_calls_per_step']:.0f} kernel calls per step)", "<= 10 %",
+                  o["outside_share_median"] <= 0.10))
+    t = res["throughput"]
+    c = t["cold_start"]
+    lines.append(("5. replications per core-second", f"{t['replications_per_core_second']:.1f}",
+                  ">= 50", t["replications_per_core_second"] >= 50))
+    lines.append(("5. cold start (warm cache)",
+                  f"{c['wall_s_median']:.2f} s (imports {c['imports_s']:.2f}, build "
+                  f"{c['build_s']:.3f}, first step {c['first_step_s']:.3f})", "< 2 s",
+                  c["wall_s_median"] < 2.0))
+    g = res["gate"]
+    lines.append(("6. CI gate", f"{'passed' if g['passed'] else 'FAILED'} in {g['wall_s']:.1f} s",
+                  "< 60 s, above its floors", g["passed"] and g["wall_s"] < 60))
+    del ratios
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    from benchmarks.bench_partnering import PROFILES, first_call, fmt_table, machine
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="kernel at 1k and 10k, scaling to 100k, fewer repetitions")
+    ap.add_argument("--out", default=str(RESULTS / "suite-latest.json"))
+    args = ap.parse_args(argv)
+    q = args.quick
+    t0 = time.perf_counter()
+    first_call()  # kernels loaded (or compiled) before anything is timed
+    info = machine()
+    print("clustersim performance suite" + (" (quick mode)" if q else ""))
+    print(f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}, numpy "
+          f"{info['numpy']}, numba {info['numba']}, mesa {info['mesa']}; git "
+          f"{info['git_sha'][:10]}{' (sim/ modified)' if info['sim_tree_dirty'] else ''}")
+    res: dict = {"machine": info, "quick": q, "goals": GOALS}
+
+    sizes = [1_000, 10_000] if q else [1_000, 10_000, 100_000]
+    res["kernel"] = kernel_figures(sizes, list(PROFILES), 3 if q else 5, 0.15 if q else 0.3)
+    for p, rows in res["kernel"].items():
+        print(f"\n1-2. partnership step, profile {p!r} {PROFILES[p]}")
+        print(fmt_table(rows))
+
+    res["scaling"] = scaling_figures([10_000, 100_000] if q else [10_000, 100_000, 1_000_000])
+    print("\n3. whole model step (baseline scenario, run.scale), whole 2001-2012 run")
+    for r in res["scaling"]["rows"]:
+        print(f"   {r['actors_start']:>9,} actors (scale {r['scale']:.1f}): init "
+              f"{r['init_s']:.2f} s, median step {r['median_step_s'] * 1e3:.1f} ms = "
+              f"{r['ns_per_actor_step']:.0f} ns/actor, run {r['run_s']:.1f} s, state "
+              f"{r['state_bytes_per_actor']:.0f} B/actor, members 2006 {r['members_2006']:,}")
+
+    res["overhead"] = overhead_figure(1_000, 10 if q else 30)
+    o = res["overhead"]
+    print(f"\n4. at {o['actors']:,} actors: {o['step_ms_median']:.3f} ms per step, "
+          f"{o['outside_share_median']:.1%} outside kernels "
+          f"(timing wrappers add {o['timing_wrapper_cost_share']:.1%})")
+
+    res["throughput"] = throughput_figure(20 if q else 50, 2 if q else 4)
+    res["gate"] = gate_figure()
+    print("\n6. " + "\n   ".join(res["gate"]["output"]))
+
+    print("\nfigure | measured | goal | met")
+    for name, measured, goal, met in verdicts(res):
+        print(f"{name} | {measured} | {goal} | {'yes' if met else 'NO'}")
+    res["total_s"] = time.perf_counter() - t0
+    print(f"\nsuite time {res['total_s']:.0f} s")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1, default=str))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

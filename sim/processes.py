@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
+from sim.kernels.bookkeeping import cluster_counts, research_actors, sector_companies
 from sim.kernels.consortia import form_consortia
 from sim.kernels.economy import economy_step
 from sim.kernels.groups import member_index
@@ -21,10 +22,9 @@ from sim.state import (
     ENTRY,
     LARGE,
     POLE_ASSETS,
-    RESEARCH_CENTRE,
+    SME,
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
-    UNIVERSITY,
 )
 from sim.world import new_companies
 
@@ -33,28 +33,24 @@ if TYPE_CHECKING:
 
 
 def cluster_members(m: ClusterModel) -> np.ndarray:
-    """Members (all actor types) of each cluster now."""
+    """Members of each cluster now, by actor type (int64, (C, 5))."""
     a = m.actors
-    n = a.n
-    c = a.cluster[:n]
-    return np.bincount(c[c >= 0], minlength=len(m.clusters.names)).astype(np.int64)
+    return cluster_counts(a.n, a.atype, a.cluster, len(m.clusters.names))
 
 
 def potential_companies(m: ClusterModel) -> np.ndarray:
     """Living companies of the sectors each cluster recruits in."""
     a = m.actors
-    n = a.n
-    comp = a.alive[:n] & (a.atype[:n] <= LARGE)
-    per_sector = np.bincount(a.sector[:n][comp], minlength=len(m.sc.world.sectors))
+    per_sector = sector_companies(a.n, a.alive, a.atype, a.sector, len(m.sc.world.sectors))
     return m.clusters.sectors.astype(np.int64) @ per_sector
 
 
 def membership(m: ClusterModel) -> None:
     """Companies, universities, research and training centres join or leave clusters."""
     a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
-    members = cluster_members(m)
-    companies = np.bincount(a.cluster[: a.n][(a.cluster[: a.n] >= 0) & (a.atype[: a.n] <= LARGE)],
-                            minlength=len(cl.names))
+    by_type = cluster_members(m)
+    members = by_type.sum(axis=1)
+    companies = by_type[:, SME] + by_type[:, LARGE]
     pull = companies / np.maximum(potential_companies(m), 1)
     activity = cl.launched_recent.sum(axis=1) / np.maximum(members, 1)
     membership_step(
@@ -165,15 +161,12 @@ def economy(m: ClusterModel) -> None:
 def demography(m: ClusterModel) -> None:
     """Entry of new firms and academic spin-offs from universities and research centres."""
     a, w, rng = m.actors, m.sc.world, m.gen["entry"]
-    n = a.n
-    comp = a.alive[:n] & (a.atype[:n] <= LARGE)
-    per_sector = np.bincount(a.sector[:n][comp], minlength=len(w.sectors))
+    per_sector = sector_companies(a.n, a.alive, a.atype, a.sector, len(w.sectors))
     entrants = rng.binomial(per_sector, w.entry_rate)
     if entrants.sum():
         spawn_companies(m, np.repeat(np.arange(len(w.sectors)), entrants), ENTRY)
         m.counters.entries += int(entrants.sum())
-    research = np.flatnonzero(a.alive[:n] & ((a.atype[:n] == UNIVERSITY)
-                                             | (a.atype[:n] == RESEARCH_CENTRE)))
+    research = research_actors(a.n, a.alive, a.atype)  # universities and research centres
     rate = m.sc.behaviour.projects.academic_spinoff_rate
     rs = m.gen["research"]
     k = int(rs.binomial(len(research), rate)) if len(research) else 0

@@ -103,9 +103,13 @@ def new_companies(sc: Scenario, rng: np.random.Generator, centroids: np.ndarray,
     z = rng.standard_normal(k * (3 + dims))
     emp_sme = w.sme_employment_mean * np.exp(SME_SIGMA * z[:k] - SME_SIGMA**2 / 2)
     np.minimum(np.maximum(emp_sme, 1.0, out=emp_sme), 249.0, out=emp_sme)
-    emp_large = np.maximum(250.0, w.large_employment_mean
-                           * np.exp(LARGE_SIGMA * z[k: 2 * k] - LARGE_SIGMA**2 / 2))
-    employment = np.where(large, emp_large, emp_sme)
+    if large.any():
+        emp_large = np.maximum(250.0, w.large_employment_mean
+                               * np.exp(LARGE_SIGMA * z[k: 2 * k] - LARGE_SIGMA**2 / 2))
+        employment = np.where(large, emp_large, emp_sme)
+        boost = np.where(large, 1.3, 1.0)
+    else:  # entrants and spin-offs are SMEs
+        employment, boost = emp_sme, 1.0
     prod = w.productivity_mean * np.exp(w.productivity_sd * z[2 * k: 3 * k]
                                         - w.productivity_sd**2 / 2)
     knowledge = scatter(centroids, sector, w.sector_profile_spread,
@@ -118,7 +122,7 @@ def new_companies(sc: Scenario, rng: np.random.Generator, centroids: np.ndarray,
         province=t.provinces(u[:k]),
         employment=employment, value_added=prod * employment,
         exporter=u[k:] < t.export_share[sector],
-        capability=np.exp(CAPABILITY_SIGMA * z[:k]) * np.where(large, 1.3, 1.0),
+        capability=np.exp(CAPABILITY_SIGMA * z[:k]) * boost,
         taste=z[k:].astype(np.float32),
         knowledge=knowledge, stage=rng.random(k).astype(np.float32),
         capacity=t.capacity[atype], born=np.full(k, step, np.int32),

@@ -120,11 +120,15 @@ class Floor:
 
     def __init__(self, kernel, work: np.ndarray, seed: int = 3) -> None:
         from benchmarks.mesa_reference import cluster_probabilities
+        from sim.kernels.groups import member_index
         from sim.kernels.rng import new_state
 
         self.k = kernel
         self.work = work.copy()
-        co_ptr, co_idx, _nc_ptr, _nc_idx, pool_group = kernel.index
+        co_ptr, co_idx, _nc_ptr, _nc_idx = member_index(kernel.cluster[: kernel.n],
+                                                        kernel.atype, kernel.alive,
+                                                        kernel.world.n_clusters)
+        pool_group = np.repeat(np.arange(len(co_ptr) - 1, dtype=np.int32), np.diff(co_ptr))
         self.co_ptr, self.co_idx, self.pool_group = co_ptr, co_idx, pool_group
         rate = cluster_probabilities(kernel.world)[0]
         self.visits = initiation_visits(len(co_idx), rate, kernel.sector_coop)

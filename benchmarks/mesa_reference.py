@@ -46,8 +46,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from sim.kernels.consortia import form_consortia
-from sim.kernels.groups import member_index
+from sim.kernels.consortia import cluster_partnering, partnering_params
 from sim.kernels.rng import new_state
 from sim.state import consortium_buffers
 
@@ -412,9 +411,10 @@ class RefModel(mesa.Model):
 class KernelPartnering:
     """What :func:`sim.processes.partnering` does per step, on a :class:`World`'s arrays.
 
-    The step indexes members with ``member_index``, computes the per-cluster
-    probabilities, reuses cached output buffers (``ClusterModel.buffers``) and calls
-    ``form_consortia`` with the explicit xoshiro256** state, then books launches per cluster.
+    The step reuses cached output buffers (``ClusterModel.buffers``) and makes the one
+    compiled call :func:`sim.kernels.consortia.cluster_partnering` (member index, per-cluster
+    probabilities, ``form_consortia`` with the explicit xoshiro256** state), then books
+    launches per cluster.
     The arrays are copies, so a kernel and a reference built from one world never share state.
     """
 
@@ -436,6 +436,7 @@ class KernelPartnering:
         self.last_project = np.full(w.n, -1, np.int32)
         self.sector_coop = w.sector_coop.copy()
         self.rng = new_state(np.random.SeedSequence(seed))
+        self.params = partnering_params(w.params)
         self.t = 0
         self.k = 0
         self.launched = np.zeros(w.n_clusters, np.int64)
@@ -455,23 +456,14 @@ class KernelPartnering:
         w, p = self.world, self.world.params
         n, n_c = self.n, w.n_clusters
         self.t += 1
-        co_ptr, co_idx, nc_ptr, nc_idx = member_index(self.cluster[:n], self.atype, self.alive, n_c)
-        if len(co_idx) == 0:
-            self.k = 0
-            return 0
-        rate, discovery, cross, foreign = cluster_probabilities(w)
-        pool_group = np.repeat(np.arange(n_c, dtype=np.int32), np.diff(co_ptr))
-        buf = self.buffers(len(co_idx), p.max_consortium)
-        self.index = (co_ptr, co_idx, nc_ptr, nc_idx, pool_group)
+        buf = self.buffers(n, p.max_consortium)
         extra = () if work is None else (work,)
-        k = form_consortia(
-            co_idx, pool_group, rate, True, self.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
-            np.flatnonzero(w.active).astype(np.int32), discovery, cross, p.rd_candidate_prob,
-            foreign, self.alive, self.atype, self.sector, self.province, self.load,
-            self.capacity, self.knowledge, self.stage, self.cluster, self.tie_partner,
-            self.tie_trust, self.last_project, self.t, p.candidates, p.w_horizontal,
-            p.w_vertical, p.w_trust, p.w_proximity, p.accept_threshold, p.max_refusals,
-            p.max_consortium, p.consortium_growth, False, self.rng, *buf, *extra,
+        k = cluster_partnering(
+            n, self.params, w.active, w.effort_partnerships, w.effort_know, w.effort_mapping,
+            w.agreements, self.sector_coop, self.alive, self.atype, self.sector, self.province,
+            self.load, self.capacity, self.knowledge, self.stage, self.cluster,
+            self.tie_partner, self.tie_trust, self.last_project, self.t, p.candidates,
+            p.max_refusals, p.max_consortium, self.rng, *buf, *extra,
         )
         self.k = k
         self.launched = np.bincount(buf[3][:k], minlength=n_c)

@@ -142,3 +142,67 @@ def test_reference_sees_a_different_threshold():
     shifted = replace(world, params=replace(world.params, accept_threshold=1.2))
     z = z_scores(replicate(world, shifted))
     assert max(abs(z[s][2]) for s in STATS) > TOL_SE, z
+
+
+# ---------------------------------------------------------------------------------------------
+# the fused cluster partnership step
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 7])
+def test_cluster_partnering_equals_the_unfused_step(seed):
+    """``cluster_partnering`` (one compiled call) = member index + per-cluster probabilities +
+    ``form_consortia``, bit for bit; its probabilities = the documented formulas."""
+    from benchmarks.mesa_reference import cluster_probabilities as numpy_probabilities
+    from sim.kernels.consortia import (
+        cluster_partnering,
+        cluster_probabilities,
+        partnering_params,
+    )
+    from sim.kernels.groups import member_index
+    from sim.state import consortium_buffers
+
+    w = make_world(600, seed, initiate_rate=0.3, inactive=2)
+    params = partnering_params(w.params)
+    probs = cluster_probabilities(params, w.active, w.effort_partnerships, w.effort_know,
+                                  w.effort_mapping, w.agreements)
+    for got, want in zip(probs, numpy_probabilities(w), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    p = w.params
+    runs = []
+    for fused in (True, False):
+        load, last = w.load.copy(), np.full(w.n, -1, np.int32)
+        state = new_state(np.random.SeedSequence(seed))
+        buf = consortium_buffers(w.n, p.max_consortium)
+        work = np.zeros(6, np.int64)
+        common = (w.alive, w.atype, w.sector, w.province, load, w.capacity, w.knowledge,
+                  w.stage, w.cluster, w.tie_partner, w.tie_trust, last, 5)
+        if fused:
+            k = cluster_partnering(w.n, params, w.active, w.effort_partnerships, w.effort_know,
+                                   w.effort_mapping, w.agreements, w.sector_coop, *common,
+                                   p.candidates, p.max_refusals, p.max_consortium, state, *buf,
+                                   work)
+        else:
+            co_ptr, co_idx, nc_ptr, nc_idx = member_index(w.cluster, w.atype, w.alive,
+                                                          w.n_clusters)
+            rate, discovery, cross, foreign = probs
+            pool_group = np.repeat(np.arange(w.n_clusters, dtype=np.int32), np.diff(co_ptr))
+            from sim.kernels.consortia import form_consortia
+
+            k = form_consortia(
+                co_idx, pool_group, rate, True, w.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
+                np.flatnonzero(w.active).astype(np.int32), discovery, cross,
+                p.rd_candidate_prob, foreign, *common, p.candidates, p.w_horizontal,
+                p.w_vertical, p.w_trust, p.w_proximity, p.accept_threshold, p.max_refusals,
+                p.max_consortium, p.consortium_growth, False, state, *buf, work)
+        runs.append((k, load, last, state, [b[:k].copy() for b in buf], work))
+    (k1, load1, last1, s1, b1, w1), (k2, load2, last2, s2, b2, w2) = runs
+    assert k1 == k2 > 0
+    assert np.array_equal(load1, load2) and np.array_equal(last1, last2)
+    assert np.array_equal(s1, s2) and np.array_equal(w1, w2)
+    for x, y in zip(b1, b2, strict=True):
+        assert np.array_equal(x, y)
+    # the work counters add up: members committed = sum of sizes; searched <= drawn;
+    # matches <= tie slots read + random candidates drawn
+    assert w1[5] == int(b1[1].sum())
+    assert 0 < w1[1] <= w1[0] and w1[4] <= w1[2] + w1[3]

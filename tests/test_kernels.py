@@ -1069,3 +1069,4 @@ def test_member_index_matches_two_build_csr_calls(seed):
     want_nc = build_csr(group_of, ~comp & alive[:n], groups)
     for got, want in zip((co_ptr, co_idx, nc_ptr, nc_idx), (*want_co, *want_nc), strict=True):
         np.testing.assert_array_equal(got, want)
+

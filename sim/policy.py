@@ -20,6 +20,12 @@ from sim.institutions import (
     PROMOTION,
     SELECTED,
 )
+from sim.kernels.bookkeeping import (
+    add_to_members,
+    cluster_counts,
+    consortium_means,
+    set_members,
+)
 from sim.kernels.consortia import form_consortia
 from sim.kernels.groups import member_index
 from sim.processes import spawn_companies
@@ -27,6 +33,7 @@ from sim.state import (
     LARGE,
     POLE_ASSETS,
     RESEARCH_CENTRE,
+    SME,
     TRAINING_CENTRE,
     UNIVERSITY,
 )
@@ -66,23 +73,22 @@ def fund_animation(m: ClusterModel) -> None:
     """
     cl, an = m.clusters, m.sc.policy.animation
     a = m.actors
-    n = a.n
-    active = cl.active
-    years = np.maximum(0, (m.t - cl.launch_step) // 4)
-    rate = np.maximum(an.taper_floor, 1.0 - an.taper_per_year * years)
-    rate = np.where(an.taper_per_year > 0, rate, 1.0)
-    subsidy = np.where(active, rate * an.subsidy_eur_per_year, 0.0)
-    mem = a.cluster[:n]
-    is_member = mem >= 0
-    n_sme = np.bincount(mem[is_member & (a.atype[:n] == 0)], minlength=len(cl.names))
-    n_large = np.bincount(mem[is_member & (a.atype[:n] == LARGE)], minlength=len(cl.names))
+    if an.taper_per_year > 0:
+        years = np.maximum(0, (m.t - cl.launch_step) // 4)
+        rate = np.maximum(an.taper_floor, 1.0 - an.taper_per_year * years)
+    else:
+        rate = 1.0
+    subsidy = np.where(cl.active, rate * an.subsidy_eur_per_year, 0.0)
+    members = cluster_counts(a.n, a.atype, a.cluster, len(cl.names))
+    n_sme, n_large = members[:, SME], members[:, LARGE]
     need = np.maximum(0.0, an.cost_eur_per_year - subsidy)
     units = n_sme + 4.0 * n_large
     per_unit = np.where(units > 0, need / np.maximum(units, 1), 0.0)
-    cl.fee_sme = np.where(subsidy > 0, np.minimum(an.fee_cap_sme_eur, per_unit), 0.0)
-    cl.fee_large = np.where(subsidy > 0, np.minimum(an.fee_cap_large_eur, 4.0 * per_unit), 0.0)
+    funded = subsidy > 0
+    cl.fee_sme = np.where(funded, np.minimum(an.fee_cap_sme_eur, per_unit), 0.0)
+    cl.fee_large = np.where(funded, np.minimum(an.fee_cap_large_eur, 4.0 * per_unit), 0.0)
     fees = n_sme * cl.fee_sme + n_large * cl.fee_large
-    fte = np.where(subsidy > 0, (subsidy + fees) / an.cost_eur_per_year, 0.0)
+    fte = np.where(funded, (subsidy + fees) / an.cost_eur_per_year, 0.0)
     shares = np.array([an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
                        an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
     cl.effort = fte[:, None] * shares[None, :]
@@ -234,15 +240,16 @@ def pole_call(m: ClusterModel) -> None:
     if k == 0:
         return
     rng = m.gen["jury"]
-    cap_mean = np.array([a.capability[members[i, : size[i]]].mean() for i in range(k)])
+    cap_mean = consortium_means(a.capability, members, size, k)
     score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
              + pp.jury_noise * rng.standard_normal(k))
     labelled = score >= pp.label_threshold
     c.labelled[:, call] += np.bincount(pole[labelled], minlength=n_p)
-    for i in np.flatnonzero(labelled):
-        c.consortium_types[call] += np.bincount(a.atype[members[i, : size[i]]], minlength=5)
-        c.consortium_size[call] += size[i]
-        c.consortium_foreign[call] += foreign[i]
+    lab = np.flatnonzero(labelled)
+    in_consortium = np.arange(members.shape[1]) < size[lab, None]
+    c.consortium_types[call] += np.bincount(a.atype[members[lab][in_consortium]], minlength=5)
+    c.consortium_size[call] += size[lab].sum()
+    c.consortium_foreign[call] += foreign[lab].sum()
     # requests (EUR), ranked by score; each instrument granted only if it fits what is left
     rd_req = 1e6 * pp.rd_request_meur * np.exp(0.5 * rng.standard_normal(k) - 0.125) \
         * np.sqrt(size / 4.0)
@@ -267,8 +274,7 @@ def pole_call(m: ClusterModel) -> None:
                     envelope[col] -= req
         po.remaining[[RD, TRAINING, INVESTMENT]] -= grants.sum(axis=0)
     # proposals that are not funded release the partners' capacity
-    for i in np.flatnonzero(~funded):
-        a.load[members[i, : size[i]]] -= 1
+    add_to_members(a.load, members, size, np.flatnonzero(~funded), -1)
     c.funded[:, call] += np.bincount(pole[funded], minlength=n_p)
     c.funding[[RD, TRAINING, INVESTMENT]] += grants.sum(axis=0)
     if funded.any():
@@ -280,10 +286,8 @@ def pole_call(m: ClusterModel) -> None:
         m.projects.fund_rd[slots] = grants[sel, 0]
         m.projects.fund_training[slots] = grants[sel, 1]
         m.projects.fund_investment[slots] = grants[sel, 2]
-        for i in sel:
-            mem = members[i, : size[i]]
-            a.pole[mem] = pole[i]
-            a.last_project[mem] = m.t
+        set_members(a.pole, members, size, sel, pole)
+        set_members(a.last_project, members, size, sel, np.full(k, m.t, np.int32))
 
 
 def pole_programmes(m: ClusterModel) -> None:

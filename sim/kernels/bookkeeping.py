@@ -189,3 +189,37 @@ def involved_actors(p_active, p_call, p_members, alive, n):
                 if alive[j]:
                     count += 1
     return count
+
+
+@njit(cache=True)
+def consortium_means(values, members, size, k):
+    """Mean of ``values`` (float64) over the members of each of the first ``k`` consortia.
+
+    Equal to ``values[members[i, :size[i]]].mean()`` for each ``i`` (NumPy's summation order).
+    """
+    out = np.empty(k)
+    buf = np.empty(members.shape[1])
+    for i in range(k):
+        s = size[i]
+        for m in range(s):
+            buf[m] = values[members[i, m]]
+        out[i] = pairwise_sum(buf, 0, s) / s
+    return out
+
+
+@njit(cache=True)
+def add_to_members(target, members, size, rows, delta):
+    """``target[members[i, :size[i]]] += delta`` for each consortium ``i`` of ``rows``, in order
+    (the members of one consortium are distinct)."""
+    for i in rows:
+        for m in range(size[i]):
+            target[members[i, m]] += delta
+
+
+@njit(cache=True)
+def set_members(target, members, size, rows, values):
+    """``target[members[i, :size[i]]] = values[i]`` for each consortium ``i`` of ``rows``, in
+    order (a later consortium overwrites an earlier one)."""
+    for i in rows:
+        for m in range(size[i]):
+            target[members[i, m]] = values[i]

@@ -26,7 +26,7 @@ from sim import policy, processes
 from sim.agents import ACTOR_CLASSES, Animator, Region
 from sim.indicators import Counters, Recorder, record_year
 from sim.institutions import Agreements, Clusters, Poles
-from sim.kernels.bookkeeping import company_totals
+from sim.kernels.bookkeeping import company_totals, store_projects
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
@@ -164,24 +164,13 @@ class ClusterModel(mesa.Model):
         slots = p.take(k)
         bp = self.sc.behaviour.projects
         dur = self.gen["durations"].integers(bp.duration_min, bp.duration_max + 1, size=k)
-        width = members.shape[1]
-        p.active[slots] = True
-        p.start[slots] = self.t
-        p.end[slots] = self.t + dur
-        p.cluster[slots] = cluster
-        p.pole[slots] = pole
-        p.call[slots] = call
-        p.size[slots] = size[:k]
-        p.members[slots, :width] = members[:k]
-        p.members[slots, width:] = -1
-        p.match[slots] = match[:k]
-        p.has_rd[slots] = has_rd[:k]
-        p.has_training[slots] = has_tr[:k]
-        p.foreign[slots] = foreign[:k]
-        p.cross[slots] = cross[:k]
-        p.fund_rd[slots] = 0.0
-        p.fund_training[slots] = 0.0
-        p.fund_investment[slots] = 0.0
+        store_projects(
+            slots, self.t, dur, np.broadcast_to(cluster, k), np.broadcast_to(pole, k), call,
+            members, size, match, foreign, cross, has_rd, has_tr,
+            p.active, p.start, p.end, p.cluster, p.pole, p.call, p.size, p.members, p.match,
+            p.has_rd, p.has_training, p.foreign, p.cross, p.fund_rd, p.fund_training,
+            p.fund_investment,
+        )
         return slots
 
     def mean_productivity(self) -> float:

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import cluster_counts, research_actors, sector_companies
+from sim.kernels.bookkeeping import (
+    cluster_counts,
+    csr_groups,
+    research_actors,
+    sector_companies,
+)
 from sim.kernels.consortia import form_consortia
 from sim.kernels.economy import economy_step
 from sim.kernels.groups import member_index
@@ -79,7 +84,7 @@ def partnering(m: ClusterModel) -> None:
     cross = np.minimum(1.0, pp.cross_cluster_prob * (1.0 + effort[:, MAPPING]))
     agreements = m.agreements.active_counts(n_c, m.t)
     foreign = np.minimum(1.0, pp.foreign_prob * (1.0 + agreements))
-    pool_group = np.repeat(np.arange(n_c, dtype=np.int32), np.diff(co_ptr))
+    pool_group = csr_groups(co_ptr)  # the cluster of each pooled company
     buf = m.buffers(len(co_idx), pp.max_consortium)
     k = form_consortia(
         co_idx, pool_group, rate, True, m.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,

@@ -223,3 +223,48 @@ def set_members(target, members, size, rows, values):
     for i in rows:
         for m in range(size[i]):
             target[members[i, m]] = values[i]
+
+
+@njit(cache=True)
+def csr_groups(ptr):
+    """The group of every entry of a CSR index (int32): ``g`` repeated ``ptr[g+1] - ptr[g]``
+    times, for each group ``g`` in order."""
+    out = np.empty(ptr[-1] - ptr[0], np.int32)
+    j = 0
+    for g in range(ptr.shape[0] - 1):
+        for _ in range(ptr[g], ptr[g + 1]):
+            out[j] = g
+            j += 1
+    return out
+
+
+@njit(cache=True)
+def store_projects(slots, step, duration, cluster, pole, call, members, size, match, foreign,
+                   cross, has_rd, has_training,
+                   p_active, p_start, p_end, p_cluster, p_pole, p_call, p_size, p_members,
+                   p_match, p_has_rd, p_has_training, p_foreign, p_cross, p_fund_rd,
+                   p_fund_training, p_fund_investment):
+    """Write consortium ``i`` (row ``i`` of the kernel buffers) into project slot ``slots[i]``,
+    starting at ``step`` for ``duration[i]`` steps, unfunded, members ``-1`` padded."""
+    width = members.shape[1]
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        p_active[s] = True
+        p_start[s] = step
+        p_end[s] = step + duration[i]
+        p_cluster[s] = cluster[i]
+        p_pole[s] = pole[i]
+        p_call[s] = call
+        p_size[s] = size[i]
+        for m in range(width):
+            p_members[s, m] = members[i, m]
+        for m in range(width, p_members.shape[1]):
+            p_members[s, m] = -1
+        p_match[s] = match[i]
+        p_has_rd[s] = has_rd[i]
+        p_has_training[s] = has_training[i]
+        p_foreign[s] = foreign[i]
+        p_cross[s] = cross[i]
+        p_fund_rd[s] = 0.0
+        p_fund_training[s] = 0.0
+        p_fund_investment[s] = 0.0

@@ -156,17 +156,21 @@ class ClusterModel(mesa.Model):
         self._buffers = consortium_buffers(rows, width, self._buffers)
         return self._buffers
 
-    def commit_projects(self, buf, k: int, *, cluster, pole, call: int) -> np.ndarray:
-        """Store ``k`` consortia from kernel buffers as projects starting now."""
+    def commit_projects(self, buf, k: int, *, cluster: np.ndarray, pole: int | np.ndarray,
+                        call: int) -> np.ndarray:
+        """Store ``k`` consortia from kernel buffers as projects starting now (``cluster`` one
+        per consortium, ``pole`` one per consortium or the same for all)."""
         members, size, match, _group, foreign, cross, has_rd, has_tr = buf
         p = self.projects
         p.reserve(k)
         slots = p.take(k)
         bp = self.sc.behaviour.projects
         dur = self.gen["durations"].integers(bp.duration_min, bp.duration_max + 1, size=k)
+        if np.isscalar(pole):
+            pole = np.full(k, pole, np.int16)
         store_projects(
-            slots, self.t, dur, np.broadcast_to(cluster, k), np.broadcast_to(pole, k), call,
-            members, size, match, foreign, cross, has_rd, has_tr,
+            slots, self.t, dur, cluster, pole, call, members, size, match, foreign, cross,
+            has_rd, has_tr,
             p.active, p.start, p.end, p.cluster, p.pole, p.call, p.size, p.members, p.match,
             p.has_rd, p.has_training, p.foreign, p.cross, p.fund_rd, p.fund_training,
             p.fund_investment,

@@ -15,6 +15,7 @@ from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
 from sim.kernels.bookkeeping import (
     cluster_counts,
     csr_groups,
+    recruitable_companies,
     research_actors,
     sector_companies,
 )
@@ -46,8 +47,7 @@ def cluster_members(m: ClusterModel) -> np.ndarray:
 def potential_companies(m: ClusterModel) -> np.ndarray:
     """Living companies of the sectors each cluster recruits in."""
     a = m.actors
-    per_sector = sector_companies(a.n, a.alive, a.atype, a.sector, len(m.sc.world.sectors))
-    return m.clusters.sectors.astype(np.int64) @ per_sector
+    return recruitable_companies(a.n, a.alive, a.atype, a.sector, m.clusters.sectors)
 
 
 def membership(m: ClusterModel) -> None:
@@ -98,16 +98,16 @@ def partnering(m: ClusterModel) -> None:
     if k == 0:
         cl.launched_recent[:, m.t % 4] = 0
         return
-    slots = m.commit_projects(buf, k, cluster=buf[3][:k], pole=-1, call=-1)
-    size = m.projects.size[slots]
-    launched = np.bincount(buf[3][:k], minlength=n_c)
-    involved = np.bincount(buf[3][:k], weights=size, minlength=n_c).astype(np.int64)
+    _members, size, _match, group, foreign, cross, _rd, _tr = (x[:k] for x in buf)
+    m.commit_projects(buf, k, cluster=group, pole=-1, call=-1)
+    launched = np.bincount(group, minlength=n_c)
+    involved = np.bincount(group, weights=size, minlength=n_c).astype(np.int64)
     cl.launched_recent[:, m.t % 4] = involved
     c = m.counters
     c.launched += launched
     c.launched_members += involved
-    c.cross += int(m.projects.cross[slots].sum())
-    c.foreign += int((m.projects.foreign[slots] > 0).sum())
+    c.cross += int(np.count_nonzero(cross))
+    c.foreign += int(np.count_nonzero(foreign > 0))
 
 
 def projects(m: ClusterModel) -> None:

@@ -268,3 +268,16 @@ def store_projects(slots, step, duration, cluster, pole, call, members, size, ma
         p_fund_rd[s] = 0.0
         p_fund_training[s] = 0.0
         p_fund_investment[s] = 0.0
+
+
+@njit(cache=True)
+def recruitable_companies(n, alive, atype, sector, cl_sectors):
+    """Living companies of the sectors each cluster recruits in (int64, ``(C,)``);
+    ``cl_sectors`` is the bool (C, S) matrix of the clusters' sectors."""
+    per_sector = sector_companies(n, alive, atype, sector, cl_sectors.shape[1])
+    out = np.zeros(cl_sectors.shape[0], np.int64)
+    for c in range(cl_sectors.shape[0]):
+        for s in range(cl_sectors.shape[1]):
+            if cl_sectors[c, s]:
+                out[c] += per_sector[s]
+    return out

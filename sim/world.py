@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.kernels.bookkeeping import unit_profiles
 from sim.scenario import Scenario
 from sim.state import (
     INITIAL,
@@ -42,11 +43,9 @@ def profiles(rng: np.random.Generator, centroids: np.ndarray, sector: np.ndarray
 
 def scatter(centroids: np.ndarray, sector: np.ndarray, spread: float,
             noise: np.ndarray) -> np.ndarray:
-    """:func:`profiles` from given standard normal ``noise`` of shape (actors, dims)."""
-    raw = np.abs(centroids[sector] + spread * noise)
-    norm = np.sqrt((raw * raw).sum(axis=1, keepdims=True))
-    norm[norm == 0] = 1.0
-    return (raw / norm).astype(np.float32)
+    """:func:`profiles` from given standard normal ``noise`` of shape (actors, dims):
+    ``|centroid + spread * noise|`` scaled to unit norm, in one kernel pass."""
+    return unit_profiles(centroids, sector, spread, noise)
 
 
 @dataclass(frozen=True)

@@ -107,9 +107,15 @@ def company_totals(n, alive, atype, employment, value_added):
 def sector_companies(n, alive, atype, sector, n_sectors):
     """Living companies per sector (int64, ``(n_sectors,)``)."""
     out = np.zeros(n_sectors, np.int64)
+    run_sector, run = 0, 0  # rows come mostly in runs of one sector: count a run in a register
     for i in range(n):
         if alive[i] and atype[i] <= 1:
-            out[sector[i]] += 1
+            s = sector[i]
+            if s != run_sector:
+                out[run_sector] += run
+                run_sector, run = s, 0
+            run += 1
+    out[run_sector] += run
     return out
 
 
@@ -280,4 +286,28 @@ def recruitable_companies(n, alive, atype, sector, cl_sectors):
         for s in range(cl_sectors.shape[1]):
             if cl_sectors[c, s]:
                 out[c] += per_sector[s]
+    return out
+
+
+@njit(cache=True)
+def unit_profiles(centroids, sector, spread, noise):
+    """Unit non-negative technology profiles (float32, ``noise.shape``):
+    ``raw = |centroids[sector] + spread * noise|`` divided by its Euclidean norm (rows of
+    norm 0 are left as they are).  The same as the NumPy expression of
+    :func:`sim.world.scatter` (the squares summed in NumPy's order)."""
+    k, d = noise.shape
+    out = np.empty((k, d), np.float32)
+    raw = np.empty(d)
+    sq = np.empty(d)
+    for i in range(k):
+        c = sector[i]
+        for j in range(d):
+            v = abs(centroids[c, j] + spread * noise[i, j])
+            raw[j] = v
+            sq[j] = v * v
+        norm = np.sqrt(pairwise_sum(sq, 0, d))
+        if norm == 0.0:
+            norm = 1.0
+        for j in range(d):
+            out[i, j] = raw[j] / norm
     return out

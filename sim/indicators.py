@@ -182,9 +182,11 @@ class Recorder:
 
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame with columns indicator, year, by, key, value."""
-        if not self.columns[0]:
+        ind, yr, by, key, val = self.columns
+        if not ind:
             return pd.DataFrame([], columns=list(self.COLUMNS))
-        return pd.DataFrame(dict(zip(self.COLUMNS, self.columns, strict=True)))
+        return pd.DataFrame({"indicator": ind, "year": np.array(yr, np.int64), "by": by,
+                             "key": key, "value": np.array(val, np.float64)})
 
 
 def record_year(m: ClusterModel) -> None:

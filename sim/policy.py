@@ -24,6 +24,7 @@ from sim.kernels.bookkeeping import (
     add_to_members,
     cluster_counts,
     consortium_means,
+    involvement_counts,
     set_members,
 )
 from sim.kernels.consortia import form_consortia
@@ -123,12 +124,14 @@ def evaluate_clusters(m: ClusterModel) -> None:
     launch_year = m.sc.time.start_year + cl.launch_step // 4
     age = m.year - launch_year
     due = np.flatnonzero(cl.active & (age > 0) & (age % ev.period_years == 0))
+    if len(due) == 0:
+        return
+    # members, member companies, companies involved since the last evaluation (dropping one
+    # cluster changes no other cluster's counts)
+    counts = involvement_counts(n, a.atype, a.cluster, a.last_project, cl.last_eval_step)
     for c in due:
-        in_c = a.cluster[:n] == c
-        members = int(in_c.sum())
-        comp = in_c & (a.atype[:n] <= LARGE)
-        involved = a.last_project[:n][comp] >= cl.last_eval_step[c]
-        involvement = float(involved.mean()) if comp.any() else 0.0
+        members, companies, involved = counts[c].tolist()
+        involvement = involved / companies if companies else 0.0
         fails = (members < ev.min_members, involvement < ev.min_involvement)
         failed = any(fails) if ev.fail_when == "any" else all(fails)
         m.evaluations.append((m.year, cl.names[c], members, involvement, bool(failed)))
@@ -138,7 +141,7 @@ def evaluate_clusters(m: ClusterModel) -> None:
             cl.status_step[c] = m.t
             cl.effort[c] = 0.0  # the animator's post ends with the Region's funding
             m.agreements.end(c, m.t)
-            a.cluster[:n][in_c] = -1
+            a.cluster[:n][a.cluster[:n] == c] = -1
             m.counters.clusters_dropped += 1
 
 

@@ -311,3 +311,20 @@ def unit_profiles(centroids, sector, spread, noise):
         for j in range(d):
             out[i, j] = raw[j] / norm
     return out
+
+
+@njit(cache=True)
+def involvement_counts(n, atype, cluster, last_project, since):
+    """Per cluster (int64, ``(C, 3)``): members, member companies, and member companies that
+    started a project at or after step ``since[c]``."""
+    out = np.zeros((since.shape[0], 3), np.int64)
+    for i in range(n):
+        c = cluster[i]
+        if c < 0:
+            continue
+        out[c, 0] += 1
+        if atype[i] <= 1:
+            out[c, 1] += 1
+            if last_project[i] >= since[c]:
+                out[c, 2] += 1
+    return out

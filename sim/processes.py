@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import (
-    cluster_counts,
-    csr_groups,
-    recruitable_companies,
-    research_actors,
-    sector_companies,
-)
+from sim.kernels.bookkeeping import csr_groups, fabric_census, membership_census
 from sim.kernels.consortia import form_consortia
 from sim.kernels.economy import economy_step
 from sim.kernels.groups import member_index
@@ -38,25 +32,15 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 
-def cluster_members(m: ClusterModel) -> np.ndarray:
-    """Members of each cluster now, by actor type (int64, (C, 5))."""
-    a = m.actors
-    return cluster_counts(a.n, a.atype, a.cluster, len(m.clusters.names))
-
-
-def potential_companies(m: ClusterModel) -> np.ndarray:
-    """Living companies of the sectors each cluster recruits in."""
-    a = m.actors
-    return recruitable_companies(a.n, a.alive, a.atype, a.sector, m.clusters.sectors)
-
-
 def membership(m: ClusterModel) -> None:
     """Companies, universities, research and training centres join or leave clusters."""
     a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
-    by_type = cluster_members(m)
+    # members of each cluster by actor type; living companies of the sectors it recruits in
+    by_type, potential = membership_census(a.n, a.alive, a.atype, a.sector, a.cluster,
+                                           cl.sectors)
     members = by_type.sum(axis=1)
     companies = by_type[:, SME] + by_type[:, LARGE]
-    pull = companies / np.maximum(potential_companies(m), 1)
+    pull = companies / np.maximum(potential, 1)
     activity = cl.launched_recent.sum(axis=1) / np.maximum(members, 1)
     membership_step(
         a.n, a.alive, a.atype, a.sector, a.taste, a.cluster, cl.sector_clusters, cl.active,
@@ -166,12 +150,13 @@ def economy(m: ClusterModel) -> None:
 def demography(m: ClusterModel) -> None:
     """Entry of new firms and academic spin-offs from universities and research centres."""
     a, w, rng = m.actors, m.sc.world, m.gen["entry"]
-    per_sector = sector_companies(a.n, a.alive, a.atype, a.sector, len(w.sectors))
+    # living companies per sector; living universities and research centres (entrants are
+    # companies, so the latter are the same after entry)
+    per_sector, research = fabric_census(a.n, a.alive, a.atype, a.sector, len(w.sectors))
     entrants = rng.binomial(per_sector, w.entry_rate)
     if entrants.sum():
         spawn_companies(m, np.repeat(np.arange(len(w.sectors)), entrants), ENTRY)
         m.counters.entries += int(entrants.sum())
-    research = research_actors(a.n, a.alive, a.atype)  # universities and research centres
     rate = m.sc.behaviour.projects.academic_spinoff_rate
     rs = m.gen["research"]
     k = int(rs.binomial(len(research), rate)) if len(research) else 0

@@ -104,22 +104,6 @@ def company_totals(n, alive, atype, employment, value_added):
 
 
 @njit(cache=True)
-def sector_companies(n, alive, atype, sector, n_sectors):
-    """Living companies per sector (int64, ``(n_sectors,)``)."""
-    out = np.zeros(n_sectors, np.int64)
-    run_sector, run = 0, 0  # rows come mostly in runs of one sector: count a run in a register
-    for i in range(n):
-        if alive[i] and atype[i] <= 1:
-            s = sector[i]
-            if s != run_sector:
-                out[run_sector] += run
-                run_sector, run = s, 0
-            run += 1
-    out[run_sector] += run
-    return out
-
-
-@njit(cache=True)
 def cluster_counts(n, atype, cluster, n_clusters):
     """Members of each cluster by actor type (int64, ``(n_clusters, 5)``).
 
@@ -134,15 +118,28 @@ def cluster_counts(n, atype, cluster, n_clusters):
 
 
 @njit(cache=True)
-def research_actors(n, alive, atype):
-    """Indices of the living universities and research centres (int64, index order)."""
-    out = np.empty(n, np.int64)
+def fabric_census(n, alive, atype, sector, n_sectors):
+    """Living companies per sector (int64, ``(n_sectors,)``) and the indices of the living
+    universities and research centres (int64, index order), in one pass."""
+    per_sector = np.zeros(n_sectors, np.int64)
+    research = np.empty(n, np.int64)
     k = 0
+    run_sector, run = 0, 0  # rows come mostly in runs of one sector: count a run in a register
     for i in range(n):
-        if alive[i] and (atype[i] == 2 or atype[i] == 3):
-            out[k] = i
+        if not alive[i]:
+            continue
+        t = atype[i]
+        if t <= 1:
+            s = sector[i]
+            if s != run_sector:
+                per_sector[run_sector] += run
+                run_sector, run = s, 0
+            run += 1
+        elif t == 2 or t == 3:
+            research[k] = i
             k += 1
-    return out[:k]
+    per_sector[run_sector] += run
+    return per_sector, research[:k]
 
 
 @njit(cache=True)
@@ -277,16 +274,25 @@ def store_projects(slots, step, duration, cluster, pole, call, members, size, ma
 
 
 @njit(cache=True)
-def recruitable_companies(n, alive, atype, sector, cl_sectors):
-    """Living companies of the sectors each cluster recruits in (int64, ``(C,)``);
-    ``cl_sectors`` is the bool (C, S) matrix of the clusters' sectors."""
-    per_sector = sector_companies(n, alive, atype, sector, cl_sectors.shape[1])
-    out = np.zeros(cl_sectors.shape[0], np.int64)
-    for c in range(cl_sectors.shape[0]):
-        for s in range(cl_sectors.shape[1]):
+def membership_census(n, alive, atype, sector, cluster, cl_sectors):
+    """For each cluster, in one pass: its members by actor type (int64, ``(C, 5)``, as
+    :func:`cluster_counts`) and the living companies of the sectors it recruits in (int64,
+    ``(C,)``); ``cl_sectors`` is the bool (C, S) matrix of the clusters' sectors."""
+    n_c, n_s = cl_sectors.shape
+    members = np.zeros((n_c, 5), np.int64)
+    per_sector = np.zeros(n_s, np.int64)
+    for i in range(n):
+        c = cluster[i]
+        if c >= 0:
+            members[c, atype[i]] += 1
+        if alive[i] and atype[i] <= 1:
+            per_sector[sector[i]] += 1
+    recruitable = np.zeros(n_c, np.int64)
+    for c in range(n_c):
+        for s in range(n_s):
             if cl_sectors[c, s]:
-                out[c] += per_sector[s]
-    return out
+                recruitable[c] += per_sector[s]
+    return members, recruitable
 
 
 @njit(cache=True)

@@ -215,7 +215,6 @@ def test_performance_suite_parts_run_small():
     from benchmarks.floor import Floor
     from benchmarks.suite import scale_run, timed_kernels
     from sim import processes
-    from sim.kernels.consortia import cluster_partnering
 
     ker = KernelPartnering(make_world(400, 3, initiate_rate=0.5), seed=1)
     work = np.zeros(6, np.int64)
@@ -233,7 +232,6 @@ def test_performance_suite_parts_run_small():
             m.step()
     assert spent[0] > 0 and calls[0] >= 8
     assert all(vars(processes)[k] is v for k, v in before.items())
-    del cluster_partnering
 
     r = scale_run(2_000, base=3_710)
     assert abs(r["actors_start"] - 2_000) < 20

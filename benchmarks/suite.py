@@ -167,6 +167,45 @@ def timed_kernels():
             setattr(mod, attr, value)
 
 
+SUBSTEPS = (("sim.policy", "launch_clusters"), ("sim.policy", "select_poles"),
+            ("sim.policy", "fund_animation"), ("sim.policy", "internationalise"),
+            ("sim.processes", "membership"), ("sim.processes", "partnering"),
+            ("sim.policy", "pole_call"), ("sim.processes", "projects"),
+            ("sim.policy", "pole_programmes"), ("sim.processes", "economy"),
+            ("sim.processes", "demography"), ("sim.policy", "evaluate_clusters"),
+            ("sim.model", "record_year"))
+
+
+@contextmanager
+def timed_substeps():
+    """Wrap the schedule's sub-steps (module attributes that ``ClusterModel.step`` calls),
+    summing their times; yields a dict name -> seconds."""
+    import importlib
+
+    spent: dict[str, float] = {name: 0.0 for _, name in SUBSTEPS}
+    patched = []
+    perf = time.perf_counter
+
+    def wrap(name, f):
+        def timed(*a, **k):
+            t = perf()
+            r = f(*a, **k)
+            spent[name] += perf() - t
+            return r
+        return timed
+
+    for modname, name in SUBSTEPS:
+        mod = importlib.import_module(modname)
+        value = getattr(mod, name)
+        patched.append((mod, name, value))
+        setattr(mod, name, wrap(name, value))
+    try:
+        yield spent
+    finally:
+        for mod, name, value in patched:
+            setattr(mod, name, value)
+
+
 def overhead_figure(actors: int, reps: int, handles: bool = False) -> dict:
     """Share of whole-run step time outside kernels at about ``actors`` actors."""
     from sim import ClusterModel, load_scenario
@@ -192,7 +231,11 @@ def overhead_figure(actors: int, reps: int, handles: bool = False) -> dict:
         kernel.append(spent[0])
         n_calls.append(calls[0])
     share = [1.0 - k / p for k, p in zip(kernel, plain, strict=True)]
-    return {"actors": n, "replications": reps, "handles": handles,
+    with timed_substeps() as sub:
+        total = 0.0
+        for r in range(reps):
+            total += steps_time(ClusterModel(sc, seed=1, replication=r, handles=handles))
+    return {"substep_share": {k: v / total for k, v in sub.items()},"actors": n, "replications": reps, "handles": handles,
             "step_ms_median": statistics.median(plain) * 1e3 / 48,
             "kernel_share_median": 1.0 - statistics.median(share),
             "outside_share_median": statistics.median(share),
@@ -330,7 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     o = res["overhead"]
     print(f"\n4. at {o['actors']:,} actors: {o['step_ms_median']:.3f} ms per step, "
           f"{o['outside_share_median']:.1%} outside kernels "
-          f"(timing wrappers add {o['timing_wrapper_cost_share']:.1%})")
+          f"(timing wrappers add {o['timing_wrapper_cost_share']:.1%}); share of the step by "
+          "sub-step: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(
+              o["substep_share"].items(), key=lambda kv: -kv[1]) if v >= 0.005))
 
     res["throughput"] = throughput_figure(20 if q else 50, 2 if q else 4)
     res["gate"] = gate_figure()

@@ -456,15 +456,20 @@ class KernelPartnering:
         w, p = self.world, self.world.params
         n, n_c = self.n, w.n_clusters
         self.t += 1
-        buf = self.buffers(n, p.max_consortium)
         extra = () if work is None else (work,)
-        k = cluster_partnering(
-            n, self.params, w.active, w.effort_partnerships, w.effort_know, w.effort_mapping,
-            w.agreements, self.sector_coop, self.alive, self.atype, self.sector, self.province,
-            self.load, self.capacity, self.knowledge, self.stage, self.cluster,
-            self.tie_partner, self.tie_trust, self.last_project, self.t, p.candidates,
-            p.max_refusals, p.max_consortium, self.rng, *buf, *extra,
-        )
+        rows = 0
+        while True:
+            buf = self.buffers(rows, p.max_consortium)
+            k = cluster_partnering(
+                n, self.params, w.active, w.effort_partnerships, w.effort_know,
+                w.effort_mapping, w.agreements, self.sector_coop, self.alive, self.atype,
+                self.sector, self.province, self.load, self.capacity, self.knowledge,
+                self.stage, self.cluster, self.tie_partner, self.tie_trust, self.last_project,
+                self.t, p.candidates, p.max_refusals, p.max_consortium, self.rng, *buf, *extra,
+            )
+            if k >= 0:
+                break
+            rows = -k  # more member companies than buffer rows: grow, call again
         self.k = k
         self.launched = np.bincount(buf[3][:k], minlength=n_c)
         return k

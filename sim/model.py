@@ -27,6 +27,7 @@ from sim.agents import ACTOR_CLASSES, Animator, Region
 from sim.indicators import Counters, Recorder, record_year
 from sim.institutions import Agreements, Clusters, Poles
 from sim.kernels.bookkeeping import company_totals, store_projects
+from sim.kernels.consortia import partnering_params
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
@@ -83,6 +84,7 @@ class ClusterModel(mesa.Model):
         self.sector_coop = np.array([s.cooperation for s in w.sectors])
         self.sector_ki = np.array([s.knowledge_intensity for s in w.sectors])
         self.sector_growth = np.array([s.growth for s in w.sectors])
+        self.partnering_params = partnering_params(sc.behaviour.partnering)
         self.firm_tables = FirmTables.from_scenario(sc)
         self.actors, self.centroids = build_population(sc, self.gen["init"], self.firm_tables)
         self.productivity_start = self.mean_productivity()

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import csr_groups, fabric_census, membership_census
-from sim.kernels.consortia import form_consortia
+from sim.kernels.bookkeeping import fabric_census, membership_census
+from sim.kernels.consortia import cluster_partnering
 from sim.kernels.economy import economy_step
-from sim.kernels.groups import member_index
 from sim.kernels.membership import membership_step
 from sim.kernels.projects import complete_projects
 from sim.state import (
@@ -53,32 +52,24 @@ def membership(m: ClusterModel) -> None:
 
 
 def partnering(m: ClusterModel) -> None:
-    """Members search partners and launch partnerships (the hot path)."""
+    """Members search partners and launch partnerships (the hot path, one compiled call)."""
     a, cl, pp = m.actors, m.clusters, m.sc.behaviour.partnering
-    n, n_c = a.n, len(cl.names)
-    co_ptr, co_idx, nc_ptr, nc_idx = member_index(a.cluster[:n], a.atype, a.alive, n_c)
-    if len(co_idx) == 0:
-        cl.launched_recent[:, m.t % 4] = 0
-        return
-    active = cl.active
+    n_c = len(cl.names)
     effort = cl.effort
-    rate = np.where(active, pp.initiate_rate * (1.0 + pp.initiate_promotion
-                                                * effort[:, PARTNERSHIPS]), 0.0)
-    discovery = 1.0 - (1.0 - pp.discovery_base) * np.exp(-pp.discovery_effort * effort[:, KNOW])
-    cross = np.minimum(1.0, pp.cross_cluster_prob * (1.0 + effort[:, MAPPING]))
     agreements = m.agreements.active_counts(n_c, m.t)
-    foreign = np.minimum(1.0, pp.foreign_prob * (1.0 + agreements))
-    pool_group = csr_groups(co_ptr)  # the cluster of each pooled company
-    buf = m.buffers(len(co_idx), pp.max_consortium)
-    k = form_consortia(
-        co_idx, pool_group, rate, True, m.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
-        np.flatnonzero(active).astype(np.int32), discovery, cross, pp.rd_candidate_prob, foreign,
-        a.alive, a.atype, a.sector, a.province, a.load, a.capacity, a.knowledge, a.stage,
-        a.cluster, a.tie_partner, a.tie_trust, a.last_project, m.t, pp.candidates,
-        pp.w_horizontal, pp.w_vertical, pp.w_trust, pp.w_proximity, pp.accept_threshold,
-        pp.max_refusals, pp.max_consortium, pp.consortium_growth, False,
-        m.streams["partnering"], *buf,
-    )
+    rows = 0
+    while True:
+        buf = m.buffers(rows, pp.max_consortium)
+        k = cluster_partnering(
+            a.n, m.partnering_params, cl.active, effort[:, PARTNERSHIPS], effort[:, KNOW],
+            effort[:, MAPPING], agreements, m.sector_coop, a.alive, a.atype, a.sector,
+            a.province, a.load, a.capacity, a.knowledge, a.stage, a.cluster, a.tie_partner,
+            a.tie_trust, a.last_project, m.t, pp.candidates, pp.max_refusals,
+            pp.max_consortium, m.streams["partnering"], *buf,
+        )
+        if k >= 0:
+            break
+        rows = -k  # more member companies than buffer rows: grow them, call again
     if k == 0:
         cl.launched_recent[:, m.t % 4] = 0
         return

@@ -236,3 +236,25 @@ def test_performance_suite_parts_run_small():
     r = scale_run(2_000, base=3_710)
     assert abs(r["actors_start"] - 2_000) < 20
     assert 0 < r["state_bytes_per_actor"] < 1_000 and r["ns_per_actor_step"] > 0
+
+
+def test_cluster_partnering_asks_for_larger_buffers_before_drawing():
+    """Too few buffer rows: the kernel returns minus the number of living member companies and
+    leaves the random stream and the loads untouched; the caller grows the buffers."""
+    import numpy as np
+
+    from sim.kernels.consortia import cluster_partnering, partnering_params
+    from sim.state import consortium_buffers
+
+    w = make_world(300, 5, initiate_rate=0.5)
+    state = new_state(np.random.SeedSequence(9))
+    before, load = state.copy(), w.load.copy()
+    args = (w.n, partnering_params(w.params), w.active, w.effort_partnerships, w.effort_know,
+            w.effort_mapping, w.agreements, w.sector_coop, w.alive, w.atype, w.sector,
+            w.province, load, w.capacity, w.knowledge, w.stage, w.cluster, w.tie_partner,
+            w.tie_trust, np.full(w.n, -1, np.int32), 1, 10, 4, 6, state)
+    k = cluster_partnering(*args, *consortium_buffers(2, 6))
+    companies = int(((w.atype <= 1) & w.alive & (w.cluster >= 0)).sum())
+    assert k == -companies
+    assert np.array_equal(state, before) and np.array_equal(load, w.load)
+    assert cluster_partnering(*args, *consortium_buffers(companies, 6)) > 0

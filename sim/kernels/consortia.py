@@ -334,13 +334,17 @@ def cluster_partnering(
     sector's cooperation propensity applied, cross-cluster search among the active clusters).
     One call instead of a dozen NumPy operations keeps the step's fixed cost near Numba's
     dispatch (a few microseconds), which matters at small sizes and many replications.
-    ``out_*`` must have at least as many rows as living member companies (``n`` suffices).
-    Returns the number of consortia written.
+
+    Returns the number of consortia written, or, when the ``out_*`` buffers have fewer rows
+    than there are living member companies (each could lead one consortium), minus that
+    number, before any draw: the caller grows the buffers and calls again.
     """
     n_c = active.shape[0]
     co_ptr, co_idx, nc_ptr, nc_idx = member_index(cluster[:n], atype, alive, n_c)
     if co_idx.shape[0] == 0:
         return 0
+    if co_idx.shape[0] > out_members.shape[0]:
+        return -co_idx.shape[0]
     pool_group = np.empty(co_idx.shape[0], np.int32)
     for c in range(n_c):
         for q in range(co_ptr[c], co_ptr[c + 1]):

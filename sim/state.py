@@ -111,7 +111,8 @@ def consortium_buffers(rows: int, width: int,
     match, group, foreign, cross, has_rd, has_training."""
     if old is not None and old[0].shape[0] >= rows and old[0].shape[1] >= width:
         return old
-    r = max(rows, 64, 0 if old is None else old[0].shape[0])
+    # grow by half at least, so that a slowly rising need does not reallocate every step
+    r = max(rows, 64, 0 if old is None else old[0].shape[0] * 3 // 2)
     wd = max(width, 0 if old is None else old[0].shape[1])
     return (np.full((r, wd), -1, np.int32), np.zeros(r, np.int16), np.zeros(r, np.float32),
             np.zeros(r, np.int32), np.zeros(r, np.int8), np.zeros(r, np.bool_),

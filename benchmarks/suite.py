@@ -370,12 +370,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['state_bytes_per_actor']:.0f} B/actor, members 2006 {r['members_2006']:,}")
 
     res["overhead"] = overhead_figure(1_000, 10 if q else 30)
+    res["overhead_context"] = [overhead_figure(n, reps) for n, reps in
+                               ((3_710, 5), (100_000, 2))]
     o = res["overhead"]
     print(f"\n4. at {o['actors']:,} actors: {o['step_ms_median']:.3f} ms per step, "
           f"{o['outside_share_median']:.1%} outside kernels "
           f"(timing wrappers add {o['timing_wrapper_cost_share']:.1%}); share of the step by "
           "sub-step: " + ", ".join(f"{k} {v:.0%}" for k, v in sorted(
               o["substep_share"].items(), key=lambda kv: -kv[1]) if v >= 0.005))
+    for c in res["overhead_context"]:
+        print(f"   for context, at {c['actors']:,} actors: {c['step_ms_median']:.3f} ms per step, "
+              f"{c['outside_share_median']:.1%} outside kernels")
 
     res["throughput"] = throughput_figure(20 if q else 50, 2 if q else 4)
     res["gate"] = gate_figure()

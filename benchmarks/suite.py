@@ -337,6 +337,25 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     return lines
 
 
+def markdown(res: dict) -> dict[str, str]:
+    """Markdown tables of a saved run (for the README): summary, kernel, scaling."""
+    summary = "\n".join(f"| {name.split('. ', 1)[0]} | {name.split('. ', 1)[1]} | {measured} | "
+                        f"{goal} | {'yes' if met else '**no**'} |"
+                        for name, measured, goal, met in verdicts(res))
+    head = ("| workload | firms | Mesa reference ms/step | kernel ms/step | ratio | floor ms/step "
+            "| kernel / floor |\n|---|---|---|---|---|---|---|")
+    rows = [f"| {p} | {r['n']:,} | {r['reference_ms']:.3f} | {r['kernel_ms']:.4f} | "
+            f"{r['ratio']:.0f}x | {r['floor_ms']:.4f} | {r['kernel_over_floor']:.2f}x |"
+            for p, rs in res["kernel"].items() for r in rs]
+    scale_head = ("| actors | init | median step | ns per actor-step | whole run | state per actor "
+                  "|\n|---|---|---|---|---|---|")
+    scale_rows = [f"| {r['actors_start']:,} | {r['init_s']:.2f} s | {r['median_step_s'] * 1e3:.1f} ms "
+                  f"| {r['ns_per_actor_step']:.0f} | {r['run_s']:.1f} s | "
+                  f"{r['state_bytes_per_actor']:.0f} B |" for r in res["scaling"]["rows"]]
+    return {"summary": summary, "kernel": "\n".join([head, *rows]),
+            "scaling": "\n".join([scale_head, *scale_rows])}
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.bench_partnering import PROFILES, first_call, fmt_table, machine
 
@@ -344,7 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="kernel at 1k and 10k, scaling to 100k, fewer repetitions")
     ap.add_argument("--out", default=str(RESULTS / "suite-latest.json"))
+    ap.add_argument("--report", metavar="JSON",
+                    help="print the Markdown tables of a saved run instead of running")
     args = ap.parse_args(argv)
+    if args.report:
+        for name, table in markdown(json.loads(Path(args.report).read_text())).items():
+            print(f"<!-- {name} -->\n{table}\n")
+        return 0
     q = args.quick
     t0 = time.perf_counter()
     first_call()  # kernels loaded (or compiled) before anything is timed

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import fabric_census, membership_census
+from sim.kernels.bookkeeping import (
+    company_exponents,
+    fabric_census,
+    membership_census,
+    store_companies,
+)
 from sim.kernels.consortia import cluster_partnering
 from sim.kernels.economy import economy_step
 from sim.kernels.membership import membership_step
@@ -25,7 +30,7 @@ from sim.state import (
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
 )
-from sim.world import new_companies
+from sim.world import CAPABILITY_SIGMA, SME_SIGMA
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -165,19 +170,39 @@ def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
                     like: np.ndarray | None = None) -> np.ndarray:
     """Create new SMEs of the given sectors; spin-offs inherit their parent's profile.
 
+    The same draws and columns as :func:`sim.world.new_companies` (``large`` all False) then
+    :meth:`sim.state.Actors.add`, written into the actor rows in one kernel pass.
+
     Each origin draws its firms' attributes from its own stream, so that a variant which
     changes, say, the number of pole-assets firms does not shift the draws of later entrants.
     """
-    a = m.actors
-    cols = new_companies(m.sc, m.gen[SPAWN_STREAM[origin]], m.centroids,
-                         np.asarray(sector, int), m.t, origin,
-                         large=np.zeros(len(sector), bool), tables=m.firm_tables)
+    a, w, t = m.actors, m.sc.world, m.firm_tables
+    sector = np.asarray(sector, np.int64)
+    k = len(sector)
+    rng = m.gen[SPAWN_STREAM[origin]]
+    # the draws of sim.world.new_companies (large = all False), in its order
+    z = rng.standard_normal(k * (3 + m.centroids.shape[1]))
+    u = rng.random(2 * k)
+    z2 = rng.standard_normal(2 * k)
+    stage = rng.random(k)
+    ex = np.exp(company_exponents(z, z2, k, SME_SIGMA, SME_SIGMA**2 / 2, w.productivity_sd,
+                                  w.productivity_sd**2 / 2, CAPABILITY_SIGMA))
+    if a.n + k > a.cap:
+        a._grow(a.n + k)
+    n0 = a.n
+    has_like = like is not None
     # new firms start at today's productivity level, not at the initial one
-    level = m.mean_productivity() / m.productivity_start if m.productivity_start > 0 else 1.0
-    cols["value_added"] = cols["value_added"] * level
-    if like is not None:
-        cols["knowledge"] = a.knowledge[like].copy()
-        cols["province"] = a.province[like].copy()
-    idx = a.add(**cols)
+    store_companies(
+        n0, sector, ex, z, u, z2, stage, np.asarray(like, np.int64) if has_like else _NO_ROWS,
+        has_like, m.centroids, w.sector_profile_spread, w.sme_employment_mean,
+        w.productivity_mean, m.productivity_start, t.province_cdf, t.export_share, t.capacity,
+        m.t, origin, a.alive, a.atype, a.sector, a.province, a.employment, a.value_added,
+        a.exporter, a.capability, a.taste, a.knowledge, a.stage, a.capacity, a.born, a.origin,
+    )
+    a.n = n0 + k
+    idx = np.arange(n0, n0 + k)
     m.on_new_actors(idx)
     return idx
+
+
+_NO_ROWS = np.zeros(0, np.int64)

@@ -13,13 +13,13 @@ on 31 December; flows add up over the year.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.institutions import ACTIVE, DROPPED, SELECTED
-from sim.kernels.bookkeeping import cluster_counts, fabric_totals, involved_actors
+from sim.kernels.bookkeeping import year_values
 from sim.scenario import INSTRUMENTS
 from sim.state import ACTOR_TYPE_NAMES
 
@@ -180,6 +180,19 @@ class Recorder:
         key_.extend(keys)
         val.extend(values)
 
+    def add_rows(self, layout: tuple[list[str], list[str], list[str]], year: int,
+                 values: np.ndarray) -> None:
+        """Record one year's rows: ``layout`` holds their indicators, breakdowns and keys."""
+        names, bys, keys = layout
+        if len(names) != len(values):
+            raise ValueError(f"{len(names)} rows for {len(values)} values")
+        ind, yr, by_, key_, val = self.columns
+        ind.extend(names)
+        yr.extend([year] * len(names))
+        by_.extend(bys)
+        key_.extend(keys)
+        val.extend(np.asarray(values, dtype=np.float64).tolist())
+
     def frame(self) -> pd.DataFrame:
         """The rows as a DataFrame with columns indicator, year, by, key, value."""
         ind, yr, by, key, val = self.columns
@@ -189,119 +202,113 @@ class Recorder:
                              "key": key, "value": np.array(val, np.float64)})
 
 
-def record_year(m: ClusterModel) -> None:
-    """Record every indicator of the catalogue for the year that ends now."""
-    r, y, a, cl, c, po = m.recorder, m.year, m.actors, m.clusters, m.counters, m.poles
-    n = a.n
-    alive = a.alive[:n]
-    names = cl.names
-    n_c = len(names)
-    by_cluster_type = cluster_counts(n, a.atype, a.cluster, n_c)
-    # rows members, non-members, all companies; columns employment, VA, exports, exporters, firms
-    fabric = fabric_totals(n, a.alive, a.atype, a.cluster, a.employment, a.value_added,
-                           a.exporter, m.sc.world.export_intensity)
+@lru_cache(maxsize=64)
+def year_layout(names: tuple[str, ...], poles: tuple[str, ...], years: tuple[int, ...],
+                calls: tuple[int, ...]) -> tuple[list[str], list[str], list[str]]:
+    """Indicator, breakdown and key of each row that :func:`record_year` records in a year,
+    in order, for clusters ``names``, poles ``poles``, cohorts ``years`` and the calls held
+    that year (0-based); the values come from :func:`sim.kernels.bookkeeping.year_values`."""
+    ind: list[str] = []
+    by_: list[str] = []
+    key_: list[str] = []
 
-    r.add("clusters_active", y, int((cl.status == ACTIVE).sum()))
-    r.add("clusters_created", y, c.clusters_created)
-    r.add("clusters_dropped", y, c.clusters_dropped)
-    dropped_now = (cl.status == DROPPED) & (cl.status_step > m.t - 4)
-    r.add_many("clusters_dropped", y, "cluster", names, dropped_now.astype(int))
-    r.add("clusters_absorbed", y, c.clusters_absorbed)
-    by_cluster = by_cluster_type.sum(axis=1)
-    by_type = by_cluster_type.sum(axis=0)
-    ent = int(by_type[:2].sum())
-    total = int(by_cluster.sum())
-    r.add("members_total", y, total)
-    r.add_many("members_total", y, "cluster", names, by_cluster)
-    r.add_many("members_total", y, "actor_type", ACTOR_TYPE_NAMES, by_type)
-    r.add("members_enterprises", y, ent)
-    ent_by_cluster = by_cluster_type[:, :2].sum(axis=1)
-    r.add_many("members_enterprises", y, "cluster", names, ent_by_cluster)
-    cohort = m.sc.time.start_year + cl.launch_step // 4
-    years = np.unique(cohort)
-    r.add_many("members_total", y, "cohort", years,
-               [by_cluster[cohort == k].sum() for k in years])
-    r.add_many("members_enterprises", y, "cohort", years,
-               [ent_by_cluster[cohort == k].sum() for k in years])
-    r.add("members_enterprise_share", y, ent / total if total else 0.0)
-    r.add("members_rd", y, int(by_type[2:4].sum()))
-    r.add("member_joins", y, int(c.flows[:, 0].sum()))
-    r.add_many("member_joins", y, "cluster", names, c.flows[:, 0])
-    r.add("member_leaves", y, int(c.flows[:, 1].sum()))
-    r.add_many("member_leaves", y, "cluster", names, c.flows[:, 1])
+    def one(name, by="total", key=""):
+        ind.append(name)
+        by_.append(by)
+        key_.append(key)
 
-    p = m.projects
-    act = p.active & (p.call < 0)
-    r.add("partnerships_active", y, int(act.sum()))
-    pc = p.cluster[act]
-    r.add_many("partnerships_active", y, "cluster", names, np.bincount(pc[pc >= 0], minlength=n_c))
-    pole_act = p.active & (p.call >= 0)
-    r.add("pole_projects_active", y, int(pole_act.sum()))
-    r.add_many("pole_projects_active", y, "pole", po.names,
-               np.bincount(p.pole[pole_act], minlength=len(po.names)))
-    r.add("partnerships_launched", y, int(c.launched.sum()))
-    r.add_many("partnerships_launched", y, "cluster", names, c.launched)
-    c.launched_total += int(c.launched.sum())
-    r.add("partnerships_launched_cumulative", y, c.launched_total)
-    r.add("partnership_members_involved", y,
-          involved_actors(p.active, p.call, p.members, a.alive, n))
-    r.add("partnership_size_mean", y,
-          c.launched_members.sum() / c.launched.sum() if c.launched.sum() else 0.0)
-    r.add("projects_completed", y, c.completed)
-    r.add("projects_succeeded", y, c.succeeded)
-    r.add("innovations", y, c.innovations)
-    r.add("new_enterprises", y, c.new_partnership + c.new_research + c.new_assets)
-    r.add("new_enterprises_partnership", y, c.new_partnership)
-    r.add("new_enterprises_research", y, c.new_research)
-    r.add("firm_entries", y, c.entries)
-    r.add("firm_exits", y, int(c.economy[0]))
-    r.add("firms_alive", y, int(fabric[2, 4]))
-    r.add("cross_cluster_partnerships_launched", y, c.cross)
-    r.add("foreign_partnerships_launched", y, c.foreign)
-    agr = m.agreements.active_counts(n_c, m.t)
-    r.add("intercluster_partnerships_active", y, int(agr.sum()))
-    r.add_many("intercluster_partnerships_active", y, "cluster", names, agr)
-    r.add("intercluster_partnerships_signed", y, c.agreements_signed)
-    r.add("animation_subsidy_eur", y, c.animation_subsidy.sum())
-    r.add_many("animation_subsidy_eur", y, "cluster", names, c.animation_subsidy)
-    r.add("member_fees_eur", y, c.fees.sum())
-    fte = cl.effort.sum(axis=1)
-    r.add("animator_effort_fte", y, fte.sum())
-    r.add_many("animator_effort_fte", y, "cluster", names, fte)
-    r.add("tender_subsidy_eur", y, c.tender_subsidy)
+    def many(name, by, keys):
+        for k in keys:
+            one(name, by, str(k))
 
-    selected = po.status == SELECTED
-    r.add("poles_selected", y, int(selected.sum()))
-    pole_of = a.pole[:n][alive]
-    pm = np.bincount(pole_of[pole_of >= 0], minlength=len(po.names))
-    r.add("pole_members", y, int(pm.sum()))
-    r.add_many("pole_members", y, "pole", po.names, pm)
-    calls = np.flatnonzero(c.calls_this_year)
-    for name, arr in (("pole_proposals_submitted", c.proposals),
-                      ("pole_proposals_labelled", c.labelled), ("pole_projects_funded", c.funded)):
-        r.add(name, y, int(arr[:, calls].sum()))
-        r.add_many(name, y, "pole", po.names, arr[:, calls].sum(axis=1))
-        r.add_many(name, y, "call", calls + 1, arr[:, calls].sum(axis=0))
+    one("clusters_active")
+    one("clusters_created")
+    one("clusters_dropped")
+    many("clusters_dropped", "cluster", names)
+    one("clusters_absorbed")
+    one("members_total")
+    many("members_total", "cluster", names)
+    many("members_total", "actor_type", ACTOR_TYPE_NAMES)
+    one("members_enterprises")
+    many("members_enterprises", "cluster", names)
+    many("members_total", "cohort", years)
+    many("members_enterprises", "cohort", years)
+    one("members_enterprise_share")
+    one("members_rd")
+    one("member_joins")
+    many("member_joins", "cluster", names)
+    one("member_leaves")
+    many("member_leaves", "cluster", names)
+    one("partnerships_active")
+    many("partnerships_active", "cluster", names)
+    one("pole_projects_active")
+    many("pole_projects_active", "pole", poles)
+    one("partnerships_launched")
+    many("partnerships_launched", "cluster", names)
+    for name in ("partnerships_launched_cumulative", "partnership_members_involved",
+                 "partnership_size_mean", "projects_completed", "projects_succeeded",
+                 "innovations", "new_enterprises", "new_enterprises_partnership",
+                 "new_enterprises_research", "firm_entries", "firm_exits", "firms_alive",
+                 "cross_cluster_partnerships_launched", "foreign_partnerships_launched",
+                 "intercluster_partnerships_active"):
+        one(name)
+    many("intercluster_partnerships_active", "cluster", names)
+    one("intercluster_partnerships_signed")
+    one("animation_subsidy_eur")
+    many("animation_subsidy_eur", "cluster", names)
+    one("member_fees_eur")
+    one("animator_effort_fte")
+    many("animator_effort_fte", "cluster", names)
+    one("tender_subsidy_eur")
+    one("poles_selected")
+    one("pole_members")
+    many("pole_members", "pole", poles)
+    for name in ("pole_proposals_submitted", "pole_proposals_labelled", "pole_projects_funded"):
+        one(name)
+        many(name, "pole", poles)
+        many(name, "call", [k + 1 for k in calls])
     for k in calls:
-        lab = c.labelled[:, k].sum()
-        r.add("pole_consortium_size_mean", y, c.consortium_size[k] / lab if lab else 0.0,
-              "call", str(k + 1))
-        r.add("pole_consortium_foreign", y, c.consortium_foreign[k], "call", str(k + 1))
-        r.add("pole_consortium_partners", y, c.consortium_types[k].sum(), "call", str(k + 1))
-        r.add_many("pole_consortium_partners", y, "actor_type/call",
-                   [f"{t}/{k + 1}" for t in ACTOR_TYPE_NAMES], c.consortium_types[k])
-    r.add_many("pole_consortium_partners", y, "actor_type", ACTOR_TYPE_NAMES,
-               c.consortium_types[calls].sum(axis=0))
-    r.add("pole_funding_eur", y, c.funding.sum())
-    r.add_many("pole_funding_eur", y, "instrument", INSTRUMENTS, c.funding)
-    r.add("pole_budget_left_eur", y, po.remaining.sum())
-    r.add_many("pole_budget_left_eur", y, "instrument", INSTRUMENTS, po.remaining)
-
-    for group, (e, v, exp_, exporters, firms) in zip(("members", "non_members", "all"),
-                                                     fabric.tolist(), strict=True):
+        one("pole_consortium_size_mean", "call", str(k + 1))
+        one("pole_consortium_foreign", "call", str(k + 1))
+        one("pole_consortium_partners", "call", str(k + 1))
+        many("pole_consortium_partners", "actor_type/call",
+             [f"{t}/{k + 1}" for t in ACTOR_TYPE_NAMES])
+    many("pole_consortium_partners", "actor_type", ACTOR_TYPE_NAMES)
+    one("pole_funding_eur")
+    many("pole_funding_eur", "instrument", INSTRUMENTS)
+    one("pole_budget_left_eur")
+    many("pole_budget_left_eur", "instrument", INSTRUMENTS)
+    for group in ("members", "non_members", "all"):
         by, key = ("total", "") if group == "all" else ("group", group)
-        r.add("employment", y, e, by, key)
-        r.add("value_added", y, v, by, key)
-        r.add("productivity", y, v / e if e else 0.0, by, key)
-        r.add("exports", y, exp_, by, key)
-        r.add("exporters_share", y, exporters / firms if firms else 0.0, by, key)
+        for name in ("employment", "value_added", "productivity", "exports", "exporters_share"):
+            one(name, by, key)
+    return ind, by_, key_
+
+
+def record_year(m: ClusterModel) -> None:
+    """Record every indicator of the catalogue for the year that ends now.
+
+    The values of all rows come from one kernel pass (:func:`year_values`); their indicator,
+    breakdown and key from :func:`year_layout`, the same for every year with the same calls.
+    """
+    a, cl, c, po, p = m.actors, m.clusters, m.counters, m.poles, m.projects
+    n_c = len(cl.names)
+    cohort = m.sc.time.start_year + cl.launch_step // 4
+    years, cohort_idx = np.unique(cohort, return_inverse=True)
+    calls = np.flatnonzero(c.calls_this_year)
+    c.launched_total += int(c.launched.sum())
+    counts = np.array([c.clusters_created, c.clusters_dropped, c.clusters_absorbed,
+                       c.launched_total, c.completed, c.succeeded, c.innovations,
+                       c.new_partnership, c.new_research, c.new_assets, c.entries,
+                       c.economy[0], c.cross, c.foreign, c.agreements_signed], np.int64)
+    values = year_values(
+        a.n, a.alive, a.atype, a.cluster, a.pole, a.employment, a.value_added, a.exporter,
+        m.sc.world.export_intensity, cl.status, cl.status_step, m.t, cohort_idx, len(years),
+        c.flows, c.launched, c.launched_members, m.agreements.active_counts(n_c, m.t),
+        c.animation_subsidy, c.fees, cl.effort, p.active, p.call, p.cluster, p.pole,
+        p.members, po.status, calls, c.proposals, c.labelled, c.funded, c.consortium_size,
+        c.consortium_foreign, c.consortium_types, c.funding, po.remaining, counts,
+        float(c.tender_subsidy),
+    )
+    layout = year_layout(cl.names, po.names, tuple(years.tolist()), tuple(calls.tolist()))
+    m.recorder.add_rows(layout, m.year, values)

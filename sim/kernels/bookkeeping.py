@@ -12,6 +12,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.institutions import ACTIVE as ACTIVE_CLUSTER
+from sim.institutions import DROPPED as DROPPED_CLUSTER
+from sim.institutions import SELECTED as SELECTED_POLE
+
 PW_BLOCKSIZE = 128  # NumPy's pairwise-summation block (numpy/_core/src/umath/loops_utils.h.src)
 
 
@@ -414,3 +418,224 @@ def store_companies(n, sector, ex, z, u, z2, stage_u, like, has_like, centroids,
                 norm = 1.0
             for d in range(dims):
                 knowledge[r, d] = raw[d] / norm
+
+
+@njit(cache=True)
+def year_values(n, alive, atype, cluster, pole, employment, value_added, exporter,
+                export_intensity, cl_status, cl_status_step, t, cohort, n_cohorts, flows,
+                launched, launched_members, agreements, animation_subsidy, fees, effort,
+                p_active, p_call, p_cluster, p_pole, p_members, po_status, calls, proposals,
+                labelled, funded, cons_size, cons_foreign, cons_types, funding, remaining,
+                counts, tender_subsidy):
+    """The values of one year's indicator rows (float64), in the order of
+    :func:`sim.indicators.year_layout` (see :func:`sim.indicators.record_year`).
+
+    ``cohort[c]`` is the index of cluster ``c``'s launch year among the ``n_cohorts`` sorted
+    launch years; ``calls`` the calls held this year; ``counts`` (int64) the yearly counters
+    clusters created, dropped, absorbed, partnerships launched since the start, projects
+    completed, succeeded, innovations, new enterprises out of partnerships, research and pole
+    assets, entries, exits, cross-cluster and foreign partnerships launched, agreements
+    signed.  Float sums are NumPy's (``0.0 +`` the pairwise sum, as ``ndarray.sum``).
+    """
+    n_c = cl_status.shape[0]
+    n_p = po_status.shape[0]
+    n_k = calls.shape[0]
+    by_ct = cluster_counts(n, atype, cluster, n_c)
+    fabric = fabric_totals(n, alive, atype, cluster, employment, value_added, exporter,
+                           export_intensity)
+    pm = np.zeros(n_p, np.int64)
+    for i in range(n):
+        if alive[i] and pole[i] >= 0:
+            pm[pole[i]] += 1
+    out = np.empty(75 + 10 * n_c + 2 * n_cohorts + 5 * n_p + 11 * n_k)
+    j = 0
+    v = 0
+    for c in range(n_c):
+        if cl_status[c] == ACTIVE_CLUSTER:
+            v += 1
+    out[j] = v
+    out[j + 1] = counts[0]
+    out[j + 2] = counts[1]
+    j += 3
+    for c in range(n_c):
+        out[j] = 1.0 if cl_status[c] == DROPPED_CLUSTER and cl_status_step[c] > t - 4 else 0.0
+        j += 1
+    out[j] = counts[2]
+    j += 1
+    by_cluster = np.zeros(n_c, np.int64)
+    ent_cluster = np.zeros(n_c, np.int64)
+    by_type = np.zeros(5, np.int64)
+    for c in range(n_c):
+        for ty in range(5):
+            by_cluster[c] += by_ct[c, ty]
+            by_type[ty] += by_ct[c, ty]
+        ent_cluster[c] = by_ct[c, 0] + by_ct[c, 1]
+    ent = by_type[0] + by_type[1]
+    total = by_cluster.sum()
+    out[j] = total
+    j += 1
+    for c in range(n_c):
+        out[j + c] = by_cluster[c]
+    j += n_c
+    for ty in range(5):
+        out[j + ty] = by_type[ty]
+    j += 5
+    out[j] = ent
+    j += 1
+    for c in range(n_c):
+        out[j + c] = ent_cluster[c]
+    j += n_c
+    for y in range(n_cohorts):
+        tot_y = 0
+        ent_y = 0
+        for c in range(n_c):
+            if cohort[c] == y:
+                tot_y += by_cluster[c]
+                ent_y += ent_cluster[c]
+        out[j + y] = tot_y
+        out[j + n_cohorts + y] = ent_y
+    j += 2 * n_cohorts
+    out[j] = ent / total if total else 0.0
+    out[j + 1] = by_type[2] + by_type[3]
+    j += 2
+    for col in range(2):
+        s = 0
+        for c in range(n_c):
+            s += flows[c, col]
+            out[j + 1 + c] = flows[c, col]
+        out[j] = s
+        j += 1 + n_c
+    # projects under way: cluster partnerships by cluster, pole projects by pole
+    pa = np.zeros(n_c, np.int64)
+    pp = np.zeros(n_p, np.int64)
+    n_pa = 0
+    n_pp = 0
+    for q in range(p_active.shape[0]):
+        if not p_active[q]:
+            continue
+        if p_call[q] < 0:
+            n_pa += 1
+            if p_cluster[q] >= 0:
+                pa[p_cluster[q]] += 1
+        else:
+            n_pp += 1
+            pp[p_pole[q]] += 1
+    out[j] = n_pa
+    j += 1
+    for c in range(n_c):
+        out[j + c] = pa[c]
+    j += n_c
+    out[j] = n_pp
+    j += 1
+    for p in range(n_p):
+        out[j + p] = pp[p]
+    j += n_p
+    n_launched = launched.sum()
+    out[j] = n_launched
+    j += 1
+    for c in range(n_c):
+        out[j + c] = launched[c]
+    j += n_c
+    out[j] = counts[3]
+    out[j + 1] = involved_actors(p_active, p_call, p_members, alive, n)
+    out[j + 2] = launched_members.sum() / n_launched if n_launched else 0.0
+    out[j + 3] = counts[4]
+    out[j + 4] = counts[5]
+    out[j + 5] = counts[6]
+    out[j + 6] = counts[7] + counts[8] + counts[9]
+    out[j + 7] = counts[7]
+    out[j + 8] = counts[8]
+    out[j + 9] = counts[10]
+    out[j + 10] = counts[11]
+    out[j + 11] = fabric[2, 4]
+    out[j + 12] = counts[12]
+    out[j + 13] = counts[13]
+    j += 14
+    out[j] = agreements.sum()
+    j += 1
+    for c in range(n_c):
+        out[j + c] = agreements[c]
+    j += n_c
+    out[j] = counts[14]
+    out[j + 1] = 0.0 + pairwise_sum(animation_subsidy, 0, n_c)
+    j += 2
+    for c in range(n_c):
+        out[j + c] = animation_subsidy[c]
+    j += n_c
+    out[j] = 0.0 + pairwise_sum(fees, 0, n_c)
+    j += 1
+    fte = np.empty(n_c)
+    row = np.empty(effort.shape[1])
+    for c in range(n_c):
+        for m in range(effort.shape[1]):
+            row[m] = effort[c, m]
+        fte[c] = 0.0 + pairwise_sum(row, 0, effort.shape[1])
+    out[j] = 0.0 + pairwise_sum(fte, 0, n_c)
+    j += 1
+    for c in range(n_c):
+        out[j + c] = fte[c]
+    j += n_c
+    out[j] = tender_subsidy
+    j += 1
+    v = 0
+    for p in range(n_p):
+        if po_status[p] == SELECTED_POLE:
+            v += 1
+    out[j] = v
+    out[j + 1] = pm.sum()
+    j += 2
+    for p in range(n_p):
+        out[j + p] = pm[p]
+    j += n_p
+    for arr in (proposals, labelled, funded):
+        start = j
+        j += 1
+        s = 0
+        for p in range(n_p):
+            sp = 0
+            for kk in range(n_k):
+                sp += arr[p, calls[kk]]
+            out[j + p] = sp
+            s += sp
+        j += n_p
+        for kk in range(n_k):
+            sk = 0
+            for p in range(n_p):
+                sk += arr[p, calls[kk]]
+            out[j + kk] = sk
+        j += n_k
+        out[start] = s
+    for kk in range(n_k):
+        k = calls[kk]
+        lab = 0
+        for p in range(n_p):
+            lab += labelled[p, k]
+        out[j] = cons_size[k] / lab if lab else 0.0
+        out[j + 1] = cons_foreign[k]
+        out[j + 2] = cons_types[k].sum()
+        j += 3
+        for ty in range(5):
+            out[j + ty] = cons_types[k, ty]
+        j += 5
+    for ty in range(5):
+        s = 0
+        for kk in range(n_k):
+            s += cons_types[calls[kk], ty]
+        out[j + ty] = s
+    j += 5
+    for arr in (funding, remaining):
+        out[j] = 0.0 + pairwise_sum(arr, 0, 5)
+        for i in range(5):
+            out[j + 1 + i] = arr[i]
+        j += 6
+    for g in range(3):
+        e = fabric[g, 0]
+        va = fabric[g, 1]
+        out[j] = e
+        out[j + 1] = va
+        out[j + 2] = va / e if e else 0.0
+        out[j + 3] = fabric[g, 2]
+        out[j + 4] = fabric[g, 3] / fabric[g, 4] if fabric[g, 4] else 0.0
+        j += 5
+    assert j == out.shape[0]
+    return out

@@ -98,6 +98,7 @@ class ClusterModel(mesa.Model):
         self.evaluations: list[tuple[int, str, int, float, bool]] = []
         self.t = 0
         self._buffers: tuple[np.ndarray, ...] | None = None
+        self.effort_shares: np.ndarray | None = None  # the animators' task shares (policy)
 
         self.handles = handles
         self._handle: dict[int, mesa.Agent] = {}

@@ -22,7 +22,7 @@ from sim.institutions import (
 )
 from sim.kernels.bookkeeping import (
     add_to_members,
-    cluster_counts,
+    animation_budget,
     consortium_means,
     involvement_counts,
     set_members,
@@ -34,7 +34,6 @@ from sim.state import (
     LARGE,
     POLE_ASSETS,
     RESEARCH_CENTRE,
-    SME,
     TRAINING_CENTRE,
     UNIVERSITY,
 )
@@ -72,30 +71,16 @@ def fund_animation(m: ClusterModel) -> None:
     An animator is hired only with a subsidy; fees complement it up to their caps.  Effort is
     the budget in full-time animators, split over the tasks by the policy's shares.
     """
-    cl, an = m.clusters, m.sc.policy.animation
-    a = m.actors
-    if an.taper_per_year > 0:
-        years = np.maximum(0, (m.t - cl.launch_step) // 4)
-        rate = np.maximum(an.taper_floor, 1.0 - an.taper_per_year * years)
-    else:
-        rate = 1.0
-    subsidy = np.where(cl.active, rate * an.subsidy_eur_per_year, 0.0)
-    members = cluster_counts(a.n, a.atype, a.cluster, len(cl.names))
-    n_sme, n_large = members[:, SME], members[:, LARGE]
-    need = np.maximum(0.0, an.cost_eur_per_year - subsidy)
-    units = n_sme + 4.0 * n_large
-    per_unit = np.where(units > 0, need / np.maximum(units, 1), 0.0)
-    funded = subsidy > 0
-    cl.fee_sme = np.where(funded, np.minimum(an.fee_cap_sme_eur, per_unit), 0.0)
-    cl.fee_large = np.where(funded, np.minimum(an.fee_cap_large_eur, 4.0 * per_unit), 0.0)
-    fees = n_sme * cl.fee_sme + n_large * cl.fee_large
-    fte = np.where(funded, (subsidy + fees) / an.cost_eur_per_year, 0.0)
-    shares = np.array([an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
-                       an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
-    cl.effort = fte[:, None] * shares[None, :]
-    cl.subsidy = subsidy
-    m.counters.animation_subsidy += subsidy / 4.0
-    m.counters.fees += fees / 4.0
+    cl, an, a = m.clusters, m.sc.policy.animation, m.actors
+    shares = m.effort_shares
+    if shares is None:
+        shares = m.effort_shares = np.array([
+            an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
+            an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
+    cl.subsidy, cl.fee_sme, cl.fee_large, cl.effort = animation_budget(
+        a.n, a.atype, a.cluster, cl.active, cl.launch_step, m.t, an.taper_per_year,
+        an.taper_floor, an.subsidy_eur_per_year, an.cost_eur_per_year, an.fee_cap_sme_eur,
+        an.fee_cap_large_eur, shares, m.counters.animation_subsidy, m.counters.fees)
 
 
 def internationalise(m: ClusterModel) -> None:

@@ -639,3 +639,60 @@ def year_values(n, alive, atype, cluster, pole, employment, value_added, exporte
         j += 5
     assert j == out.shape[0]
     return out
+
+
+@njit(cache=True)
+def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, taper_floor,
+                     subsidy_eur, cost_eur, fee_cap_sme, fee_cap_large, shares,
+                     year_subsidy, year_fees):
+    """The clusters' animation budget this quarter (see :func:`sim.policy.fund_animation`):
+    returns the subsidy rate (EUR/year), the SME and large-firm fees and the effort by task
+    (``(C, len(shares))``), fresh arrays; adds a quarter of the subsidy and of the fees to the
+    yearly counters ``year_subsidy`` and ``year_fees``.  The same operations, in the same
+    order, as the NumPy expressions they replace (member counts as :func:`cluster_counts`)."""
+    n_c = active.shape[0]
+    n_sme = np.zeros(n_c, np.int64)
+    n_large = np.zeros(n_c, np.int64)
+    for i in range(n):
+        c = cluster[i]
+        if c >= 0:
+            if atype[i] == 0:
+                n_sme[c] += 1
+            elif atype[i] == 1:
+                n_large[c] += 1
+    subsidy = np.empty(n_c)
+    fee_sme = np.empty(n_c)
+    fee_large = np.empty(n_c)
+    effort = np.empty((n_c, shares.shape[0]))
+    for c in range(n_c):
+        if taper_per_year > 0:
+            years = (t - launch_step[c]) // 4
+            if years < 0:
+                years = 0
+            rate = 1.0 - taper_per_year * years
+            if rate < taper_floor:
+                rate = taper_floor
+        else:
+            rate = 1.0
+        s = rate * subsidy_eur if active[c] else 0.0
+        need = cost_eur - s
+        if need < 0.0:
+            need = 0.0
+        units = n_sme[c] + 4.0 * n_large[c]
+        per_unit = need / max(units, 1.0) if units > 0 else 0.0
+        if s > 0:
+            fs = min(fee_cap_sme, per_unit)
+            fl = min(fee_cap_large, 4.0 * per_unit)
+        else:
+            fs = 0.0
+            fl = 0.0
+        fees = n_sme[c] * fs + n_large[c] * fl
+        fte = (s + fees) / cost_eur if s > 0 else 0.0
+        for task in range(shares.shape[0]):
+            effort[c, task] = fte * shares[task]
+        subsidy[c] = s
+        fee_sme[c] = fs
+        fee_large[c] = fl
+        year_subsidy[c] += s / 4.0
+        year_fees[c] += fees / 4.0
+    return subsidy, fee_sme, fee_large, effort

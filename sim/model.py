@@ -99,6 +99,10 @@ class ClusterModel(mesa.Model):
         self.t = 0
         self._buffers: tuple[np.ndarray, ...] | None = None
         self.effort_shares: np.ndarray | None = None  # the animators' task shares (policy)
+        self.outcome_buffers: tuple[np.ndarray, ...] | None = None  # of complete_projects
+        # steps at which a cluster is due to launch and a pole call closes (to skip the others)
+        self.launch_steps = frozenset(self.clusters.launch_step.tolist())
+        self.call_steps = frozenset(self.poles.call_steps.tolist())
 
         self.handles = handles
         self._handle: dict[int, mesa.Agent] = {}

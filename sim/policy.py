@@ -22,9 +22,12 @@ from sim.institutions import (
 )
 from sim.kernels.bookkeeping import (
     add_to_members,
+    agreement_draws,
     animation_budget,
     consortium_means,
+    fund_proposals,
     involvement_counts,
+    pole_counts,
     set_members,
 )
 from sim.kernels.consortia import form_consortia
@@ -47,6 +50,8 @@ TENDER_REFERENCE_EUR = 24_000.0  # seed: the Region's tender subsidy
 
 def launch_clusters(m: ClusterModel) -> None:
     """Clusters due this quarter start, founded by companies of their sectors (bottom-up)."""
+    if m.t not in m.launch_steps:
+        return
     cl, a = m.clusters, m.actors
     due = np.flatnonzero((cl.status == PLANNED) & (cl.launch_step == m.t))
     n = a.n
@@ -88,12 +93,11 @@ def internationalise(m: ClusterModel) -> None:
     cl, it = m.clusters, m.sc.policy.international
     year = m.year
     subsidy = it.tender_subsidy_eur if year >= it.tender_subsidy_start_year else 0.0
-    p = it.agreement_rate * cl.effort[:, PROMOTION] * (1.0 + it.tender_effect * subsidy
-                                                       / TENDER_REFERENCE_EUR)
-    p = np.where(cl.active, np.minimum(p, 1.0), 0.0)
-    signed = np.flatnonzero(m.gen["international"].random(len(p)) < p)
-    for c in signed:
-        m.agreements.cluster.append(int(c))
+    factor = 1.0 + it.tender_effect * subsidy / TENDER_REFERENCE_EUR
+    u = m.gen["international"].random(len(cl.names))
+    signed = agreement_draws(u, cl.effort[:, PROMOTION], cl.status, it.agreement_rate, factor)
+    for c in signed.tolist():
+        m.agreements.cluster.append(c)
         m.agreements.expiry.append(m.t + 4 * it.agreement_years)
     m.counters.agreements_signed += len(signed)
     m.counters.tender_subsidy += subsidy * len(signed)
@@ -193,6 +197,8 @@ def pole_call(m: ClusterModel) -> None:
     period); its training and investment requests are granted when they fit theirs.  No
     instrument can be overspent.
     """
+    if m.t not in m.call_steps:
+        return
     po, pp, a = m.poles, m.sc.policy.poles, m.actors
     calls = np.flatnonzero(po.call_steps == m.t)
     selected = po.status == SELECTED
@@ -250,16 +256,8 @@ def pole_call(m: ClusterModel) -> None:
         last = _step(m, pp.budget_end_year, 4)
         calls_left = int(((po.call_steps >= m.t) & (po.call_steps <= last)).sum())
         envelope = po.remaining[[RD, TRAINING, INVESTMENT]] / max(calls_left, 1)
-        for i in np.argsort(-score, kind="stable"):
-            if not labelled[i] or rd_req[i] > envelope[0]:
-                continue
-            funded[i] = True
-            grants[i, 0] = rd_req[i]
-            envelope[0] -= rd_req[i]
-            for col, req in ((1, tr_req[i]), (2, inv_req[i])):
-                if 0 < req <= envelope[col]:
-                    grants[i, col] = req
-                    envelope[col] -= req
+        fund_proposals(np.argsort(-score, kind="stable"), labelled, rd_req, tr_req, inv_req,
+                       envelope, funded, grants)
         po.remaining[[RD, TRAINING, INVESTMENT]] -= grants.sum(axis=0)
     # proposals that are not funded release the partners' capacity
     add_to_members(a.load, members, size, np.flatnonzero(~funded), -1)
@@ -288,8 +286,7 @@ def pole_programmes(m: ClusterModel) -> None:
         return
     quarters_left = _step(m, pp.budget_end_year, 4) - m.t + 1  # this one included
     n = a.n
-    pole_of = a.pole[:n]
-    weight = np.bincount(pole_of[pole_of >= 0], minlength=len(po.names)) * selected
+    weight = pole_counts(n, a.pole, len(po.names)) * selected
     if weight.sum() == 0:
         weight = selected.astype(float)
     share = weight / weight.sum()
@@ -302,7 +299,9 @@ def pole_programmes(m: ClusterModel) -> None:
     new_firms = m.gen["assets"].poisson(pp.assets_firms_per_meur * share * assets / 1e6)
     for p in np.flatnonzero(new_firms):
         sectors = np.flatnonzero(po.sectors[p])
-        sec = m.gen["assets"].choice(sectors, size=int(new_firms[p]))
+        # choice(sectors, size=...), which draws exactly these integers
+        sec = sectors[m.gen["assets"].integers(0, len(sectors), size=int(new_firms[p]),
+                                               dtype=np.int64)]
         idx = spawn_companies(m, sec, POLE_ASSETS)
         a.pole[idx] = p
         m.counters.new_assets += len(idx)

@@ -15,7 +15,7 @@ from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
 from sim.kernels.bookkeeping import (
     company_exponents,
     fabric_census,
-    membership_census,
+    membership_inputs,
     store_companies,
 )
 from sim.kernels.consortia import cluster_partnering
@@ -24,9 +24,7 @@ from sim.kernels.membership import membership_step
 from sim.kernels.projects import complete_projects
 from sim.state import (
     ENTRY,
-    LARGE,
     POLE_ASSETS,
-    SME,
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
 )
@@ -39,13 +37,10 @@ if TYPE_CHECKING:
 def membership(m: ClusterModel) -> None:
     """Companies, universities, research and training centres join or leave clusters."""
     a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
-    # members of each cluster by actor type; living companies of the sectors it recruits in
-    by_type, potential = membership_census(a.n, a.alive, a.atype, a.sector, a.cluster,
-                                           cl.sectors)
-    members = by_type.sum(axis=1)
-    companies = by_type[:, SME] + by_type[:, LARGE]
-    pull = companies / np.maximum(potential, 1)
-    activity = cl.launched_recent.sum(axis=1) / np.maximum(members, 1)
+    # members of each cluster, the share of the companies of its sectors already in (pull),
+    # members involved in last year's launches per member (activity)
+    members, pull, activity = membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster,
+                                                cl.sectors, cl.launched_recent)
     membership_step(
         a.n, a.alive, a.atype, a.sector, a.taste, a.cluster, cl.sector_clusters, cl.active,
         cl.effort[:, RECRUITING], pull, activity, cl.fee_sme, cl.fee_large, members,
@@ -95,11 +90,12 @@ def projects(m: ClusterModel) -> None:
     a, p, bp = m.actors, m.projects, m.sc.behaviour.projects
     poles = m.sc.policy.poles
     bench = m.clusters.effort[:, 4]
-    cap = p.cap
-    done = np.empty(cap, np.int32)
-    success = np.empty(cap, np.bool_)
-    spin = np.empty(cap, np.bool_)
-    innov = np.empty(cap, np.int64)
+    bufs = m.outcome_buffers
+    if bufs is None or bufs[0].shape[0] < p.cap:  # outputs of complete_projects, reused
+        cap = p.cap
+        bufs = m.outcome_buffers = (np.empty(cap, np.int32), np.empty(cap, np.bool_),
+                                    np.empty(cap, np.bool_), np.empty(cap, np.int64))
+    done, success, spin, innov = bufs
     k = complete_projects(
         m.t, p.active, p.end, p.members, p.size, p.match, p.has_rd, p.foreign, p.cluster,
         p.fund_rd, p.fund_training, p.fund_investment,
@@ -157,7 +153,8 @@ def demography(m: ClusterModel) -> None:
     rs = m.gen["research"]
     k = int(rs.binomial(len(research), rate)) if len(research) else 0
     if k:
-        parents = rs.choice(research, size=k, replace=True)
+        # rs.choice(research, size=k, replace=True), which draws exactly these integers
+        parents = research[rs.integers(0, len(research), size=k, dtype=np.int64)]
         spawn_companies(m, a.sector[parents], SPINOFF_RESEARCH, like=parents)
         m.counters.new_research += k
 

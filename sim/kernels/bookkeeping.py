@@ -696,3 +696,74 @@ def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, 
         year_subsidy[c] += s / 4.0
         year_fees[c] += fees / 4.0
     return subsidy, fee_sme, fee_large, effort
+
+
+@njit(cache=True)
+def membership_inputs(n, alive, atype, sector, cluster, cl_sectors, launched_recent):
+    """Per cluster, from one pass of :func:`membership_census`: its members (int64), its pull
+    (member companies over the living companies of its sectors, at least 1) and its activity
+    (members involved in the launches of the last four quarters per member, at least 1)."""
+    by_type, potential = membership_census(n, alive, atype, sector, cluster, cl_sectors)
+    n_c = by_type.shape[0]
+    members = np.zeros(n_c, np.int64)
+    pull = np.empty(n_c)
+    activity = np.empty(n_c)
+    for c in range(n_c):
+        for ty in range(5):
+            members[c] += by_type[c, ty]
+        pull[c] = (by_type[c, 0] + by_type[c, 1]) / max(potential[c], 1)
+        involved = 0
+        for q in range(launched_recent.shape[1]):
+            involved += launched_recent[c, q]
+        activity[c] = involved / max(members[c], 1)
+    return members, pull, activity
+
+
+@njit(cache=True)
+def agreement_draws(u, promotion, status, rate, factor):
+    """The clusters (int64, in order) that sign an agreement this quarter: active ones with
+    ``u[c] < min(rate * promotion[c] * factor, 1)``."""
+    out = np.empty(u.shape[0], np.int64)
+    k = 0
+    for c in range(u.shape[0]):
+        p = rate * promotion[c] * factor
+        if p > 1.0:
+            p = 1.0
+        if status[c] != ACTIVE_CLUSTER:
+            p = 0.0
+        if u[c] < p:
+            out[k] = c
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
+def pole_counts(n, pole, n_poles):
+    """Actors (rows ``< n``) per pole (int64); exited actors have no pole."""
+    out = np.zeros(n_poles, np.int64)
+    for i in range(n):
+        if pole[i] >= 0:
+            out[pole[i]] += 1
+    return out
+
+
+@njit(cache=True)
+def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants):
+    """The jury's funding in rank ``order``: a labelled proposal is funded when its R&D request
+    fits what is left of ``envelope[0]``; its training and investment requests (when positive)
+    are granted when they fit ``envelope[1]`` and ``envelope[2]``.  Updates ``envelope``,
+    ``funded`` and ``grants`` (``(k, 3)``) in place."""
+    for i in order:
+        if not labelled[i] or rd_req[i] > envelope[0]:
+            continue
+        funded[i] = True
+        grants[i, 0] = rd_req[i]
+        envelope[0] -= rd_req[i]
+        req = tr_req[i]
+        if 0 < req <= envelope[1]:
+            grants[i, 1] = req
+            envelope[1] -= req
+        req = inv_req[i]
+        if 0 < req <= envelope[2]:
+            grants[i, 2] = req
+            envelope[2] -= req

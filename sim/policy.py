@@ -25,9 +25,11 @@ from sim.kernels.bookkeeping import (
     agreement_draws,
     animation_budget,
     consortium_means,
+    founder_candidates,
     fund_proposals,
     involvement_counts,
     pole_counts,
+    pole_groups,
     set_members,
 )
 from sim.kernels.consortia import form_consortia
@@ -56,12 +58,10 @@ def launch_clusters(m: ClusterModel) -> None:
     due = np.flatnonzero((cl.status == PLANNED) & (cl.launch_step == m.t))
     n = a.n
     for c in due:
-        free = (a.alive[:n] & (a.atype[:n] <= LARGE) & (a.cluster[:n] < 0)
-                & cl.sectors[c][a.sector[:n]])
-        cand = np.flatnonzero(free)
+        cand, weight = founder_candidates(n, a.alive, a.atype, a.cluster, a.sector,
+                                          cl.sectors[c], a.capability)
         k = min(len(cand), max(2, round(cl.founders[c] * m.sc.run.scale)))
         if k:
-            weight = a.capability[cand] * np.where(a.atype[cand] == LARGE, 2.0, 1.0)
             pick = m.gen["launch"].choice(cand, size=k, replace=False, p=weight / weight.sum())
             a.cluster[pick] = c
         cl.status[c] = ACTIVE
@@ -207,11 +207,10 @@ def pole_call(m: ClusterModel) -> None:
     call = int(calls[0])
     m.counters.calls_this_year[call] = True
     n = a.n
-    group = np.where(a.alive[:n], po.sector_pole[a.sector[:n]], -1)
-    group = np.where((group >= 0) & selected[np.maximum(group, 0)], group, -1).astype(np.int32)
+    # each living actor's selected pole by its sector; who can initiate a proposal
+    group, initiators = pole_groups(n, a.alive, a.atype, a.sector, po.sector_pole, selected)
     n_p = len(po.names)
     co_ptr, co_idx, nc_ptr, nc_idx = member_index(group, a.atype, a.alive, n_p)
-    initiators = np.flatnonzero((group >= 0) & (a.atype[:n] <= RESEARCH_CENTRE)).astype(np.int32)
     if len(initiators) == 0:
         return
     bp = m.sc.behaviour.partnering

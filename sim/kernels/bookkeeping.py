@@ -767,3 +767,37 @@ def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, g
         if 0 < req <= envelope[2]:
             grants[i, 2] = req
             envelope[2] -= req
+
+
+@njit(cache=True)
+def founder_candidates(n, alive, atype, cluster, sector, in_sectors, capability):
+    """The living companies of no cluster whose sector is in ``in_sectors`` (bool by sector):
+    their indices (int64, in order) and weights (capability, doubled for a large firm)."""
+    cand = np.empty(n, np.int64)
+    weight = np.empty(n)
+    k = 0
+    for i in range(n):
+        if alive[i] and atype[i] <= 1 and cluster[i] < 0 and in_sectors[sector[i]]:
+            cand[k] = i
+            weight[k] = capability[i] * (2.0 if atype[i] == 1 else 1.0)
+            k += 1
+    return cand[:k], weight[:k]
+
+
+@njit(cache=True)
+def pole_groups(n, alive, atype, sector, sector_pole, selected):
+    """The selected pole of each actor row ``< n`` by its sector (int32, ``-1`` when dead or
+    none) and the rows that can initiate a proposal (int32: companies, universities and
+    research centres of a selected pole)."""
+    group = np.empty(n, np.int32)
+    initiators = np.empty(n, np.int32)
+    k = 0
+    for i in range(n):
+        g = sector_pole[sector[i]] if alive[i] else -1
+        if g < 0 or not selected[g]:
+            g = -1
+        group[i] = g
+        if g >= 0 and atype[i] <= 3:
+            initiators[k] = i
+            k += 1
+    return group, initiators[:k]

@@ -97,7 +97,9 @@ class ClusterModel(mesa.Model):
         self.recorder = Recorder()
         self.evaluations: list[tuple[int, str, int, float, bool]] = []
         self.t = 0
-        self._buffers: tuple[np.ndarray, ...] | None = None
+        # consortium buffers, sized for every actor to lead one (they grow with the population)
+        self._buffers: tuple[np.ndarray, ...] | None = consortium_buffers(
+            self.actors.n, sc.behaviour.partnering.max_consortium)
         self.effort_shares: np.ndarray | None = None  # the animators' task shares (policy)
         self.outcome_buffers: tuple[np.ndarray, ...] | None = None  # of complete_projects
         # steps at which a cluster is due to launch and a pole call closes (to skip the others)

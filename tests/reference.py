@@ -101,9 +101,27 @@ class Xoshiro:
         return int(self.uniform() * n)
 
     def normal(self) -> float:
-        u1 = self.uniform()
-        u2 = self.uniform()
-        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+        """Ziggurat (Doornik 2005's form), on the kernel's layer tables."""
+        from sim.kernels.rng import ZIG_R, ZIG_RATIO, ZIG_X
+
+        while True:
+            b = self.next_u64()
+            i = b & 127
+            u = 2.0 * ((b >> 11) * 2.0**-53) - 1.0
+            if abs(u) < ZIG_RATIO[i]:
+                return u * ZIG_X[i]
+            if i == 0:
+                while True:
+                    x = math.log(1.0 - self.uniform()) / ZIG_R
+                    y = math.log(1.0 - self.uniform())
+                    if -2.0 * y >= x * x:
+                        break
+                return x - ZIG_R if u < 0.0 else ZIG_R - x
+            x = u * ZIG_X[i]
+            f0 = math.exp(-0.5 * (ZIG_X[i] * ZIG_X[i] - x * x))
+            f1 = math.exp(-0.5 * (ZIG_X[i + 1] * ZIG_X[i + 1] - x * x))
+            if f1 + self.uniform() * (f0 - f1) < 1.0:
+                return x
 
     def shuffle(self, seq: list) -> None:
         for i in range(len(seq) - 1, 0, -1):

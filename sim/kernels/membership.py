@@ -34,18 +34,28 @@ LARGE_COST_DISCOUNT = 4.0
 
 
 @njit(cache=True)
+def net_benefit(large, ki, coop, pull, activity, fee_sme, fee_large, taste, benefit_base,
+                benefit_knowledge, benefit_pull, benefit_activity, benefit_taste, cost_weight):
+    """The utility below from scalars (a compiled call that passes many arrays costs more than
+    this arithmetic); ``large`` is True for a large firm."""
+    if large:
+        cost = cost_weight * fee_large / 1000.0 / LARGE_COST_DISCOUNT
+    else:
+        cost = cost_weight * fee_sme / 1000.0
+    return (benefit_base + benefit_knowledge * ki * coop + benefit_pull * pull
+            + benefit_activity * activity + benefit_taste * taste - cost)
+
+
+@njit(cache=True)
 def utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
             cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge, benefit_pull,
             benefit_activity, benefit_taste, cost_weight):
     """Net benefit of membership of cluster ``c`` for company ``i`` (utility units)."""
     s = sector[i]
-    if atype[i] == 1:
-        cost = cost_weight * cl_fee_large[c] / 1000.0 / LARGE_COST_DISCOUNT
-    else:
-        cost = cost_weight * cl_fee_sme[c] / 1000.0
-    return (benefit_base + benefit_knowledge * sector_ki[s] * sector_coop[s]
-            + benefit_pull * cl_pull[c] + benefit_activity * cl_activity[c]
-            + benefit_taste * taste[i] - cost)
+    return net_benefit(atype[i] == 1, sector_ki[s], sector_coop[s], cl_pull[c], cl_activity[c],
+                       cl_fee_sme[c], cl_fee_large[c], taste[i], benefit_base,
+                       benefit_knowledge, benefit_pull, benefit_activity, benefit_taste,
+                       cost_weight)
 
 
 @njit(cache=True)
@@ -73,9 +83,10 @@ def membership_step(
         c = cluster[i]
         if c >= 0:
             if atype[i] <= 1 and uniform(rng) < leave_rate:
-                u = utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
-                            cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge,
-                            benefit_pull, benefit_activity, benefit_taste, cost_weight)
+                u = net_benefit(atype[i] == 1, sector_ki[sector[i]], sector_coop[sector[i]],
+                                cl_pull[c], cl_activity[c], cl_fee_sme[c], cl_fee_large[c],
+                                taste[i], benefit_base, benefit_knowledge, benefit_pull,
+                                benefit_activity, benefit_taste, cost_weight)
                 if uniform(rng) >= 1.0 / (1.0 + np.exp(-u / noise)):
                     cluster[i] = -1
                     cl_members[c] -= 1
@@ -94,9 +105,10 @@ def membership_step(
         if atype[i] <= 1:
             if uniform(rng) >= awareness_base + awareness_recruit * cl_recruit[c]:
                 continue
-            u = utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
-                        cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge,
-                        benefit_pull, benefit_activity, benefit_taste, cost_weight)
+            u = net_benefit(atype[i] == 1, sector_ki[s], sector_coop[s], cl_pull[c],
+                            cl_activity[c], cl_fee_sme[c], cl_fee_large[c], taste[i],
+                            benefit_base, benefit_knowledge, benefit_pull, benefit_activity,
+                            benefit_taste, cost_weight)
             if uniform(rng) < 1.0 / (1.0 + np.exp(-u / noise)):
                 cluster[i] = c
                 cl_members[c] += 1

@@ -97,9 +97,10 @@ class ClusterModel(mesa.Model):
         self.recorder = Recorder()
         self.evaluations: list[tuple[int, str, int, float, bool]] = []
         self.t = 0
-        # consortium buffers, sized for every actor to lead one (they grow with the population)
+        # consortium buffers (one row per member company that could lead a consortium; the
+        # partnership kernel asks for more when members outgrow them)
         self._buffers: tuple[np.ndarray, ...] | None = consortium_buffers(
-            self.actors.n, sc.behaviour.partnering.max_consortium)
+            max(64, self.actors.n // 4), sc.behaviour.partnering.max_consortium)
         self.effort_shares: np.ndarray | None = None  # the animators' task shares (policy)
         self.outcome_buffers: tuple[np.ndarray, ...] | None = None  # of complete_projects
         # steps at which a cluster is due to launch and a pole call closes (to skip the others)

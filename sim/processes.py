@@ -17,6 +17,7 @@ from sim.kernels.bookkeeping import (
     fabric_census,
     membership_inputs,
     store_companies,
+    tally_launches,
 )
 from sim.kernels.consortia import cluster_partnering
 from sim.kernels.economy import economy_step
@@ -73,16 +74,13 @@ def partnering(m: ClusterModel) -> None:
     if k == 0:
         cl.launched_recent[:, m.t % 4] = 0
         return
-    _members, size, _match, group, foreign, cross, _rd, _tr = (x[:k] for x in buf)
-    m.commit_projects(buf, k, cluster=group, pole=-1, call=-1)
-    launched = np.bincount(group, minlength=n_c)
-    involved = np.bincount(group, weights=size, minlength=n_c).astype(np.int64)
-    cl.launched_recent[:, m.t % 4] = involved
+    _members, size, _match, group, foreign, cross, _rd, _tr = buf
+    m.commit_projects(buf, k, cluster=group[:k], pole=-1, call=-1)
     c = m.counters
-    c.launched += launched
-    c.launched_members += involved
-    c.cross += int(np.count_nonzero(cross))
-    c.foreign += int(np.count_nonzero(foreign > 0))
+    n_cross, n_foreign = tally_launches(k, group, size, foreign, cross, c.launched,
+                                        c.launched_members, cl.launched_recent, m.t % 4)
+    c.cross += n_cross
+    c.foreign += n_foreign
 
 
 def projects(m: ClusterModel) -> None:
@@ -127,16 +125,20 @@ def projects(m: ClusterModel) -> None:
 
 
 def economy(m: ClusterModel) -> None:
-    """Value added, employment, exports and exits of companies; trust decay."""
+    """Value added, employment, exports and exits of companies; trust decay (and, in the same
+    pass, the census of the fabric that the demography reads next)."""
     a, w = m.actors, m.sc.world
-    economy_step(
+    if m.census_research.shape[0] < a.n:
+        m.census_research = np.empty(a.cap, np.int64)
+    k = economy_step(
         a.n, a.alive, a.atype, a.sector, a.cluster, a.pole, a.employment, a.value_added,
         a.exporter, m.sector_growth, w.va_noise, w.employment_elasticity, w.exit_rate,
         w.export_entry_rate, w.export_exit_rate, m.clusters.effort[:, PROMOTION],
         m.sc.policy.international.promotion_export_effect, m.poles.export_spend,
         m.sc.policy.poles.export_spend_effect, a.tie_trust, m.sc.behaviour.projects.trust_decay,
-        m.streams["economy"], m.counters.economy,
+        m.streams["economy"], m.counters.economy, m.census_per_sector, m.census_research,
     )
+    m.census = (m.t, m.census_per_sector, m.census_research[:k])
 
 
 def demography(m: ClusterModel) -> None:
@@ -144,7 +146,10 @@ def demography(m: ClusterModel) -> None:
     a, w, rng = m.actors, m.sc.world, m.gen["entry"]
     # living companies per sector; living universities and research centres (entrants are
     # companies, so the latter are the same after entry)
-    per_sector, research = fabric_census(a.n, a.alive, a.atype, a.sector, len(w.sectors))
+    if m.census[0] == m.t:  # taken by this quarter's economy step, right before
+        _, per_sector, research = m.census
+    else:
+        per_sector, research = fabric_census(a.n, a.alive, a.atype, a.sector, len(w.sectors))
     entrants = rng.binomial(per_sector, w.entry_rate)
     if entrants.sum():
         spawn_companies(m, np.repeat(np.arange(len(w.sectors)), entrants), ENTRY)

@@ -658,6 +658,7 @@ def economy_step(
     for i in range(n):
         tie_trust[i] = [f32(t * keep) for t in tie_trust[i]]
     return {
+        "return": 0,  # the census the kernel takes on request (not requested here)
         "alive": alive, "cluster": cluster, "pole": pole, "employment": employment,
         "value_added": value_added, "exporter": exporter, "tie_trust": tie_trust,
         "out_counts": out_counts, "rng": r.state(),

@@ -968,6 +968,28 @@ def test_economy_step(seed):
     assert np.array_equal(out["tie_trust"][n:], before["tie_trust"][n:])
 
 
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_economy_step_census_equals_fabric_census(seed):
+    """The census the economy step takes on request (for the demography) = fabric_census after
+    the step, and asking for it changes nothing else (same arrays, same stream)."""
+    from sim.kernels.bookkeeping import fabric_census
+
+    args = economy_args(make_world(seed))
+    plain = copy_args(args)
+    economy_step(*plain.values())
+    S = int(args["sector"].max()) + 1
+    per_sector = np.full(S, 99, np.int64)
+    research = np.empty(args["n"], np.int64)
+    k = economy_step(*args.values(), per_sector, research)
+    want_sector, want_research = fabric_census(args["n"], args["alive"], args["atype"],
+                                               args["sector"], S)
+    assert np.array_equal(per_sector, want_sector)
+    assert np.array_equal(research[:k], want_research) and k == len(want_research) > 0
+    for name, v in plain.items():
+        if isinstance(v, np.ndarray):
+            assert np.array_equal(v, args[name]), name
+
+
 def test_economy_step_exercises_the_branches():
     totals = np.zeros(3, np.int64)
     for seed in SEEDS:

@@ -801,3 +801,24 @@ def pole_groups(n, alive, atype, sector, sector_pole, selected):
             initiators[k] = i
             k += 1
     return group, initiators[:k]
+
+
+@njit(cache=True)
+def tally_launches(k, group, size, foreign, cross, launched, launched_members, recent, col):
+    """Book ``k`` consortia of the clusters' partnership step: per cluster, launches and members
+    involved are added to ``launched`` and ``launched_members`` and the members involved this
+    quarter written to ``recent[:, col]``; returns (cross-cluster, with a foreign partner).
+    The counts ``np.bincount`` gave, without its calls."""
+    involved = np.zeros(launched.shape[0], np.int64)
+    n_cross = 0
+    n_foreign = 0
+    for r in range(k):
+        g = group[r]
+        launched[g] += 1
+        involved[g] += size[r]
+        n_cross += cross[r] != 0
+        n_foreign += foreign[r] > 0
+    for g in range(launched.shape[0]):
+        launched_members[g] += involved[g]
+        recent[g, col] = involved[g]
+    return n_cross, n_foreign

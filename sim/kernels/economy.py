@@ -26,13 +26,21 @@ def economy_step(
     n, alive, atype, sector, cluster, pole, employment, value_added, exporter,
     sector_growth, va_noise, elasticity, exit_rate, export_entry_rate, export_exit_rate,
     cl_promotion, promotion_effect, pole_export_spend, pole_export_effect,
-    tie_trust, trust_decay, rng, out_counts,
+    tie_trust, trust_decay, rng, out_counts, per_sector=None, research=None,
 ):
     """Advance the companies by one quarter.
 
     ``out_counts`` (int64, (3,)) is incremented by exits, export entries and export exits.
-    Returns nothing; arrays are updated in place.
+    Arrays are updated in place.  With ``per_sector`` (int64, (S,)) and ``research`` (int64,
+    (>= n,)), the census the demography needs next is taken in the same pass: the living
+    companies per sector after this quarter's exits (``per_sector`` is overwritten) and the
+    indices of the living universities and research centres, in index order (the first k rows
+    of ``research``); returns k (0 without them).
     """
+    census = per_sector is not None and research is not None
+    if census:
+        per_sector[:] = 0
+    k_research = 0
     total_va = 0.0
     total_emp = 0.0
     for i in range(n):
@@ -41,7 +49,12 @@ def economy_step(
             total_emp += employment[i]
     mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
     for i in range(n):
-        if not alive[i] or atype[i] > 1:
+        if not alive[i]:
+            continue
+        if atype[i] > 1:
+            if census and atype[i] <= 3:
+                research[k_research] = i
+                k_research += 1
             continue
         dl = sector_growth[sector[i]] + va_noise * normal(rng)
         value_added[i] *= np.exp(dl)
@@ -54,6 +67,8 @@ def economy_step(
             pole[i] = -1
             out_counts[0] += 1
             continue
+        if census:
+            per_sector[sector[i]] += 1
         if exporter[i]:
             if uniform(rng) < export_exit_rate:
                 exporter[i] = False
@@ -74,3 +89,4 @@ def economy_step(
     for i in range(n):
         for m in range(tie_trust.shape[1]):
             tie_trust[i, m] *= keep
+    return k_research

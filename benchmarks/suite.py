@@ -324,7 +324,7 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
                   o["outside_share_median"] <= 0.10))
     t = res["throughput"]
     c = t["cold_start"]
-    lines.append(("5. replications per core-second", f"{t['replications_per_core_second']:.1f}",
+    lines.append(("5. replications per core-second", f"{t['replications_per_core_second']:.2f}",
                   ">= 50", t["replications_per_core_second"] >= 50))
     lines.append(("5. cold start (warm cache)",
                   f"{c['wall_s_median']:.2f} s (imports {c['imports_s']:.2f}, build "

@@ -1,4 +1,4 @@
-"""Time one partnership step: the pure-Mesa reference against the project's kernel.
+"""Time one partnership step: the pure-Mesa reference, the project's kernel and the floor.
 
 Run from the repository root::
 
@@ -8,12 +8,14 @@ Run from the repository root::
 Both sides step the same synthetic world (:func:`benchmarks.mesa_reference.make_world`): the
 reference is :class:`~benchmarks.mesa_reference.RefModel` (``AgentSet.shuffle_do`` over Python
 agents); the kernel side is :class:`~benchmarks.mesa_reference.KernelPartnering`, i.e. what
-:func:`sim.processes.partnering` does per step (two ``build_csr`` calls, per-cluster
-probabilities, cached output buffers, ``form_consortia``, bookings per cluster).
+:func:`sim.processes.partnering` does per step (cached output buffers, the one compiled call
+``cluster_partnering``: member index, per-cluster probabilities, ``form_consortia``; launches
+per cluster); the floor is :class:`benchmarks.floor.Floor`, the step's own work counted by the
+kernel's counters in the warm-up step, redone with no decision logic.
 
 Protocol (shared/reference/performance.md, section 2.1): per N, both sides are built and stepped
 once (warm-up; the kernel's first call, i.e. JIT compile or cache load, is timed separately),
-then timed in interleaved rounds; in a round each side repeats steps for at least
+then timed in interleaved rounds (reference, kernel, floor; then the reverse order); in a round each side repeats steps for at least
 ``min_time`` seconds; the reported time is the minimum over rounds of the per-round median step
 time, and ratios come from the same run.  Every timed step starts from the same state: loads
 (the only state the step changes besides ``last_project`` and the random streams) are put back

@@ -342,7 +342,7 @@ class RefModel(mesa.Model):
     """The partnership step of a :class:`World` in plain Mesa."""
 
     def __init__(self, world: World, seed: int = 0) -> None:
-        super().__init__(seed=seed)
+        super().__init__(rng=seed)  # an int: random.Random(seed) in mesa 3.3 and 3.5
         w, p = world, world.params
         self.n_clusters = w.n_clusters
         self.nc_prob = p.rd_candidate_prob

@@ -46,6 +46,7 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
+from sim.kernels.bookkeeping import tally_launches
 from sim.kernels.consortia import cluster_partnering, partnering_params
 from sim.kernels.rng import new_state
 from sim.state import consortium_buffers
@@ -439,7 +440,10 @@ class KernelPartnering:
         self.params = partnering_params(w.params)
         self.t = 0
         self.k = 0
-        self.launched = np.zeros(w.n_clusters, np.int64)
+        self.launched = np.zeros(w.n_clusters, np.int64)  # per cluster, cumulative
+        self.launched_members = np.zeros(w.n_clusters, np.int64)
+        self.recent = np.zeros((w.n_clusters, 4), np.int64)
+        self.cross = self.foreign = 0
         self._buffers: tuple[np.ndarray, ...] | None = None
 
     def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
@@ -454,7 +458,7 @@ class KernelPartnering:
         (see :func:`sim.kernels.consortia.form_consortia`).
         """
         w, p = self.world, self.world.params
-        n, n_c = self.n, w.n_clusters
+        n = self.n
         self.t += 1
         extra = () if work is None else (work,)
         rows = 0
@@ -471,7 +475,13 @@ class KernelPartnering:
                 break
             rows = -k  # more member companies than buffer rows: grow, call again
         self.k = k
-        self.launched = np.bincount(buf[3][:k], minlength=n_c)
+        if k:  # the model's bookings (sim.processes.partnering)
+            n_cross, n_foreign = tally_launches(k, buf[3], buf[1], buf[4], buf[5], self.launched,
+                                                self.launched_members, self.recent, self.t % 4)
+            self.cross += n_cross
+            self.foreign += n_foreign
+        else:
+            self.recent[:, self.t % 4] = 0
         return k
 
     def consortia(self) -> list[Consortium]:

@@ -408,6 +408,9 @@ def store_companies(n, sector, ex, z, u, z2, stage_u, like, has_like, centroids,
             while p < n_cdf and cdf[p] <= u[i]:
                 p += 1
             province[r] = p
+            # unit_profiles' row, written out: a compiled call passing five arrays per row
+            # costs about three times the row's arithmetic (measured: 59 against 189 us for
+            # the 3,510 firms of the initial population)
             base = 3 * k + i * dims
             for d in range(dims):
                 v = abs(centroids[s, d] + spread * z[base + d])

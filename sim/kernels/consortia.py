@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.bookkeeping import csr_groups
 from sim.kernels.groups import member_index
 from sim.kernels.rng import randbelow, shuffle, uniform
 from sim.kernels.ties import trust_of
@@ -345,10 +346,7 @@ def cluster_partnering(
         return 0
     if co_idx.shape[0] > out_members.shape[0]:
         return -co_idx.shape[0]
-    pool_group = np.empty(co_idx.shape[0], np.int32)
-    for c in range(n_c):
-        for q in range(co_ptr[c], co_ptr[c + 1]):
-            pool_group[q] = c
+    pool_group = csr_groups(co_ptr)
     n_active = 0
     for c in range(n_c):
         n_active += active[c]

@@ -295,7 +295,6 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     """(figure, measured, goal, met) lines."""
     lines = []
     k = res["kernel"]
-    ratios = {(p, r["n"]): r["ratio"] for p, rows in k.items() for r in rows}
     for p, rows in k.items():
         txt = ", ".join(f"{r['n']:,}: {r['ratio']:.0f}x" for r in rows)
         met = all(r["ratio"] >= (200 if r["n"] >= 10_000 else 100) for r in rows)
@@ -333,7 +332,6 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     g = res["gate"]
     lines.append(("6. CI gate", f"{'passed' if g['passed'] else 'FAILED'} in {g['wall_s']:.1f} s",
                   "< 60 s, above its floors", g["passed"] and g["wall_s"] < 60))
-    del ratios
     return lines
 
 

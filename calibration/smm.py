@@ -60,9 +60,11 @@ it is run: the written estimates are readable and the cache keys stable.
 Cache and resume.  Every evaluation (parameter values, the resolved scenario's hash, seed,
 replications and the per-replication value of every moment) is written atomically as one JSON
 file in ``<output>/<name>/evaluations/`` (``calibration/output/<name>/`` by default), keyed by a
-hash of the resolved scenario, the seed, the replications and the targets.  The whole
-procedure is deterministic, so a rerun replays the same candidates, reads them from the cache
-and carries on where it stopped; the result is the same as that of an uninterrupted run.
+hash of the resolved scenario, the seed, the replications, the targets and the model's
+fingerprint (:func:`sim.results.model_fingerprint`: after a change of the model's code, NumPy or
+Numba, nothing evaluated before is reused).  The whole procedure is deterministic, so a rerun
+replays the same candidates, reads them from the cache and carries on where it stopped; the
+result is the same as that of an uninterrupted run.
 
 Estimate.  The best candidate of everything evaluated: the global search, the polish, the
 finite-difference points of the Jacobian (below) and a *local design*: a seeded Latin hypercube
@@ -138,7 +140,7 @@ from sim.loader import (
     set_path,
     validate_document,
 )
-from sim.results import atomic_write_bytes, git_commit, versions
+from sim.results import atomic_write_bytes, git_commit, model_fingerprint, versions
 from sim.scenario import CAL, Scenario, parameter_bounds
 from sim.targets import Target, load_targets
 
@@ -470,8 +472,11 @@ class Evaluator:
         return tuple(range(self.problem.config.replications))
 
     def key(self, sc: Scenario, reps: Sequence[int]) -> str:
-        """Cache key: resolved scenario, seed, replications, targets."""
+        """Cache key: resolved scenario, seed, replications, targets and the model's fingerprint
+        (its code, NumPy and Numba versions), so that no evaluation of an earlier model is
+        reused after the model changed."""
         blob = json.dumps({"scenario": scenario_hash(sc), "seed": self.problem.config.seed,
+                           "model": model_fingerprint(),
                            "replications": list(reps),
                            "targets": [[*t.selector, t.indicator, t.year]
                                        for t in self.problem.targets]}, sort_keys=True)
@@ -1043,7 +1048,7 @@ def _write_manifest(prob: Problem) -> None:
                 "scenario": _rel(prob.scenario_path), "targets": _rel(prob.targets_path),
                 "seed_scheme": "numpy SeedSequence(seed, spawn_key=(replication,)): the same R "
                                "replications for every candidate (common random numbers)",
-                "versions": versions(), "git": git_commit()},
+                "versions": versions(), "git": git_commit(), "model": model_fingerprint()},
                prob.cache_dir / "manifest.json")
 
 
@@ -1092,6 +1097,7 @@ def _meta(res: Result) -> dict[str, Any]:
         "evaluations_run_now": res.computed,
         "held_fixed": sorted(res.held),
         "versions": versions(),
+        "model_fingerprint": model_fingerprint(),
         "git_commit": git["commit"] or "",
         "git_dirty": bool(git["dirty"]),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,39 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:  # pragma: no cover
             out[name] = "not installed"
     return out
+
+
+# Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
+# command line, figures and the reading of target files.  Everything else is the model.
+NOT_MODEL = frozenset({"experiment", "cli.py", "figures.py", "validation.py", "targets.py"})
+BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
+
+
+def source_fingerprint(root: Path, skip: frozenset[str] = NOT_MODEL) -> str:
+    """SHA-256 (16 hex digits) of the files under ``root``: relative paths and contents, in
+    path order; the top-level entries named in ``skip``, caches and compiled files left out."""
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        rel = f.relative_to(root)
+        if (not f.is_file() or rel.parts[0] in skip or "__pycache__" in rel.parts
+                or f.suffix in {".pyc", ".nbi", ".nbc"}):
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def model_fingerprint() -> str:
+    """Fingerprint of the model that makes the numbers: its source (the ``sim`` package but
+    for :data:`NOT_MODEL`) and the NumPy and Numba versions.
+
+    A run store and a calibration cache record it and refuse to mix runs of two fingerprints:
+    after an edit of a rule, or of a default, earlier results are not those of this model, and
+    the scenario's hash alone does not see it.
+    """
+    versions_ = ",".join(f"{name}={metadata.version(name)}" for name in BUILD_PACKAGES)
+    return source_fingerprint(Path(__file__).resolve().parent) + "-" + hashlib.sha256(
+        versions_.encode()).hexdigest()[:8]
 
 
 def git_commit() -> dict[str, Any]:

@@ -308,3 +308,18 @@ def test_empty_configuration_is_refused(tmp_path):
     f.write_text("")
     with pytest.raises(ScenarioError, match="the file is empty"):
         smm.load_config(f)
+
+
+def test_cache_keys_change_with_the_model(fresh, monkeypatch):
+    """An evaluation cached by another version of the model (its code, NumPy or Numba) is not
+    reused: the model's fingerprint is part of every cache key."""
+    _, res = fresh
+    ev = smm.Evaluator(res.problem, smm.SequentialExecutor())
+    values = dict(res.estimates)
+    key_now, _ = ev.key_of(values, ev.reps())
+    assert key_now in res.computed_keys or (ev.folder / f"{key_now}.json").exists()
+    monkeypatch.setattr(smm, "model_fingerprint", lambda: "another-model")
+    other = smm.Evaluator(res.problem, smm.SequentialExecutor())
+    key_other, _ = other.key_of(values, other.reps())
+    assert key_other != key_now
+    assert other._load(key_other) is None

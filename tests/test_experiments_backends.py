@@ -26,8 +26,9 @@ import psutil
 import pytest
 
 from sim.experiment import load_store, run_design
-from sim.experiment.runner import dask_executor
+from sim.experiment.runner import StoreMismatch, dask_executor
 from sim.experiment.store import RUN_KEY, SERIES_ORDER, Store
+from sim.results import model_fingerprint, source_fingerprint
 
 DESIGNS = Path(__file__).resolve().parent / "data" / "designs"
 SMALL = DESIGNS / "small_compare.toml"
@@ -264,6 +265,46 @@ def test_resume_does_not_mix_runs_of_a_changed_design(tmp_path: Path):
     runs, _, manifest = load_store(outcome.store.root)
     assert manifest["root_seed"] == 4243
     assert (runs["seed"] == 4243).all(), sorted(set(runs["seed"]))
+
+
+def test_resume_refuses_a_store_of_another_model(tmp_path: Path):
+    """Runs stored by another version of the model (its fingerprint differs) are not mixed
+    with this one's: the rerun is refused with a message that says why, and the store is left
+    as it was."""
+    out = tmp_path / "out"
+    outcome = run_design(SMALL, out=out, progress=False)
+    root = outcome.store.root
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["model"] == model_fingerprint()
+    manifest["model"] = "0123456789abcdef-00000000"
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    before = {f.name: f.read_bytes() for f in root.glob("*.parquet")}
+    with pytest.raises(StoreMismatch, match="another version of the model"):
+        run_design(SMALL, out=out, progress=False)
+    assert {f.name: f.read_bytes() for f in root.glob("*.parquet")} == before
+
+
+def test_model_fingerprint_sees_the_model_not_the_tooling(tmp_path: Path):
+    """The fingerprint changes with any file of the model, and not with the experiment
+    engine, the command line, caches or compiled files."""
+    pkg = tmp_path / "sim"
+    for rel, text in {"model.py": "A = 1\n", "kernels/k.py": "B = 2\n",
+                      "experiment/store.py": "C = 3\n", "cli.py": "D = 4\n"}.items():
+        (pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / rel).write_text(text)
+    base = source_fingerprint(pkg)
+    assert source_fingerprint(pkg) == base
+    (pkg / "experiment" / "store.py").write_text("C = 30\n")
+    (pkg / "cli.py").write_text("D = 40\n")
+    (pkg / "kernels" / "__pycache__").mkdir()
+    (pkg / "kernels" / "__pycache__" / "k.cpython-311.pyc").write_bytes(b"junk")
+    (pkg / "kernels" / "k.k-1.py311.nbi").write_bytes(b"junk")
+    assert source_fingerprint(pkg) == base
+    (pkg / "kernels" / "k.py").write_text("B = 3\n")
+    edited = source_fingerprint(pkg)
+    assert edited != base
+    (pkg / "rules.py").write_text("")  # a new module of the model counts too
+    assert source_fingerprint(pkg) not in (base, edited)
 
 
 def test_pool_processes_exit_when_the_driver_is_killed(tmp_path: Path):

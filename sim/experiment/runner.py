@@ -9,7 +9,8 @@
 * Every finished batch is written at once (atomically) by the driver; a run that raises is
   stored as a failure with its traceback, never as NaN, and the others go on.
 * Running the same design again resumes: stored runs are not run again, and the final store is
-  the same as an uninterrupted run's.
+  the same as an uninterrupted run's.  Only the same model resumes: the store records the
+  model's fingerprint (its code, NumPy and Numba versions) and refuses another's.
 * A local pool whose worker dies is rebuilt and the missing runs are resubmitted; Dask
   re-runs the tasks of a lost worker itself.  Either way each run is stored exactly once.
 """
@@ -35,7 +36,7 @@ import pandas as pd
 from sim.experiment.design import Design, load_design, variants
 from sim.experiment.store import Store
 from sim.loader import scenario_hash
-from sim.results import git_commit, versions
+from sim.results import git_commit, model_fingerprint, versions
 from sim.scenario import Scenario
 
 FAILURE_ENV = "CLUSTERSIM_FAIL_RUNS"  # test hook: "variant/replication,..." runs that raise
@@ -202,6 +203,7 @@ def _manifest(design: Design, vs: list, source: str | None) -> dict:
                          "scenario": sc.model_dump(mode="json")} for k, sc, st in vs},
         "versions": versions(),
         "git": git_commit(),
+        "model": model_fingerprint(),
     }
 
 
@@ -230,6 +232,12 @@ def _open_store(root: Path, manifest: dict) -> Store:
                 f"{root} holds the runs of a different design or different scenarios (its "
                 "manifest.json differs from this design's); choose another --out, or remove "
                 "that folder to start again")
+        if stored.get("model") != manifest["model"]:
+            raise StoreMismatch(
+                f"{root} holds runs of another version of the model (model fingerprint "
+                f"{stored.get('model') or 'not recorded'}, this one {manifest['model']}: the "
+                "model's code, NumPy or Numba changed), which would mix two models in one "
+                "store; choose another --out, or remove that folder to run the design again")
     root.mkdir(parents=True, exist_ok=True)
     return store
 
@@ -242,8 +250,9 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
 
     ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
     :func:`dask_executor`).  Runs already in the store are skipped (resume); with
-    ``retry_failed`` the failed ones are run again.  A store of another design (or of changed
-    scenarios) is refused with :class:`StoreMismatch`.
+    ``retry_failed`` the failed ones are run again.  A store of another design, of changed
+    scenarios or of another version of the model (:func:`sim.results.model_fingerprint`) is
+    refused with :class:`StoreMismatch`.
     """
     source = None
     if not isinstance(design, Design):

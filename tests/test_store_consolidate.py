@@ -1,0 +1,242 @@
+"""The store's consolidation (Arrow tables from the parts to the file) gives exactly the tables
+the pandas implementation it replaced gave: same columns, dtypes, row order and values.
+
+Parts are written as a sweep writes them (``Store.write_batch`` with the Parquet bytes of
+``run_batch``'s frame), their file names in an order unrelated to their run keys; the pandas
+reference below is the former ``Store.load_series``/``load_runs``/``consolidate``.  Files whose
+runs are in order are copied a row group at a time (row groups of 7 rows here, so runs of 5
+rows straddle them); the others are merged whole.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from sim.experiment import store as store_module
+from sim.experiment.store import RUN_KEY, SERIES_ORDER, Store
+from sim.results import atomic_write_bytes, write_parquet
+
+
+# ------------------------------------------------------------------ pandas reference
+def _ref_frames(root: Path, prefix: str) -> list[pd.DataFrame]:
+    frames = []
+    if (root / f"{prefix}.parquet").exists():
+        frames.append(pd.read_parquet(root / f"{prefix}.parquet"))
+    parts = root / "parts"
+    if parts.exists():
+        for f in sorted(parts.glob(f"{prefix}-*.parquet")):
+            if (parts / f"runs-{f.name.split('-', 1)[1]}").exists():
+                frames.append(pd.read_parquet(f))
+    return frames
+
+
+def ref_runs(root: Path) -> pd.DataFrame:
+    frames = _ref_frames(root, "runs")
+    if not frames:
+        return pd.DataFrame(columns=[*RUN_KEY, "seed", "spawn_key", "status", "error",
+                                     "wall_seconds"])
+    df = pd.concat(frames, ignore_index=True).drop_duplicates(subset=RUN_KEY, keep="first")
+    return df.sort_values(RUN_KEY, kind="stable").reset_index(drop=True)
+
+
+def ref_series(root: Path) -> pd.DataFrame:
+    frames = _ref_frames(root, "series")
+    if not frames:
+        return pd.DataFrame(columns=[*SERIES_ORDER, "seed", "value"])
+    frames.sort(key=lambda f: (f["variant"].iat[0], int(f["replication"].iat[0]))
+                if len(f) else ("", -1))
+    part = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        return df
+    codes = pd.Categorical(df["variant"], categories=sorted(set(df["variant"].unique()))).codes
+    run = codes.astype(np.int64) * (1 << 32) + df["replication"].to_numpy(np.int64)
+    starts = np.flatnonzero(np.r_[True, (run[1:] != run[:-1]) | (part[1:] != part[:-1])])
+    if len(np.unique(run[starts])) != len(starts):
+        keep = part == pd.Series(part).groupby(run).transform("min").to_numpy()
+        df, run = df[keep].reset_index(drop=True), run[keep]
+    if np.any(run[1:] < run[:-1]):
+        df = df.iloc[run.argsort(kind="stable")].reset_index(drop=True)
+    return df
+
+
+def stored(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as the former consolidate stored it and a reader loads it back."""
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return pd.read_parquet(buf)
+
+
+# ------------------------------------------------------------------ building stores
+def batch(store: Store, keys: list[tuple[str, int]], *, failed: tuple = (),
+          offset: float = 0.0) -> None:
+    """Store one batch as a sweep does; each run's rows in model (not sorted) order."""
+    records, frames = [], []
+    for v, r in keys:
+        ok = (v, r) not in failed
+        records.append({"variant": v, "replication": r, "seed": 7, "spawn_key": str([r]),
+                        "status": "ok" if ok else "failed", "error": "" if ok else "boom",
+                        "wall_seconds": 0.5 + r})
+        if ok:
+            frames.append(pd.DataFrame({
+                "variant": v, "replication": r, "seed": 7,
+                "indicator": ["members", "members", "clusters", "clusters", "members"],
+                "year": [2001, 2002, 2001, 2002, 2002],
+                "by": ["total", "total", "total", "total", "cluster"],
+                "key": ["", "", "", "", "wood"],
+                "value": offset + 10.0 * r + np.arange(5.0)}))
+    series = b""
+    if frames:
+        buf = io.BytesIO()
+        pd.concat(frames, ignore_index=True).to_parquet(buf, index=False)
+        series = buf.getvalue()
+    store.write_batch(pd.DataFrame(records), series)
+
+
+def unfinished(store: Store) -> None:
+    """A batch whose series part is written but not its runs file (read by nobody)."""
+    buf = io.BytesIO()
+    pd.DataFrame({"variant": ["a"], "replication": [9], "seed": [7], "indicator": ["x"],
+                  "year": [2001], "by": ["total"], "key": [""], "value": [1.0]}
+                 ).to_parquet(buf, index=False)
+    atomic_write_bytes(store.parts / "series-unfinished.parquet", buf.getvalue())
+
+
+def fill(store: Store) -> None:
+    """Batches out of run-key order: one spans two variants against their sorted order, one
+    run is stored twice (with other values), one run failed, one batch is unfinished."""
+    batch(store, [("b", 1), ("b", 2)])
+    batch(store, [("b", 3), ("a", 0)])
+    batch(store, [("a", 1), ("a", 2)], failed=(("a", 2),))
+    # b/1 again, in a file named before the first one's but starting at an earlier run
+    batch(store, [("b", 0), ("b", 1), ("b", 4)], offset=100.0)
+    unfinished(store)
+
+
+def in_order(store: Store) -> None:
+    """A sweep's usual batches: in run-key order, each run once; one failed, one unfinished."""
+    batch(store, [("b", 1), ("b", 2)])
+    batch(store, [("a", 2), ("b", 0)], failed=(("a", 2),))
+    batch(store, [("a", 0), ("a", 1)])
+    unfinished(store)
+
+
+def in_order_resumed(store: Store) -> None:
+    """Consolidated once (three row groups, one run across two), then later runs."""
+    batch(store, [("a", 0), ("a", 1), ("a", 2)])
+    store.consolidate()
+    batch(store, [("b", 2), ("c", 0)])
+    batch(store, [("b", 0), ("b", 1)])
+
+
+def stored_twice_in_order(store: Store) -> None:
+    """Run a/1 ends one batch and begins the next (a task retried with other neighbours)."""
+    batch(store, [("a", 0), ("a", 1)])
+    batch(store, [("a", 1), ("a", 2)], offset=100.0)
+
+
+def fresh(store: Store) -> None:
+    fill(store)
+
+
+def resumed(store: Store) -> None:
+    """Consolidated once, then more batches, one storing again a run of the whole file."""
+    batch(store, [("a", 1), ("a", 0)], offset=50.0)
+    store.consolidate()
+    fill(store)
+
+
+def crashed_mid_consolidation(store: Store) -> None:
+    """series.parquet written, runs.parquet not yet, every part still there."""
+    fill(store)
+    write_parquet(ref_series(store.root), store.root / "series.parquet")
+
+
+def all_failed_then_retried(store: Store) -> None:
+    """A first pass in which every run failed leaves an empty series.parquet with untyped
+    columns in another order; the retry's batches join it."""
+    batch(store, [("a", 0), ("b", 0)], failed=(("a", 0), ("b", 0)))
+    store.consolidate()
+    store.drop_failed()
+    fill(store)
+
+
+# ------------------------------------------------------------------ tests
+@pytest.fixture(autouse=True)
+def small_row_groups(monkeypatch):
+    monkeypatch.setattr(store_module, "ROW_GROUP", 7)
+
+
+@pytest.mark.parametrize(("build", "copied"), [
+    (in_order, True), (in_order_resumed, True), (stored_twice_in_order, False), (fresh, False),
+    (resumed, False), (crashed_mid_consolidation, False), (all_failed_then_retried, False)])
+def test_consolidate_matches_the_pandas_reference(build, copied: bool, tmp_path: Path,
+                                                  monkeypatch):
+    store = Store(tmp_path / "s")
+    build(store)
+    runs, series = ref_runs(store.root), ref_series(store.root)
+    # before consolidation the loaders agree too (but for the old loader's object columns
+    # next to an untyped empty file: the values are the same, now typed as in the parts)
+    pd.testing.assert_frame_equal(store.load_series(), series,
+                                  check_dtype=build is not all_failed_then_retried)
+    pd.testing.assert_frame_equal(store.load_runs(), runs)
+
+    merged = []
+    write_table = store_module._write_table
+    monkeypatch.setattr(store_module, "_write_table",
+                        lambda table, path: (merged.append(path), write_table(table, path)))
+    store.consolidate()
+    assert not store.parts.exists()
+    assert merged == ([] if copied else [store.root / "series.parquet"])
+    if copied:
+        meta = pq.ParquetFile(store.root / "series.parquet").metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        assert sum(sizes) == len(series) and set(sizes[:-1]) == {7} and 0 < sizes[-1] <= 7
+    for again in (False, True):  # consolidating a consolidated store changes nothing
+        if again:
+            store.consolidate()
+        pd.testing.assert_frame_equal(pd.read_parquet(store.root / "series.parquet"),
+                                      stored(series))
+        pd.testing.assert_frame_equal(pd.read_parquet(store.root / "runs.parquet"),
+                                      stored(runs))
+        pd.testing.assert_frame_equal(store.load_series(), stored(series))
+        pd.testing.assert_frame_equal(store.load_runs(), stored(runs))
+
+
+def test_a_run_stored_twice_keeps_the_rows_of_the_first_file(tmp_path: Path):
+    store = Store(tmp_path / "s")
+    fill(store)
+    store.consolidate()
+    series = store.load_series()
+    b1 = series[(series["variant"] == "b") & (series["replication"] == 1)]
+    # the file whose first run is b/0 comes before the one starting at b/1 (not by name)
+    assert list(b1["value"]) == [110.0, 111.0, 112.0, 113.0, 114.0]
+    assert list(dict.fromkeys(zip(series["variant"], series["replication"], strict=True))) \
+        == [("a", 0), ("a", 1), ("b", 0), ("b", 1), ("b", 2), ("b", 3), ("b", 4)]
+    assert list(series["indicator"].iloc[:5]) == ["members", "members", "clusters",
+                                                  "clusters", "members"]
+
+
+def test_drop_failed_matches_the_pandas_reference(tmp_path: Path):
+    store = Store(tmp_path / "s")
+    fill(store)
+    runs, series = ref_runs(store.root), ref_series(store.root)
+    store.drop_failed()
+    pd.testing.assert_frame_equal(store.load_series(), stored(series))
+    ok = runs[runs["status"] == "ok"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(store.load_runs(), stored(ok))
+    assert ("a", 2) not in store.done_keys()
+
+
+def test_an_empty_store_consolidates_to_empty_tables(tmp_path: Path):
+    store = Store(tmp_path / "s")
+    store.root.mkdir()
+    store.consolidate()
+    pd.testing.assert_frame_equal(store.load_series(), stored(ref_series(tmp_path / "none")))
+    pd.testing.assert_frame_equal(store.load_runs(), stored(ref_runs(tmp_path / "none")))

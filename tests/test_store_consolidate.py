@@ -240,3 +240,21 @@ def test_an_empty_store_consolidates_to_empty_tables(tmp_path: Path):
     store.consolidate()
     pd.testing.assert_frame_equal(store.load_series(), stored(ref_series(tmp_path / "none")))
     pd.testing.assert_frame_equal(store.load_runs(), stored(ref_runs(tmp_path / "none")))
+
+
+def test_consolidate_removes_what_killed_writes_left(tmp_path: Path):
+    """A write killed between its temporary file and the rename leaves a hidden ``.tmp`` file;
+    consolidation removes those of the store and of its parts, and nothing else."""
+    store = Store(tmp_path / "s")
+    in_order(store)
+    left = [store.root / ".series.parquet.k1l2ed.tmp", store.parts / ".runs-ab.parquet.x.tmp"]
+    for f in left:
+        f.write_bytes(b"half a file")
+    (store.root / "notes.txt").write_text("mine")
+    want_series, want_runs = stored(ref_series(store.root)), stored(ref_runs(store.root))
+    store.consolidate()
+    assert not any(f.exists() for f in left)
+    assert not store.parts.exists()
+    assert (store.root / "notes.txt").read_text() == "mine"
+    pd.testing.assert_frame_equal(store.load_series(), want_series)
+    pd.testing.assert_frame_equal(store.load_runs(), want_runs)

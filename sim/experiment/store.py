@@ -80,7 +80,8 @@ class Store:
         The series (millions of rows) stay Arrow tables from the parts to the file: a round
         trip through pandas cost most of the time.  A store with no finished batch left in
         ``parts`` is already consolidated (parts are removed only once both tables are
-        written) and is not rewritten."""
+        written) and is not rewritten.  Temporary files that a killed write left behind (hidden
+        ``.*.tmp``, in the store or its parts) are removed too: nobody else writes here now."""
         done = (self._files("runs") == [self.root / "runs.parquet"]
                 and (self.root / "series.parquet").exists())
         if not done:
@@ -88,7 +89,8 @@ class Store:
             write_parquet(self.load_runs(), self.root / "runs.parquet")
         for f in sorted(self.parts.glob("*.parquet")) if self.parts.exists() else []:
             f.unlink()
-        for f in self.parts.glob(".*.tmp") if self.parts.exists() else []:
+        for f in [*self.root.glob(".*.tmp"),
+                  *(self.parts.glob(".*.tmp") if self.parts.exists() else [])]:
             f.unlink()
         if self.parts.exists() and not any(self.parts.iterdir()):
             self.parts.rmdir()

@@ -8,7 +8,8 @@ implementation of the rule must do, with no decision logic:
 * one streaming pass over the actors' cluster, type and alive flag (the members of each cluster
   change every quarter, so some pass over the population is needed to find the candidates);
 * the initiation draws: one uniform per pool position visited by the geometric skipping
-  (``len(pool) * p_max``, with ``p_max`` the largest initiation probability), and per initiator
+  (``len(pool) * p_max``, with ``p_max`` the largest initiation probability; every position
+  from ``DENSE_INITIATION`` on, where the kernel draws one uniform per position), and per initiator
   drawn one draw (its place in the random order) and its own row (alive, load, capacity);
 * per initiator that searched: one draw for the target size;
 * per tie slot read: the slot, and the partner's alive, load and capacity;
@@ -105,9 +106,12 @@ def floor_step(work, visits, pool, pool_group, co_ptr, co_idx, alive, atype, loa
 
 
 def initiation_visits(n_pool: int, group_rate: np.ndarray, sector_coop: np.ndarray) -> int:
-    """Pool positions the initiation draws visit: ``n_pool * p_max`` (cluster mode)."""
+    """Pool positions the initiation draws visit (cluster mode): ``n_pool * p_max`` by geometric
+    skipping, ``n_pool`` from ``DENSE_INITIATION`` on (one draw per position)."""
+    from sim.kernels.consortia import DENSE_INITIATION
+
     p_max = min(1.0, float(group_rate.max(initial=0.0)) * float(sector_coop.max(initial=0.0)))
-    return round(n_pool * p_max)
+    return n_pool if p_max >= DENSE_INITIATION else round(n_pool * p_max)
 
 
 class Floor:

@@ -32,6 +32,7 @@ VERTICAL_PEAK = 0.35
 VERTICAL_WIDTH = 0.2
 LARGE_COST_DISCOUNT = 4.0
 CAPABILITY_GAIN = 0.05
+DENSE_INITIATION = 0.125  # from this largest initiation probability on, one uniform per position
 
 _F32 = struct.Struct("<f")
 
@@ -288,14 +289,16 @@ def form_consortia(
         return prob
 
     # who initiates: independent Bernoulli(p_i), drawn by geometric skipping at p_max and
-    # thinning (the kernel's scheme, so that the draws line up)
+    # thinning, or one uniform per position from DENSE_INITIATION on (the kernel's scheme, so
+    # that the draws line up)
     p_max = max(group_rate, default=0.0) * (max(sector_coop, default=0.0) if use_coop else 1.0)
     p_max = min(p_max, 1.0)
+    dense = p_max >= DENSE_INITIATION
     chosen = []
     if p_max > 0.0:
         pos = -1
         while True:
-            if p_max < 1.0:
+            if not dense:
                 skip = math.log(1.0 - r.uniform()) / math.log1p(-p_max)
                 if pos + 1 + skip >= len(pool):
                     break
@@ -305,7 +308,11 @@ def form_consortia(
                 if pos >= len(pool):
                     break
             prob = p_init(pos)
-            if prob >= p_max or r.uniform() * p_max < prob:
+            if dense:
+                taken = prob >= 1.0 or r.uniform() < prob
+            else:
+                taken = prob >= p_max or r.uniform() * p_max < prob
+            if taken:
                 chosen.append(pos)
     r.shuffle(chosen)
     n_out = 0

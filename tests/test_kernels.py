@@ -574,6 +574,23 @@ def test_form_consortia_cluster_mode(seed):
     check_consortia_invariants(k, out, before)
 
 
+@pytest.mark.parametrize("p_max", [0.03, 0.08, 0.124, 0.125, 0.5, 0.99])
+def test_form_consortia_both_initiation_schemes(p_max):
+    """Geometric skipping (the model's rates) and one draw per position (from
+    DENSE_INITIATION on) match the twin draw for draw, on both sides of the switch."""
+    from sim.kernels.consortia import DENSE_INITIATION
+
+    args = cluster_mode_args(make_world(3))
+    reach = float(args["group_rate"].max() * args["sector_coop"].max())
+    args["group_rate"] = args["group_rate"] * (p_max / reach)
+    assert (float(args["group_rate"].max() * args["sector_coop"].max()) >= DENSE_INITIATION) \
+        == (p_max >= ref.DENSE_INITIATION)
+    before = copy_args(args)
+    k, out, _ = run_both(form_consortia, ref.form_consortia, args)
+    assert k > 0
+    check_consortia_invariants(k, out, before)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_form_consortia_pole_mode(seed):
     args = pole_mode_args(make_world(seed))
@@ -1017,15 +1034,18 @@ def test_economy_step_no_companies():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_draw_initiators_are_independent_bernoulli_draws():
-    """Geometric skipping with thinning gives each entry its own probability.
+@pytest.mark.parametrize("rates", [(0.002, 0.01, 0.05), (0.02, 0.2, 0.6)])
+def test_draw_initiators_are_independent_bernoulli_draws(rates):
+    """Both schemes give each entry its own probability: geometric skipping with thinning
+    (largest p below DENSE_INITIATION) and one draw per position (above).
 
-    Declared: pool of 3,000 entries in 3 groups with rates 0.002, 0.01, 0.05, sector
-    cooperation 0.5 / 1 / 1.6 (so p ranges 0.001..0.08), 400 calls from one stream (seed 99).
-    Pass: for every (group, sector) cell the count of draws is within 4.5 binomial standard
-    deviations of its expectation (18 cells; chance of a false alarm < 1e-4), and the number of
-    draws per call has the variance of a sum of independent Bernoulli draws within 30% (the
-    relative sd of a sample variance of 400 draws is about 7%, so 30% is 4 sd).
+    Declared: pool of 3,000 entries in 3 groups with rates 0.002, 0.01, 0.05 (p from 0.001 to
+    0.08), or 0.02, 0.2, 0.6 (p from 0.01 to 0.96), sector cooperation 0.5 / 1 / 1.6, 400 calls
+    from one stream (seed 99).  Pass: for every (group, sector) cell the count of draws is within
+    4.5 binomial standard deviations of its expectation (18 cells; chance of a false alarm
+    < 1e-4), and the number of draws per call has the variance of a sum of independent
+    Bernoulli draws within 30% (the relative sd of a sample variance of 400 draws is about 7%,
+    so 30% is 4 sd).
     """
     from sim.kernels.consortia import draw_initiators
 
@@ -1034,7 +1054,7 @@ def test_draw_initiators_are_independent_bernoulli_draws():
     pool = np.arange(n, dtype=np.int32)
     group = g.integers(0, 3, n).astype(np.int32)
     sector = g.integers(0, 3, n).astype(np.int16)
-    rate = np.array([0.002, 0.01, 0.05])
+    rate = np.array(rates)
     coop = np.array([0.5, 1.0, 1.6])
     p = rate[group] * coop[sector]
     state = rng_state(99)

@@ -28,15 +28,26 @@ from sim.indicators import Counters, Recorder, record_year
 from sim.institutions import Agreements, Clusters, Poles
 from sim.kernels.bookkeeping import company_totals, store_projects
 from sim.kernels.consortia import partnering_params
+from sim.kernels.demography import firm_params
 from sim.kernels.rng import new_state
 from sim.loader import load_scenario
 from sim.scenario import Scenario
 from sim.state import MAX_CONSORTIUM, Projects, consortium_buffers
-from sim.world import FirmTables, build_population
+from sim.world import CAPABILITY_SIGMA, SME_SIGMA, FirmTables, build_population
 
-KERNEL_STREAMS = ("membership", "partnering", "poles", "projects", "economy")
-NUMPY_STREAMS = ("init", "entry", "spinoff", "research", "durations", "launch",
-                 "international", "jury", "assets", "mesa")
+KERNEL, NUMPY = "kernel", "numpy"
+# The run's random streams: child i of the run's SeedSequence seeds stream i of this table,
+# a xoshiro256** state for the kernels (``ClusterModel.streams``) or a NumPy Generator for
+# draws made in Python (``ClusterModel.gen``).  The order is fixed: a new stream goes at the
+# end, so that the existing ones keep their seeds; changing a stream's kind changes only it.
+STREAMS = (
+    ("membership", KERNEL), ("partnering", KERNEL), ("poles", KERNEL), ("projects", KERNEL),
+    ("economy", KERNEL), ("init", NUMPY), ("entry", KERNEL), ("spinoff", KERNEL),
+    ("research", KERNEL), ("durations", KERNEL), ("launch", NUMPY), ("international", NUMPY),
+    ("jury", NUMPY), ("assets", NUMPY), ("mesa", NUMPY), ("assets_firms", KERNEL),
+)
+KERNEL_STREAMS = tuple(name for name, kind in STREAMS if kind == KERNEL)
+NUMPY_STREAMS = tuple(name for name, kind in STREAMS if kind == NUMPY)
 
 
 def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:
@@ -71,12 +82,13 @@ class ClusterModel(mesa.Model):
         self.seed = sc.run.seed if seed is None else int(seed)
         self.replication = int(replication)
         self.seed_sequence = run_seed_sequence(self.seed, self.replication)
-        children = self.seed_sequence.spawn(len(KERNEL_STREAMS) + len(NUMPY_STREAMS))
-        self.streams = {name: new_state(ss) for name, ss in zip(KERNEL_STREAMS, children,
-                                                                strict=False)}
+        children = self.seed_sequence.spawn(len(STREAMS))
+        self.streams = {name: new_state(ss) for (name, kind), ss in zip(STREAMS, children,
+                                                                        strict=True)
+                        if kind == KERNEL}
         self.gen = {name: np.random.default_rng(ss)
-                    for name, ss in zip(NUMPY_STREAMS, children[len(KERNEL_STREAMS):],
-                                        strict=True)}
+                    for (name, kind), ss in zip(STREAMS, children, strict=True)
+                    if kind == NUMPY}
         super().__init__(rng=self.gen["mesa"])
         self.random.seed(int(self.gen["mesa"].integers(2**63)))
 
@@ -92,6 +104,7 @@ class ClusterModel(mesa.Model):
         self.firm_tables = FirmTables.from_scenario(sc)
         self.actors, self.centroids = build_population(sc, self.gen["init"], self.firm_tables)
         self.productivity_start = self.mean_productivity()
+        self.firm_params = firm_params(w, SME_SIGMA, CAPABILITY_SIGMA, self.productivity_start)
         self.projects = Projects.empty(max(64, self.actors.n // 4), MAX_CONSORTIUM)
         self.clusters = Clusters.from_scenario(sc)
         self.poles = Poles.from_scenario(sc)
@@ -179,12 +192,11 @@ class ClusterModel(mesa.Model):
         p.reserve(k)
         slots = p.take(k)
         bp = self.sc.behaviour.projects
-        dur = self.gen["durations"].integers(bp.duration_min, bp.duration_max + 1, size=k)
         if np.isscalar(pole):
             pole = np.full(k, pole, np.int16)
         store_projects(
-            slots, self.t, dur, cluster, pole, call, members, size, match, foreign, cross,
-            has_rd, has_tr,
+            slots, self.t, bp.duration_min, bp.duration_max, self.streams["durations"],
+            cluster, pole, call, members, size, match, foreign, cross, has_rd, has_tr,
             p.active, p.start, p.end, p.cluster, p.pole, p.call, p.size, p.members, p.match,
             p.has_rd, p.has_training, p.foreign, p.cross, p.fund_rd, p.fund_training,
             p.fund_investment,

@@ -62,12 +62,23 @@ def launch_clusters(m: ClusterModel) -> None:
                                           cl.sectors[c], a.capability)
         k = min(len(cand), max(2, round(cl.founders[c] * m.sc.run.scale)))
         if k:
-            pick = m.gen["launch"].choice(cand, size=k, replace=False, p=weight / weight.sum())
-            a.cluster[pick] = c
+            a.cluster[weighted_sample(m.gen["launch"], cand, weight, k)] = c
         cl.status[c] = ACTIVE
         cl.status_step[c] = m.t
         cl.last_eval_step[c] = m.t
         m.counters.clusters_created += 1
+
+
+def weighted_sample(rng: np.random.Generator, items: np.ndarray, weight: np.ndarray,
+                    k: int) -> np.ndarray:
+    """``k`` of ``items`` drawn without replacement, each draw with probability proportional to
+    the weights of the items not drawn yet (successive sampling), by Efraimidis and Spirakis'
+    keys: one uniform ``u`` per item, the ``k`` largest ``log(u) / weight`` win.  Exact, with one
+    draw per item; items of weight 0 come last, in random order.  About 10 times cheaper than
+    ``Generator.choice(replace=False, p=...)`` on a few hundred items."""
+    with np.errstate(divide="ignore"):
+        key = np.log(rng.random(len(items))) / weight
+    return items[np.argsort(-key, kind="stable")[:k]]
 
 
 def fund_animation(m: ClusterModel) -> None:

@@ -12,14 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import (
-    company_exponents,
-    fabric_census,
-    membership_inputs,
-    store_companies,
-    tally_launches,
-)
+from sim.kernels.bookkeeping import fabric_census, membership_inputs, tally_launches
 from sim.kernels.consortia import cluster_partnering
+from sim.kernels.demography import demography_step, spawn_smes
 from sim.kernels.economy import economy_step
 from sim.kernels.membership import membership_step
 from sim.kernels.projects import complete_projects
@@ -29,7 +24,6 @@ from sim.state import (
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
 )
-from sim.world import CAPABILITY_SIGMA, SME_SIGMA
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -142,64 +136,60 @@ def economy(m: ClusterModel) -> None:
 
 
 def demography(m: ClusterModel) -> None:
-    """Entry of new firms and academic spin-offs from universities and research centres."""
-    a, w, rng = m.actors, m.sc.world, m.gen["entry"]
+    """Entry of new firms and academic spin-offs from universities and research centres (one
+    compiled call: :func:`sim.kernels.demography.demography_step`)."""
+    a, w, t = m.actors, m.sc.world, m.firm_tables
     # living companies per sector; living universities and research centres (entrants are
     # companies, so the latter are the same after entry)
     if m.census[0] == m.t:  # taken by this quarter's economy step, right before
         _, per_sector, research = m.census
     else:
         per_sector, research = fabric_census(a.n, a.alive, a.atype, a.sector, len(w.sectors))
-    entrants = rng.binomial(per_sector, w.entry_rate)
-    if entrants.sum():
-        spawn_companies(m, np.repeat(np.arange(len(w.sectors)), entrants), ENTRY)
-        m.counters.entries += int(entrants.sum())
-    rate = m.sc.behaviour.projects.academic_spinoff_rate
-    rs = m.gen["research"]
-    k = int(rs.binomial(len(research), rate)) if len(research) else 0
-    if k:
-        # rs.choice(research, size=k, replace=True), which draws exactly these integers
-        parents = research[rs.integers(0, len(research), size=k, dtype=np.int64)]
-        spawn_companies(m, a.sector[parents], SPINOFF_RESEARCH, like=parents)
-        m.counters.new_research += k
+    n0 = a.n
+    while True:
+        entries, spinoffs = demography_step(
+            n0, a.cap, per_sector, research, w.entry_rate,
+            m.sc.behaviour.projects.academic_spinoff_rate, m.streams["entry"],
+            m.streams["research"], m.firm_params, m.centroids, t.province_cdf, t.export_share,
+            t.capacity, m.t, ENTRY, SPINOFF_RESEARCH, a.alive, a.atype, a.sector, a.province,
+            a.employment, a.value_added, a.exporter, a.capability, a.taste, a.knowledge,
+            a.stage, a.capacity, a.born, a.origin,
+        )
+        if entries >= 0:
+            break
+        a._grow(-entries)  # more new firms than free rows: grow, draw the same again
+    if entries or spinoffs:
+        a.n = n0 + entries + spinoffs
+        m.counters.entries += entries
+        m.counters.new_research += spinoffs
+        m.on_new_actors(np.arange(n0, a.n))
 
 
-SPAWN_STREAM = {ENTRY: "entry", SPINOFF_PARTNERSHIP: "spinoff", SPINOFF_RESEARCH: "research",
-                POLE_ASSETS: "assets"}
+SPAWN_STREAM = {SPINOFF_PARTNERSHIP: "spinoff", POLE_ASSETS: "assets_firms"}
 
 
 def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
                     like: np.ndarray | None = None) -> np.ndarray:
-    """Create new SMEs of the given sectors; spin-offs inherit their parent's profile.
+    """Create new SMEs of the given sectors (partnership spin-offs and pole-assets firms); a
+    spin-off copies its parent's (``like``) technology profile and province.
 
-    The same draws and columns as :func:`sim.world.new_companies` (``large`` all False) then
-    :meth:`sim.state.Actors.add`, written into the actor rows in one kernel pass.
-
-    Each origin draws its firms' attributes from its own stream, so that a variant which
-    changes, say, the number of pole-assets firms does not shift the draws of later entrants.
+    The attributes are drawn by :func:`sim.kernels.demography.spawn_smes` from the origin's
+    own kernel stream, so that a variant which changes, say, the number of pole-assets firms
+    does not shift the draws of the partnership spin-offs.
     """
-    a, w, t = m.actors, m.sc.world, m.firm_tables
+    a, t = m.actors, m.firm_tables
     sector = np.asarray(sector, np.int64)
     k = len(sector)
-    rng = m.gen[SPAWN_STREAM[origin]]
-    # the draws of sim.world.new_companies (large = all False), in its order
-    z = rng.standard_normal(k * (3 + m.centroids.shape[1]))
-    u = rng.random(2 * k)
-    z2 = rng.standard_normal(2 * k)
-    stage = rng.random(k)
-    ex = np.exp(company_exponents(z, z2, k, SME_SIGMA, SME_SIGMA**2 / 2, w.productivity_sd,
-                                  w.productivity_sd**2 / 2, CAPABILITY_SIGMA))
     if a.n + k > a.cap:
         a._grow(a.n + k)
     n0 = a.n
     has_like = like is not None
-    # new firms start at today's productivity level, not at the initial one
-    store_companies(
-        n0, sector, ex, z, u, z2, stage, np.asarray(like, np.int64) if has_like else _NO_ROWS,
-        has_like, m.centroids, w.sector_profile_spread, w.sme_employment_mean,
-        w.productivity_mean, m.productivity_start, t.province_cdf, t.export_share, t.capacity,
-        m.t, origin, a.alive, a.atype, a.sector, a.province, a.employment, a.value_added,
-        a.exporter, a.capability, a.taste, a.knowledge, a.stage, a.capacity, a.born, a.origin,
+    spawn_smes(
+        m.streams[SPAWN_STREAM[origin]], n0, sector,
+        np.asarray(like, np.int64) if has_like else _NO_ROWS, has_like, m.firm_params,
+        m.centroids, t.province_cdf, t.export_share, t.capacity, m.t, origin, a.alive, a.atype,
+        a.sector, a.province, a.employment, a.value_added, a.exporter, a.capability, a.taste,
+        a.knowledge, a.stage, a.capacity, a.born, a.origin,
     )
     a.n = n0 + k
     idx = np.arange(n0, n0 + k)

@@ -670,3 +670,128 @@ def economy_step(
         "value_added": value_added, "exporter": exporter, "tie_trust": tie_trust,
         "out_counts": out_counts, "rng": r.state(),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# demography: new companies
+# --------------------------------------------------------------------------------------------
+
+# the kernels' parameter vector (sim.kernels.demography.firm_params), restated
+F_SPREAD, F_SME_MEAN, F_SME_SIGMA, F_PROD_MEAN, F_PROD_SD, F_CAP_SIGMA, F_PROD_START = range(7)
+
+
+def bernoulli_count(rng, trials, p):
+    """Twin of :func:`sim.kernels.demography.bernoulli_count` (on an :class:`Xoshiro`)."""
+    r = rng
+    trials, p = int(trials), float(p)
+    if trials <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return trials
+    log_q = math.log1p(-p)
+    k = 0
+    pos = -1
+    while True:
+        skip = math.log(1.0 - r.uniform()) / log_q
+        if pos + 1 + skip >= trials:
+            return k
+        pos += 1 + int(skip)
+        k += 1
+
+
+def _productivity_level(n, alive, atype, employment, value_added, prod_start):
+    if prod_start <= 0.0:
+        return 1.0
+    emp = va = 0.0
+    for i in range(n):
+        if alive[i] and atype[i] <= 1:
+            emp += employment[i]
+            va += value_added[i]
+    return (va / emp if emp > 0.0 else 0.0) / prod_start
+
+
+_SME_COLUMNS = ("alive", "atype", "a_sector", "province", "employment", "value_added", "exporter",
+                "capability", "taste", "knowledge", "stage", "a_capacity", "born", "a_origin")
+
+
+def _write_smes(r, n, sector, like, has_like, level, params, centroids, cdf, export_share,
+                capacity, step, origin, cols):
+    """The rule of :func:`sim.kernels.demography.write_smes` on lists (``cols`` by name)."""
+    c = cols
+    spread, sme_sigma, prod_sd = params[F_SPREAD], params[F_SME_SIGMA], params[F_PROD_SD]
+    dims = len(centroids[0])
+    for i, s in enumerate(sector):
+        row = n + i
+        emp = params[F_SME_MEAN] * _exp(sme_sigma * r.normal() - 0.5 * sme_sigma * sme_sigma)
+        emp = min(249.0, max(1.0, emp))
+        prod = params[F_PROD_MEAN] * _exp(prod_sd * r.normal() - 0.5 * prod_sd * prod_sd)
+        if has_like:
+            j = like[i]
+            c["province"][row] = c["province"][j]
+            c["knowledge"][row] = list(c["knowledge"][j])
+        else:
+            raw = [abs(centroids[s][d] + spread * r.normal()) for d in range(dims)]
+            sq = 0.0
+            for v in raw:
+                sq += v * v
+            norm = math.sqrt(sq) or 1.0
+            c["knowledge"][row] = [f32(v / norm) for v in raw]
+            u = r.uniform()
+            p = 0
+            while p < len(cdf) and cdf[p] <= u:
+                p += 1
+            c["province"][row] = p
+        c["alive"][row] = True
+        c["atype"][row] = 0
+        c["a_sector"][row] = s
+        c["employment"][row] = emp
+        c["value_added"][row] = prod * emp * level
+        c["exporter"][row] = r.uniform() < export_share[s]
+        c["capability"][row] = _exp(params[F_CAP_SIGMA] * r.normal())
+        c["taste"][row] = f32(r.normal())
+        c["stage"][row] = f32(r.uniform())
+        c["a_capacity"][row] = capacity[0]
+        c["born"][row] = step
+        c["a_origin"][row] = origin
+
+
+def spawn_smes(rng, n, sector, like, has_like, params, centroids, cdf, export_share, capacity,
+               step, origin, *arrays):
+    """Twin of :func:`sim.kernels.demography.spawn_smes`."""
+    r = Xoshiro(rng)
+    cols = dict(zip(_SME_COLUMNS, (_tolist(a) for a in arrays), strict=True))
+    params, centroids = _tolist(params), _tolist(centroids)
+    n = int(n)
+    level = _productivity_level(n, cols["alive"], cols["atype"], cols["employment"],
+                                cols["value_added"], params[F_PROD_START])
+    _write_smes(r, n, _tolist(sector), _tolist(like), bool(has_like), level, params, centroids,
+                _tolist(cdf), _tolist(export_share), _tolist(capacity), int(step), int(origin),
+                cols)
+    return {**cols, "rng": r.state()}
+
+
+def demography_step(n, cap, per_sector, research, entry_rate, spinoff_rate, entry_rng,
+                    research_rng, params, centroids, cdf, export_share, capacity, step,
+                    origin_entry, origin_research, *arrays):
+    """Twin of :func:`sim.kernels.demography.demography_step`."""
+    re, rr = Xoshiro(entry_rng), Xoshiro(research_rng)
+    cols = dict(zip(_SME_COLUMNS, (_tolist(a) for a in arrays), strict=True))
+    params, centroids = _tolist(params), _tolist(centroids)
+    n, research = int(n), _tolist(research)
+    entrants = [bernoulli_count(re, k, entry_rate) for k in _tolist(per_sector)]
+    k = bernoulli_count(rr, len(research), spinoff_rate)
+    parents = [research[rr.randbelow(len(research))] for _ in range(k)]
+    out = {"entry_rng": re.state(), "research_rng": rr.state()}
+    if n + sum(entrants) + k > cap:  # nothing written, both streams as they were
+        return {"return": (-(n + sum(entrants) + k), 0), "entry_rng": _tolist(entry_rng),
+                "research_rng": _tolist(research_rng), **cols}
+    level = _productivity_level(n, cols["alive"], cols["atype"], cols["employment"],
+                                cols["value_added"], params[F_PROD_START])
+    tables = (params, centroids, _tolist(cdf), _tolist(export_share), _tolist(capacity),
+              int(step))
+    sector = [s for s, e in enumerate(entrants) for _ in range(e)]
+    _write_smes(re, n, sector, [], False, level, *tables, int(origin_entry), cols)
+    _write_smes(rr, n + len(sector), [cols["a_sector"][j] for j in parents], parents, True,
+                level, *tables, int(origin_research), cols)
+    out.update(entry_rng=re.state(), research_rng=rr.state())
+    return {"return": (len(sector), k), **out, **cols}

@@ -9,7 +9,6 @@ from sim.kernels.bookkeeping import (
     agreement_draws,
     animation_budget,
     cluster_counts,
-    company_exponents,
     founder_candidates,
     fund_proposals,
     membership_inputs,
@@ -144,13 +143,3 @@ def test_fund_proposals(seed):
                 w_env[col] -= req
     assert np.array_equal(funded, w_funded)
     assert np.array_equal(grants, w_grants) and np.array_equal(envelope, w_env)
-
-
-def test_company_exponents_and_one_exp_call():
-    g = np.random.default_rng(3)
-    for k in range(1, 30):
-        z, z2 = g.standard_normal(k * 19), g.standard_normal(2 * k)
-        ex = np.exp(company_exponents(z, z2, k, 0.8, 0.8**2 / 2, 0.5, 0.5**2 / 2, 0.3))
-        assert np.array_equal(ex[:k], np.exp(0.8 * z[:k] - 0.8**2 / 2))
-        assert np.array_equal(ex[k:2 * k], np.exp(0.5 * z[2 * k:3 * k] - 0.5**2 / 2))
-        assert np.array_equal(ex[2 * k:], np.exp(0.3 * z2[:k]))

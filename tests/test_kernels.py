@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.kernels import rng as krng
+from sim.kernels.bookkeeping import fabric_census, store_projects
 from sim.kernels.consortia import form_consortia, match_score
+from sim.kernels.demography import bernoulli_count, demography_step, spawn_smes
 from sim.kernels.economy import economy_step
 from sim.kernels.groups import build_csr
 from sim.kernels.membership import membership_step, utility
@@ -94,7 +96,8 @@ def run_both(kernel, twin, args: dict):
         assert k_ret == r_out["return"], f"return value: kernel {k_ret}, ref {r_out['return']}"
     else:
         assert k_ret is None
-    assert [int(x) for x in k_args["rng"]] == r_out["rng"], "final rng state differs"
+    if "rng" in k_args:  # kernels with several streams name them; the twin returns them all
+        assert [int(x) for x in k_args["rng"]] == r_out["rng"], "final rng state differs"
     written = set(r_out) - {"return", "rng"}
     for name in written:
         assert_same_array(name, k_args[name], r_out[name])
@@ -1137,3 +1140,211 @@ def test_ziggurat_normal_distribution():
     # symmetric, unit variance (chi-square bound at alpha 0.001 for n = 400,000: about 1 +- 0.0073)
     assert abs(z.mean()) < 3.3 / np.sqrt(z.size)
     assert abs(z.var() - 1.0) < 0.0075
+
+
+# ---------------------------------------------------------------------------------------------
+# demography: new companies
+# ---------------------------------------------------------------------------------------------
+
+SME_COLUMNS = ("alive", "atype", "a_sector", "province", "employment", "value_added", "exporter",
+               "capability", "taste", "knowledge", "stage", "a_capacity", "born", "a_origin")
+# junk in the free rows, so that a column the kernel forgets to write (or writes past the new
+# rows) shows up in the comparison with the twin
+SME_JUNK = dict(alive=False, atype=3, a_sector=0, province=9, employment=7.0, value_added=1.0,
+                exporter=True, capability=9.0, taste=9.0, knowledge=9.0, stage=9.0, a_capacity=9,
+                born=99, a_origin=9)
+
+
+def sme_columns(w: dict, free: int) -> dict:
+    """The actor columns that the demography kernels write, with ``free`` junk rows added."""
+    base = dict(alive=w["alive"], atype=w["atype"], a_sector=w["sector"],
+                province=w["province"], employment=w["employment"],
+                value_added=w["value_added"], exporter=w["exporter"],
+                capability=w["capability"], taste=w["taste"], knowledge=w["knowledge"],
+                stage=w["stage"], a_capacity=w["capacity"],
+                born=np.full(w["cap"], -1, np.int32), a_origin=np.zeros(w["cap"], np.int8))
+    out = {}
+    for name in SME_COLUMNS:
+        a = base[name]
+        grown = np.full((w["cap"] + free, *a.shape[1:]), SME_JUNK[name], a.dtype)
+        grown[: a.shape[0]] = a
+        grown[w["n"]: a.shape[0]] = SME_JUNK[name]  # rows past n are free too
+        out[name] = grown
+    return out
+
+
+def sme_tables(w: dict, prod_start: float | None = None) -> dict:
+    """Parameters and tables of new companies, as ``ClusterModel`` builds them."""
+    g = w["g"]
+    weights = g.uniform(0.2, 1.0, 5)
+    cdf = np.cumsum(weights / weights.sum())
+    cdf[-1] = 1.0
+    if prod_start is None:
+        prod_start = float(g.uniform(30_000.0, 90_000.0))
+    return dict(
+        params=np.array([0.5, 12.0, 0.9, 60_000.0, 0.45, 0.35, prod_start]),
+        centroids=g.gamma(0.7, size=(w["S"], w["D"])), cdf=cdf,
+        export_share=g.uniform(0.05, 0.6, w["S"]),
+        capacity=np.array([1, 3, 4, 4, 4], np.int16), step=17,
+    )
+
+
+def spawn_args(w: dict, k: int, spin_off: bool, prod_start: float | None = None) -> dict:
+    g = w["g"]
+    n = w["n"]
+    sector = g.integers(0, w["S"], k).astype(np.int64)
+    like = np.zeros(0, np.int64)
+    if spin_off:
+        living = np.flatnonzero(w["alive"][:n])
+        like = g.choice(living, size=k).astype(np.int64)
+        sector = w["sector"][like].astype(np.int64)
+    t = sme_tables(w, prod_start)
+    return dict(rng=rng_state(n + 7000 + k), n=n, sector=sector, like=like, has_like=spin_off,
+                params=t["params"], centroids=t["centroids"], cdf=t["cdf"],
+                export_share=t["export_share"], capacity=t["capacity"], step=t["step"],
+                origin=2 if spin_off else 4, **sme_columns(w, k + 3))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spawn_smes(seed):
+    w = make_world(seed)
+    for k, spin_off, prod_start in ((1, False, None), (7, False, 0.0), (5, True, None),
+                                    (0, True, None)):
+        args = spawn_args(w, k, spin_off, prod_start)
+        before = copy_args(args)
+        _, out, _ = run_both(spawn_smes, ref.spawn_smes, args)
+        n = args["n"]
+        new = slice(n, n + k)
+        assert out["alive"][new].all() and (out["atype"][new] == 0).all()
+        assert ((out["employment"][new] >= 1.0) & (out["employment"][new] <= 249.0)).all()
+        assert (out["born"][new] == 17).all() and (out["a_origin"][new] == args["origin"]).all()
+        if spin_off:  # a spin-off keeps its parent's profile and province
+            assert np.array_equal(out["knowledge"][new], out["knowledge"][args["like"]])
+            assert np.array_equal(out["province"][new], out["province"][args["like"]])
+        elif k:
+            norms = np.linalg.norm(out["knowledge"][new].astype(np.float64), axis=1)
+            np.testing.assert_allclose(norms, 1.0, rtol=1e-6)
+        # nothing else moves: the rows before n and after the new ones
+        for name in SME_COLUMNS:
+            assert np.array_equal(out[name][:n], before[name][:n]), name
+            assert np.array_equal(out[name][n + k:], before[name][n + k:]), name
+
+
+def demography_args(w: dict, free: int, entry_rate: float = 0.04,
+                    spinoff_rate: float = 0.15) -> dict:
+    n = w["n"]
+    per_sector, research = fabric_census(n, w["alive"], w["atype"], w["sector"], w["S"])
+    t = sme_tables(w)
+    return dict(n=n, cap=n + free, per_sector=per_sector, research=research,
+                entry_rate=entry_rate, spinoff_rate=spinoff_rate,
+                entry_rng=rng_state(n + 8000), research_rng=rng_state(n + 9000),
+                params=t["params"], centroids=t["centroids"], cdf=t["cdf"],
+                export_share=t["export_share"], capacity=t["capacity"], step=t["step"],
+                origin_entry=1, origin_research=3, **sme_columns(w, free))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_demography_step(seed):
+    w = make_world(seed)
+    args = demography_args(w, free=400)
+    (entries, spinoffs), out, _ = run_both(demography_step, ref.demography_step, args)
+    n = args["n"]
+    new = slice(n, n + entries + spinoffs)
+    assert (out["a_origin"][n: n + entries] == 1).all()
+    assert (out["a_origin"][n + entries: n + entries + spinoffs] == 3).all()
+    # entrants come in sector order; academic spin-offs copy a university or research centre
+    assert (np.diff(out["a_sector"][n: n + entries]) >= 0).all()
+    assert out["alive"][new].all() and not out["alive"][n + entries + spinoffs:].any()
+
+
+def test_demography_step_exercises_both_origins():
+    totals = np.zeros(2, np.int64)
+    for seed in SEEDS:
+        totals += demography_step(*demography_args(make_world(seed), free=400).values())
+    assert (totals > 0).all(), totals
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_demography_step_too_few_rows_draws_nothing(seed):
+    """Without enough free rows the kernel asks for more and leaves everything as it was (the
+    streams too), so the call with grown arrays makes the very same draws."""
+    w = make_world(seed)
+    roomy = demography_args(w, free=400, entry_rate=0.3, spinoff_rate=0.5)
+    want = demography_step(*copy_args(roomy).values())
+    assert sum(want) > 1
+    tight = demography_args(w, free=sum(want) - 1, entry_rate=0.3, spinoff_rate=0.5)
+    before = copy_args(tight)
+    got, out, _ = run_both(demography_step, ref.demography_step, tight)
+    assert got == (-(tight["n"] + sum(want)), 0)
+    for name, v in before.items():
+        if isinstance(v, np.ndarray):
+            assert np.array_equal(out[name], v), name
+    regrown = demography_args(w, free=sum(want), entry_rate=0.3, spinoff_rate=0.5)
+    assert demography_step(*regrown.values()) == want
+
+
+BERNOULLI_CASES = [(1, 0.5), (10, 0.3), (200, 0.01), (1000, 0.002), (50, 0.9), (7, 0.0),
+                   (7, 1.0), (0, 0.5)]
+
+
+@pytest.mark.parametrize(("trials", "p"), BERNOULLI_CASES)
+def test_bernoulli_count_twin(trials, p):
+    s = rng_state(trials + 31)
+    r = ref.Xoshiro(s)
+    got = [bernoulli_count(s, trials, p) for _ in range(200)]
+    want = [ref.bernoulli_count(r, trials, p) for _ in range(200)]
+    assert got == want and [int(x) for x in s] == r.state()
+
+
+@pytest.mark.parametrize(("trials", "p"), [(10, 0.3), (200, 0.01), (1000, 0.002), (50, 0.9),
+                                           (3, 0.6)])
+def test_bernoulli_count_is_binomial(trials, p):
+    """Declared test: 20,000 draws (stream seeded with ``trials``) against Binomial(trials, p),
+    chi-square with bins of expected count below 5 merged into their neighbours; fails below
+    a p-value of 1e-4.  Deterministic (fixed seed), so not flaky; a wrong rule (say a skip off
+    by one) fails by orders of magnitude."""
+    from scipy import stats
+
+    s = rng_state(1000 + trials)
+    draws = np.array([bernoulli_count(s, trials, p) for _ in range(20_000)])
+    pmf = stats.binom.pmf(np.arange(trials + 1), trials, p)
+    observed = np.bincount(draws, minlength=trials + 1).astype(float)
+    expected = pmf * len(draws)
+    obs_bins, exp_bins, o, e = [], [], 0.0, 0.0
+    for k in range(trials + 1):
+        o += observed[k]
+        e += expected[k]
+        if e >= 5.0:
+            obs_bins.append(o)
+            exp_bins.append(e)
+            o = e = 0.0
+    obs_bins[-1] += o
+    exp_bins[-1] += e
+    exp_bins = np.array(exp_bins) * (sum(obs_bins) / sum(exp_bins))
+    assert len(obs_bins) >= 2
+    assert stats.chisquare(obs_bins, exp_bins).pvalue > 1e-4
+
+
+def test_store_projects_durations():
+    """Each project's duration is uniform in duration_min .. duration_max, one draw per project
+    in row order (the stream advances by exactly that)."""
+    k, width, cap = 4_000, 6, 4_100
+    slots = np.arange(k, dtype=np.int64)
+    bufs = (np.zeros(k, np.int16), np.zeros(k, np.int16), 0,
+            np.zeros((k, width), np.int32), np.full(k, 2, np.int8), np.zeros(k),
+            np.zeros(k, np.int8), np.zeros(k, np.bool_), np.zeros(k, np.bool_),
+            np.zeros(k, np.bool_))
+    proj = (np.zeros(cap, np.bool_), np.zeros(cap, np.int32), np.zeros(cap, np.int32),
+            np.zeros(cap, np.int16), np.zeros(cap, np.int16), np.zeros(cap, np.int16),
+            np.zeros(cap, np.int8), np.zeros((cap, 8), np.int32), np.zeros(cap),
+            np.zeros(cap, np.bool_), np.zeros(cap, np.bool_), np.zeros(cap, np.int8),
+            np.zeros(cap, np.bool_), np.zeros(cap), np.zeros(cap), np.zeros(cap))
+    s = rng_state(5)
+    r = ref.Xoshiro(s)
+    store_projects(slots, 10, 4, 12, s, *bufs, *proj)
+    duration = proj[2][:k] - proj[1][:k]
+    assert duration.tolist() == [4 + r.randbelow(9) for _ in range(k)]
+    assert [int(x) for x in s] == r.state()
+    counts = np.bincount(duration, minlength=13)[4:]
+    assert counts.min() > 0.8 * k / 9 and counts.max() < 1.2 * k / 9
+    assert (proj[7][:k, width:] == -1).all() and proj[0][:k].all()

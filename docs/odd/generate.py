@@ -211,7 +211,8 @@ def pattern_table() -> str:
         ok = int((np.abs(x - t.value) <= t.tolerance + 1e-9).sum())
         tol = (f"± {num(t.abs_tolerance)}" if t.abs_tolerance is not None
                else f"± {t.rel_tolerance:.0%}")
-        fmt = (lambda v: f"{v:.2f}") if abs(t.value) < 1 else (lambda v: f"{v:,.1f}")
+        fmt = ((lambda v: f"{v:.2f}") if abs(t.value) < 1 or t.tolerance <= 0.5
+               else (lambda v: f"{v:,.1f}"))
         rows.append(f"| `{t.label}` | {num(t.value)} | {tol} | {fmt(x.mean())} [{fmt(x.min())}, {fmt(x.max())}] | {ok}/20 |")
     d = ", ".join(f"{c} {n}/20" for c, n in sorted(drops.items(), key=lambda kv: -kv[1]))
     never = [c for c in ("wood", "food_processing", "aeronautics", "automotive") if c not in drops]

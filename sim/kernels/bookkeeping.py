@@ -15,6 +15,7 @@ from numba import njit
 from sim.institutions import ACTIVE as ACTIVE_CLUSTER
 from sim.institutions import DROPPED as DROPPED_CLUSTER
 from sim.institutions import SELECTED as SELECTED_POLE
+from sim.kernels.rng import randbelow
 
 PW_BLOCKSIZE = 128  # NumPy's pairwise-summation block (numpy/_core/src/umath/loops_utils.h.src)
 
@@ -246,19 +247,21 @@ def csr_groups(ptr):
 
 
 @njit(cache=True)
-def store_projects(slots, step, duration, cluster, pole, call, members, size, match, foreign,
-                   cross, has_rd, has_training,
+def store_projects(slots, step, duration_min, duration_max, rng, cluster, pole, call, members,
+                   size, match, foreign, cross, has_rd, has_training,
                    p_active, p_start, p_end, p_cluster, p_pole, p_call, p_size, p_members,
                    p_match, p_has_rd, p_has_training, p_foreign, p_cross, p_fund_rd,
                    p_fund_training, p_fund_investment):
     """Write consortium ``i`` (row ``i`` of the kernel buffers) into project slot ``slots[i]``,
-    starting at ``step`` for ``duration[i]`` steps, unfunded, members ``-1`` padded."""
+    starting at ``step`` for a duration drawn uniformly in ``duration_min .. duration_max``
+    steps (one draw of ``rng`` per project, in row order), unfunded, members ``-1`` padded."""
     width = members.shape[1]
+    spread = duration_max - duration_min + 1
     for i in range(slots.shape[0]):
         s = slots[i]
         p_active[s] = True
         p_start[s] = step
-        p_end[s] = step + duration[i]
+        p_end[s] = step + duration_min + randbelow(rng, spread)
         p_cluster[s] = cluster[i]
         p_pole[s] = pole[i]
         p_call[s] = call
@@ -338,89 +341,6 @@ def involvement_counts(n, atype, cluster, last_project, since):
             if last_project[i] >= since[c]:
                 out[c, 2] += 1
     return out
-
-
-@njit(cache=True)
-def company_exponents(z, z2, k, sme_sigma, sme_offset, prod_sd, prod_offset, cap_sigma):
-    """The arguments of the three exponentials of :func:`sim.world.new_companies` for ``k``
-    SMEs, in one array (float64, ``3 k``): SME employment ``sme_sigma * z[:k] - sme_offset``,
-    productivity ``prod_sd * z[2k:3k] - prod_offset``, capability ``cap_sigma * z2[:k]``.
-    The exponential itself stays NumPy's (one ``np.exp`` call over the three)."""
-    out = np.empty(3 * k)
-    for i in range(k):
-        out[i] = sme_sigma * z[i] - sme_offset
-        out[k + i] = prod_sd * z[2 * k + i] - prod_offset
-        out[2 * k + i] = cap_sigma * z2[i]
-    return out
-
-
-@njit(cache=True)
-def store_companies(n, sector, ex, z, u, z2, stage_u, like, has_like, centroids, spread,
-                    sme_mean, prod_mean, prod_start, cdf, export_share, capacity, step, origin,
-                    alive, atype, a_sector, province, employment, value_added, exporter,
-                    capability, taste, knowledge, stage, a_capacity, born, a_origin):
-    """Write ``k = len(sector)`` new SMEs into actor rows ``n .. n + k - 1`` (allocated, never
-    used), as :func:`sim.world.new_companies` with ``large`` all False followed by
-    :meth:`sim.state.Actors.add` in :func:`sim.processes.spawn_companies`.
-
-    ``ex`` holds the exponentials of :func:`company_exponents`; ``z``, ``u``, ``z2`` and
-    ``stage_u`` the four draws of ``new_companies`` in order.  Value added is scaled by today's
-    mean productivity of the companies (rows ``< n``) over ``prod_start`` (when positive).  A
-    spin-off (``has_like``) copies the technology profile and province of ``like[i]``.
-    """
-    k = sector.shape[0]
-    dims = centroids.shape[1]
-    level = 1.0
-    if prod_start > 0:
-        emp_t, va_t = company_totals(n, alive, atype, employment, value_added)
-        level = (va_t / emp_t if emp_t > 0 else 0.0) / prod_start
-    raw = np.empty(dims)
-    sq = np.empty(dims)
-    n_cdf = cdf.shape[0]
-    for i in range(k):
-        r = n + i
-        s = sector[i]
-        emp = sme_mean * ex[i]
-        if emp < 1.0:
-            emp = 1.0
-        if emp > 249.0:
-            emp = 249.0
-        prod = prod_mean * ex[k + i]
-        alive[r] = True
-        atype[r] = 0
-        a_sector[r] = s
-        employment[r] = emp
-        value_added[r] = prod * emp * level
-        exporter[r] = u[k + i] < export_share[s]
-        capability[r] = ex[2 * k + i]
-        taste[r] = z2[k + i]
-        stage[r] = stage_u[i]
-        a_capacity[r] = capacity[0]
-        born[r] = step
-        a_origin[r] = origin
-        if has_like:
-            j = like[i]
-            province[r] = province[j]
-            for d in range(dims):
-                knowledge[r, d] = knowledge[j, d]
-        else:
-            p = 0
-            while p < n_cdf and cdf[p] <= u[i]:
-                p += 1
-            province[r] = p
-            # unit_profiles' row, written out: a compiled call passing five arrays per row
-            # costs about three times the row's arithmetic (measured: 59 against 189 us for
-            # the 3,510 firms of the initial population)
-            base = 3 * k + i * dims
-            for d in range(dims):
-                v = abs(centroids[s, d] + spread * z[base + d])
-                raw[d] = v
-                sq[d] = v * v
-            norm = np.sqrt(pairwise_sum(sq, 0, dims))
-            if norm == 0.0:
-                norm = 1.0
-            for d in range(dims):
-                knowledge[r, d] = raw[d] / norm
 
 
 @njit(cache=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,22 +75,42 @@ class Clusters:
 
 @dataclass
 class Agreements:
-    """Intercluster agreements with foreign clusters (cluster, expiry step)."""
+    """Intercluster agreements with foreign clusters (cluster, expiry step).
+
+    Change them through :meth:`sign` and :meth:`end`: the counts per cluster are cached until
+    the next signature, end or expiry (they are read every quarter and change a few times a
+    year).
+    """
 
     cluster: list[int]
     expiry: list[int]
+    _counts: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _valid: tuple[int, int] = field(default=(0, -1), repr=False, compare=False)
+
+    def sign(self, cluster: int, expiry: int) -> None:
+        """A new agreement of ``cluster``, active until step ``expiry`` (excluded)."""
+        self.cluster.append(cluster)
+        self.expiry.append(expiry)
+        self._counts = None
 
     def end(self, cluster: int, step: int) -> None:
         """End the agreements of a cluster that stops (dropped or absorbed) at ``step``."""
         for k, c in enumerate(self.cluster):
             if c == cluster and self.expiry[k] > step:
                 self.expiry[k] = step
+        self._counts = None
 
     def active_counts(self, n_clusters: int, step: int) -> np.ndarray:
-        """Active agreements per cluster at ``step``."""
-        c = np.asarray(self.cluster, int)
-        e = np.asarray(self.expiry, int)
-        return np.bincount(c[e > step], minlength=n_clusters)
+        """Active agreements per cluster at ``step`` (int64; shared until the next change, so
+        callers must not write to it)."""
+        lo, hi = self._valid
+        if self._counts is None or not lo <= step < hi or len(self._counts) != n_clusters:
+            c = np.asarray(self.cluster, np.int64)
+            e = np.asarray(self.expiry, np.int64)
+            self._counts = np.bincount(c[e > step], minlength=n_clusters)
+            later = e[e > step]  # the counts hold from step until the next expiry
+            self._valid = (step, int(later.min()) if len(later) else 2**62)
+        return self._counts
 
 
 @dataclass

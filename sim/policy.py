@@ -108,8 +108,7 @@ def internationalise(m: ClusterModel) -> None:
     u = m.gen["international"].random(len(cl.names))
     signed = agreement_draws(u, cl.effort[:, PROMOTION], cl.status, it.agreement_rate, factor)
     for c in signed.tolist():
-        m.agreements.cluster.append(c)
-        m.agreements.expiry.append(m.t + 4 * it.agreement_years)
+        m.agreements.sign(c, m.t + 4 * it.agreement_years)
     m.counters.agreements_signed += len(signed)
     m.counters.tender_subsidy += subsidy * len(signed)
 

@@ -292,3 +292,21 @@ def test_weighted_sample_is_successive_sampling():
     for _ in range(50):
         assert sorted(weighted_sample(rng, items, zero, 2).tolist()) == [11, 13]
 
+
+def test_agreement_counts_follow_signatures_ends_and_expiries():
+    """The cached counts per cluster equal a fresh count at every step, through signatures,
+    expiries and ends."""
+    from sim.institutions import Agreements
+
+    ag = Agreements([], [])
+    rng = np.random.default_rng(5)
+    for t in range(200):
+        if rng.random() < 0.2:
+            ag.sign(int(rng.integers(0, 4)), t + int(rng.integers(1, 12)))
+        if rng.random() < 0.05:
+            ag.end(int(rng.integers(0, 4)), t)
+        want = np.zeros(4, np.int64)
+        for c, e in zip(ag.cluster, ag.expiry, strict=True):
+            want[c] += e > t
+        assert np.array_equal(ag.active_counts(4, t), want), t
+        assert np.array_equal(ag.active_counts(4, t), want), t  # twice: from the cache

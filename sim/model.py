@@ -5,13 +5,14 @@ section 3), one named sub-step per line; each sub-step is a short function in
 :mod:`sim.policy` (the Region) or :mod:`sim.processes` (the actors) around a Numba kernel.
 
 Randomness: the run's :class:`numpy.random.SeedSequence` is ``SeedSequence(seed,
-spawn_key=(replication,))``.  It spawns one independent stream per process, so that a policy
-change that alters one process's number of draws does not shift the draws of the others (which
-keeps common random numbers effective): xoshiro256** states for the kernels
-(``KERNEL_STREAMS``) and NumPy Generators for the Python-level draws (``NUMPY_STREAMS``:
-initial population, firm entry, partnership spin-offs, academic spin-offs, project durations,
-cluster launches, international agreements, the pole jury, pole assets and their firms, Mesa's
-own ``rng`` / ``random``).
+spawn_key=(replication,))``.  It spawns one independent stream per process (the table
+``STREAMS``), so that a policy change that alters one process's number of draws does not shift
+the draws of the others (which keeps common random numbers effective): xoshiro256** states for
+the processes drawn in kernels (``ClusterModel.streams``: membership, partnering, pole
+proposals, project outcomes, economy, entry, partnership and academic spin-offs, project
+durations, pole-assets firms) and NumPy Generators for those drawn in Python
+(``ClusterModel.gen``: initial population, cluster launches, international agreements, the
+pole jury, the number of pole-assets firms, Mesa's own ``rng`` / ``random``).
 """
 
 from __future__ import annotations

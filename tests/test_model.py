@@ -188,7 +188,8 @@ def test_pilot_evaluation_drops_wood_and_food_processing_most_often():
 
     Declared: seeds 0..19 of the baseline.  Pass: wood is dropped in 2004 in at least 15 of
     20 runs, wood and food-processing both in at least 10, and aeronautics and automotive both
-    survive in at least 16.  (Measured with the calibrated parameters of calibration/calibrated.toml: 20, 19 and 20 of 20.)
+    survive in at least 16.  (Measured with the calibrated parameters of
+    calibration/calibrated.toml at e2480da: 20, 20 and 20 of 20.)
     """
     both = wood = pilots_kept = 0
     for seed in range(20):

@@ -47,8 +47,6 @@ STREAMS = (
     ("research", KERNEL), ("durations", KERNEL), ("launch", NUMPY), ("international", NUMPY),
     ("jury", NUMPY), ("assets", NUMPY), ("mesa", NUMPY), ("assets_firms", KERNEL),
 )
-KERNEL_STREAMS = tuple(name for name, kind in STREAMS if kind == KERNEL)
-NUMPY_STREAMS = tuple(name for name, kind in STREAMS if kind == NUMPY)
 
 
 def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence:

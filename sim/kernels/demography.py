@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.economy import company_sums
 from sim.kernels.rng import normal, randbelow, uniform
 
 # Indices of the new firms' parameters in the ``params`` vector (:func:`firm_params`).
@@ -59,12 +60,7 @@ def productivity_level(n, alive, atype, employment, value_added, prod_start):
     (1 when ``prod_start`` is not positive)."""
     if prod_start <= 0.0:
         return 1.0
-    emp = 0.0
-    va = 0.0
-    for i in range(n):
-        if alive[i] and atype[i] <= 1:
-            emp += employment[i]
-            va += value_added[i]
+    emp, va = company_sums(n, alive, atype, employment, value_added)
     return (va / emp if emp > 0.0 else 0.0) / prod_start
 
 

@@ -22,6 +22,19 @@ from sim.kernels.rng import normal, uniform
 
 
 @njit(cache=True)
+def company_sums(n, alive, atype, employment, value_added):
+    """Employment and value added of the living companies of rows ``< n``, summed in row
+    order (the economy's mean productivity and the new firms' productivity level)."""
+    emp = 0.0
+    va = 0.0
+    for i in range(n):
+        if alive[i] and atype[i] <= 1:
+            emp += employment[i]
+            va += value_added[i]
+    return emp, va
+
+
+@njit(cache=True)
 def economy_step(
     n, alive, atype, sector, cluster, pole, employment, value_added, exporter,
     sector_growth, va_noise, elasticity, exit_rate, export_entry_rate, export_exit_rate,
@@ -41,12 +54,7 @@ def economy_step(
     if census:
         per_sector[:] = 0
     k_research = 0
-    total_va = 0.0
-    total_emp = 0.0
-    for i in range(n):
-        if alive[i] and atype[i] <= 1:
-            total_va += value_added[i]
-            total_emp += employment[i]
+    total_emp, total_va = company_sums(n, alive, atype, employment, value_added)
     mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
     for i in range(n):
         if not alive[i]:

@@ -112,7 +112,14 @@ def kill_reference(tmp_path_factory) -> Path:
 
 
 # ------------------------------------------------------------------------------ 1. backends
-def test_same_store_with_one_worker_a_pool_and_dask(tmp_path: Path, dask_client):
+def test_same_store_with_one_worker_a_pool_and_dask(tmp_path: Path, dask_client, monkeypatch):
+    """... and a fresh store's series.parquet is written while the sweep runs (consolidation
+    never has to read the parts back), the same bytes with every backend."""
+
+    def no_copy(self):
+        raise AssertionError("series.parquet should come from the SeriesAppender")
+
+    monkeypatch.setattr(Store, "_write_series", no_copy)
     seq = run_design(SMALL, out=tmp_path / "seq", workers=1, progress=False)
     pool = run_design(SMALL, out=tmp_path / "pool", workers=2, progress=False)
     executor, client = dask_executor(dask_client)
@@ -127,6 +134,8 @@ def test_same_store_with_one_worker_a_pool_and_dask(tmp_path: Path, dask_client)
     assert_same_store(seq.store.root, pool.store.root)
     assert_same_store(seq.store.root, dask.store.root)
     assert seq.store.manifest() == pool.store.manifest() == dask.store.manifest()
+    series = [(o.store.root / "series.parquet").read_bytes() for o in (seq, pool, dask)]
+    assert series[0] == series[1] == series[2]
 
 
 # ------------------------------------------------------------------------------ 2. SIGKILL + resume

@@ -11,6 +11,7 @@ rows straddle them); the others are merged whole.
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -258,3 +259,73 @@ def test_consolidate_removes_what_killed_writes_left(tmp_path: Path):
     assert (store.root / "notes.txt").read_text() == "mine"
     pd.testing.assert_frame_equal(store.load_series(), want_series)
     pd.testing.assert_frame_equal(store.load_runs(), want_runs)
+
+
+# ------------------------------------------------------------------ the series written in-run
+SWEEP = [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1), ("b", 2), ("b", 3), ("c", 0)]
+BATCHES = [([("a", 0), ("a", 1)], ()), ([("a", 2), ("b", 0)], (("a", 2),)),
+           ([("b", 1), ("b", 2)], (("b", 1), ("b", 2))), ([("b", 3)], ()), ([("c", 0)], ())]
+
+
+def appended(store: Store, order: list[int], batches=BATCHES):
+    """Store ``batches`` in ``order`` as a fresh sweep does, feeding a SeriesAppender the
+    bytes each batch stored; return the appender."""
+    app = store_module.SeriesAppender(sorted(k for keys, _ in batches for k in keys))
+    write_batch = store.write_batch
+
+    def spy(runs, series):
+        write_batch(runs, series)
+        app.add(list(zip(runs["variant"], runs["replication"], strict=True)), series)
+
+    store.write_batch = spy
+    for i in order:
+        keys, failed = batches[i]
+        batch(store, keys, failed=failed)
+    return app
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [1, 0, 3, 2, 4],
+                                   [2, 4, 0, 3, 1]])
+def test_series_written_in_run_is_the_file_consolidation_writes(order, tmp_path: Path):
+    """Whatever order the batches finish in (one with a failed run, one with every run
+    failed), the appender's file is byte for byte the one consolidation writes from the parts
+    (row groups of 7 rows across the batches)."""
+    store = Store(tmp_path / "s")
+    got = appended(store, order).finish()
+    assert got is not None
+    want = tmp_path / "want"
+    shutil.copytree(store.root, want)
+    Store(want).consolidate()
+    assert got == (want / "series.parquet").read_bytes()
+    series = ref_series(store.root)
+    store.consolidate(got)
+    assert not store.parts.exists()
+    pd.testing.assert_frame_equal(store.load_series(), stored(series))
+    pd.testing.assert_frame_equal(pd.read_parquet(store.root / "runs.parquet"),
+                                  pd.read_parquet(want / "runs.parquet"))
+
+
+@pytest.mark.parametrize("case", ["missing", "twice", "gap", "unsorted", "schema"])
+def test_series_appender_gives_up_on_what_it_does_not_expect(case, tmp_path: Path):
+    """Then finish() is None and consolidation works from the parts, as without it."""
+    store = Store(tmp_path / "s")
+    batches = list(BATCHES)
+    order = list(range(len(batches)))
+    if case == "missing":
+        order.remove(3)
+    elif case == "twice":
+        order.append(0)
+    elif case == "gap":  # a batch that skips a run of the sweep, stored by a later one
+        batches[2] = ([("b", 1), ("b", 3)], ())
+        batches[3] = ([("b", 2)], ())
+    elif case == "unsorted":
+        batches[0] = ([("a", 1), ("a", 0)], ())
+    app = appended(store, order, batches)
+    if case == "schema":  # a batch whose series columns have another type
+        buf = io.BytesIO()
+        pd.DataFrame({"variant": ["d"], "replication": [0], "seed": [7.5], "indicator": ["x"],
+                      "year": [2001], "by": ["total"], "key": [""], "value": [1.0]}
+                     ).to_parquet(buf, index=False)
+        app.keys.append(("d", 0))
+        app.add([("d", 0)], buf.getvalue())
+    assert app.finish() is None

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment.design import Design, load_design, variants
-from sim.experiment.store import Store
+from sim.experiment.store import SeriesAppender, Store
 from sim.loader import scenario_hash
 from sim.results import git_commit, model_fingerprint, versions
 from sim.scenario import Scenario
@@ -271,8 +271,11 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
     if retry_failed:
         store.drop_failed()
     done = store.done_keys()
-    todo = [t for t in tasks if (t[0], t[4]) not in done]
+    # in run-key order, so batches come back about in the order of series.parquet, which a
+    # fresh store's SeriesAppender then writes while the workers run
+    todo = sorted((t for t in tasks if (t[0], t[4]) not in done), key=lambda t: (t[0], t[4]))
     skipped = len(tasks) - len(todo)
+    appender = SeriesAppender([(t[0], t[4]) for t in todo]) if not done else None
     t0 = time.perf_counter()
     ran = 0
     model_seconds = 0.0
@@ -292,6 +295,8 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
                 for records, series in _stream(ex, _batches(todo, size), window):
                     runs = pd.DataFrame(records)
                     store.write_batch(runs, series)
+                    if appender is not None:
+                        appender.add([(r["variant"], r["replication"]) for r in records], series)
                     ran += len(runs)
                     model_seconds += float(runs["wall_seconds"].sum())
                     if bar is not None:
@@ -303,7 +308,8 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
                 if restarts > max_pool_restarts:
                     raise
                 done = store.done_keys()
-                todo = [t for t in tasks if (t[0], t[4]) not in done]
+                todo = sorted((t for t in tasks if (t[0], t[4]) not in done),
+                              key=lambda t: (t[0], t[4]))
                 print(f"\na worker process died; restarting the pool for the {len(todo)} runs "
                       "not yet stored", file=sys.stderr)
             finally:
@@ -318,7 +324,7 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
         raise
     if bar is not None:
         bar.close()
-    store.consolidate()
+    store.consolidate(appender.finish() if appender is not None else None)
     runs = store.load_runs()
     return Outcome(store=store, total=len(tasks), ran=ran, skipped=skipped,
                    failed=int((runs["status"] != "ok").sum()),

@@ -10,7 +10,9 @@ Layout of ``<root>/``::
                          the batches still running
     runs.parquet, series.parquet
                          the consolidated tables (sorted by run key), written when every run is
-                         stored; the parts are then removed
+                         stored; the parts are then removed.  A fresh sweep builds
+                         series.parquet in memory while it runs (:class:`SeriesAppender`) and
+                         writes it at the end; the parts stay the durable copy until then
 
 ``runs``: one row per run (variant, replication, seed, spawn_key, status, error,
 wall_seconds).  ``series``: the tidy indicator rows of the successful runs (variant,
@@ -73,19 +75,24 @@ class Store:
             atomic_write_bytes(self.parts / f"series-{tag}.parquet", series)
         write_parquet(runs, self.parts / f"runs-{tag}.parquet")
 
-    def consolidate(self) -> None:
+    def consolidate(self, series: bytes | None = None) -> None:
         """Merge every stored batch into runs.parquet and series.parquet, sorted by run key,
         then remove the parts.  Safe to repeat after a crash at any point.
 
-        The series (millions of rows) stay Arrow tables from the parts to the file: a round
-        trip through pandas cost most of the time.  A store with no finished batch left in
+        ``series``, when given, is series.parquet as :class:`SeriesAppender` wrote it while
+        the sweep ran (the same bytes this method would write from the parts).  Otherwise the
+        series (millions of rows) stay Arrow tables from the parts to the file: a round trip
+        through pandas cost most of the time.  A store with no finished batch left in
         ``parts`` is already consolidated (parts are removed only once both tables are
         written) and is not rewritten.  Temporary files that a killed write left behind (hidden
         ``.*.tmp``, in the store or its parts) are removed too: nobody else writes here now."""
         done = (self._files("runs") == [self.root / "runs.parquet"]
                 and (self.root / "series.parquet").exists())
         if not done:
-            self._write_series()
+            if series is None:
+                self._write_series()
+            else:
+                atomic_write_bytes(self.root / "series.parquet", series)
             write_parquet(self.load_runs(), self.root / "runs.parquet")
         for f in sorted(self.parts.glob("*.parquet")) if self.parts.exists() else []:
             f.unlink()
@@ -124,22 +131,10 @@ class Store:
                 or any(a >= b for a, b in itertools.pairwise(runs))):
             _write_table(self._series(), path)
             return
-        sink = pa.BufferOutputStream()
-        with pq.ParquetWriter(sink, scans[files[0]].schema) as writer:
-            held: list[pa.Table] = []
-            rows = 0
-            for f in files:
-                with pq.ParquetFile(f) as pf:
-                    for g in range(pf.num_row_groups):
-                        held.append(pf.read_row_group(g))
-                        rows += held[-1].num_rows
-                        while rows >= ROW_GROUP:
-                            table = pa.concat_tables(held)
-                            writer.write_table(table.slice(0, ROW_GROUP))
-                            held, rows = [table.slice(ROW_GROUP)], rows - ROW_GROUP
-            if rows:
-                writer.write_table(pa.concat_tables(held))
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        out = _RowGroups(scans[files[0]].schema)
+        for f in files:
+            out.copy(f)
+        atomic_write_bytes(path, out.close())
 
     # ------------------------------------------------------------------ reading
     def _files(self, prefix: str) -> list[Path]:
@@ -224,6 +219,90 @@ class Store:
         """Run keys already stored (successful or failed)."""
         runs = self.load_runs()
         return set(zip(runs["variant"], runs["replication"].astype(int), strict=True))
+
+
+class _RowGroups:
+    """series.parquet in memory, written in row groups of ``ROW_GROUP`` rows whatever the
+    row groups of the files copied into it (so the bytes depend only on the rows)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+        self.sink = pa.BufferOutputStream()
+        self.writer = pq.ParquetWriter(self.sink, schema)
+        self.held: list[pa.Table] = []
+        self.rows = 0
+
+    def copy(self, source: Path | pa.NativeFile) -> None:
+        """Append the rows of a Parquet file (a path or a reader of its bytes), one row group
+        at a time."""
+        with pq.ParquetFile(source) as pf:
+            for g in range(pf.num_row_groups):
+                self.held.append(pf.read_row_group(g))
+                self.rows += self.held[-1].num_rows
+                while self.rows >= ROW_GROUP:
+                    table = pa.concat_tables(self.held)
+                    self.writer.write_table(table.slice(0, ROW_GROUP))
+                    self.held, self.rows = [table.slice(ROW_GROUP)], self.rows - ROW_GROUP
+
+    def close(self) -> bytes:
+        """The file's bytes."""
+        if self.rows:
+            self.writer.write_table(pa.concat_tables(self.held))
+        self.writer.close()
+        return self.sink.getvalue().to_pybytes()
+
+
+class SeriesAppender:
+    """Writes series.parquet while a sweep runs, so that consolidation does not (about 0.6 s of
+    a 1,000-run sweep's 9 s on 2 cores, with the workers idle).
+
+    ``keys`` are the run keys of the sweep, sorted; batches (their run keys, in order, and
+    their series as Parquet bytes, as :meth:`Store.write_batch` gets them) may come in any
+    order.  Each is appended once every run before it is, so the file is the one
+    :meth:`Store.consolidate` would write from the parts, byte for byte.  It gives up at the
+    first thing it does not expect (a run stored twice or out of place, another schema), and
+    :meth:`finish` then returns None: consolidation does the work from the parts, as without it.
+    """
+
+    def __init__(self, keys: list[tuple[str, int]]) -> None:
+        self.keys = keys
+        self.pos = 0
+        self.waiting: dict[tuple[str, int], tuple[list[tuple[str, int]], bytes]] = {}
+        self.out: _RowGroups | None = None
+        self.failed = False
+
+    def add(self, keys: list[tuple[str, int]], series: bytes) -> None:
+        """A stored batch."""
+        if self.failed or not keys:
+            return
+        if keys[0] in self.waiting or keys != sorted(keys):
+            self.failed = True
+            return
+        self.waiting[keys[0]] = (keys, series)
+        while not self.failed and self.pos < len(self.keys) and self.keys[self.pos] in self.waiting:
+            batch, data = self.waiting.pop(self.keys[self.pos])
+            if batch != self.keys[self.pos: self.pos + len(batch)]:
+                self.failed = True
+                break
+            self.pos += len(batch)
+            if data:
+                self._append(pa.py_buffer(data))
+
+    def _append(self, data: pa.Buffer) -> None:
+        with pq.ParquetFile(pa.BufferReader(data)) as pf:
+            schema = pf.schema_arrow
+        if self.out is None:
+            self.out = _RowGroups(schema)
+        elif not schema.equals(self.out.schema):
+            self.failed = True
+            return
+        self.out.copy(pa.BufferReader(data))
+
+    def finish(self) -> bytes | None:
+        """series.parquet's bytes when every run came in its place, else None."""
+        if self.failed or self.pos != len(self.keys) or self.waiting or self.out is None:
+            return None
+        return self.out.close()
 
 
 def load_store(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

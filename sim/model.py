@@ -26,7 +26,7 @@ import pandas as pd
 from sim import policy, processes
 from sim.agents import ACTOR_CLASSES, Animator, Region
 from sim.indicators import Counters, Recorder, record_year
-from sim.institutions import Agreements, Clusters, Poles
+from sim.institutions import Agreements, Clusters, Poles, step_of
 from sim.kernels.bookkeeping import company_totals, store_projects
 from sim.kernels.consortia import partnering_params
 from sim.kernels.demography import firm_params
@@ -118,10 +118,18 @@ class ClusterModel(mesa.Model):
         self._buffers: tuple[np.ndarray, ...] | None = consortium_buffers(
             max(64, self.actors.n // 4), sc.behaviour.partnering.max_consortium)
         self.effort_shares: np.ndarray | None = None  # the animators' task shares (policy)
-        self.outcome_buffers: tuple[np.ndarray, ...] | None = None  # of complete_projects
+        self.outcome_buffers: tuple[np.ndarray, ...] | None = None  # of resolve_projects
         # steps at which a cluster is due to launch and a pole call closes (to skip the others)
         self.launch_steps = frozenset(self.clusters.launch_step.tolist())
         self.call_steps = frozenset(self.poles.call_steps.tolist())
+        # the poles' selection quarter and budget period (first and last step; empty when the
+        # poles are disabled)
+        pp = sc.policy.poles
+        self.selection_step = (step_of(sc, pp.selection_year, pp.selection_quarter)
+                               if pp.enabled else -1)
+        self.budget_steps = ((step_of(sc, pp.budget_start_year, 1),
+                              step_of(sc, pp.budget_end_year, 4)) if pp.enabled else (0, -1))
+        self.expected_assets_firms = np.zeros(len(self.poles.names))  # of pole_programmes
 
         self.handles = handles
         self._handle: dict[int, mesa.Agent] = {}

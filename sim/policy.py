@@ -21,26 +21,19 @@ from sim.institutions import (
     SELECTED,
 )
 from sim.kernels.bookkeeping import (
-    add_to_members,
     agreement_draws,
     animation_budget,
-    consortium_means,
     founder_candidates,
-    fund_proposals,
     involvement_counts,
-    pole_counts,
     pole_groups,
-    set_members,
 )
 from sim.kernels.consortia import form_consortia
 from sim.kernels.groups import member_index
+from sim.kernels.poles import judge_and_fund, programme_spend, selection_counts
 from sim.processes import spawn_companies
+from sim.scenario import PROVINCES
 from sim.state import (
-    LARGE,
     POLE_ASSETS,
-    RESEARCH_CENTRE,
-    TRAINING_CENTRE,
-    UNIVERSITY,
 )
 
 if TYPE_CHECKING:
@@ -154,25 +147,22 @@ def select_poles(m: ClusterModel) -> None:
     4. activities across Wallonia: such companies in ``min_provinces`` provinces.
     """
     pp, po, a = m.sc.policy.poles, m.poles, m.actors
-    if not pp.enabled or m.t != _step(m, pp.selection_year, pp.selection_quarter):
+    if m.t != m.selection_step:
         return
     n = a.n
     alive = a.alive[:n]
-    atype = a.atype[:n]
     for p in range(len(po.names)):
-        in_sec = alive & po.sectors[p][a.sector[:n]]
-        engaged = in_sec & (atype <= LARGE) & ((a.cluster[:n] >= 0) | (a.last_project[:n] >= 0))
-        rd = int((in_sec & ((atype == UNIVERSITY) | (atype == RESEARCH_CENTRE))).sum())
-        tr = int((in_sec & (atype == TRAINING_CENTRE)).sum())
-        innov = int(a.innovations[:n][in_sec].sum())
-        provinces = len(np.unique(a.province[:n][engaged]))
+        rd, tr, innov, engaged, provinces = selection_counts(
+            n, a.alive, a.atype, a.sector, a.cluster, a.last_project, a.innovations,
+            a.province, po.sectors[p], len(PROVINCES))
         ok = (rd >= pp.min_rd_actors and tr >= pp.min_training_actors
-              and innov >= pp.min_innovation and int(engaged.sum()) >= pp.min_companies
+              and innov >= pp.min_innovation and engaged >= pp.min_companies
               and provinces >= pp.min_provinces)
         po.status[p] = SELECTED if ok else NOT_SELECTED
         if not ok:
             continue
         # cluster members of the pole's sectors become pole members
+        in_sec = alive & po.sectors[p][a.sector[:n]]
         a.pole[:n][in_sec & (a.cluster[:n] >= 0)] = p
         if pp.absorb_clusters:
             cl = m.clusters
@@ -187,14 +177,10 @@ def select_poles(m: ClusterModel) -> None:
                 m.counters.clusters_absorbed += 1
 
 
-def _step(m: ClusterModel, year: int, quarter: int) -> int:
-    return 4 * (year - m.sc.time.start_year) + quarter - 1
-
-
 def in_budget_period(m: ClusterModel) -> bool:
     """Whether this quarter lies in the poles' budget period."""
-    pp = m.sc.policy.poles
-    return pp.enabled and pp.budget_start_year <= m.year <= pp.budget_end_year
+    lo, hi = m.budget_steps
+    return lo <= m.t <= hi
 
 
 def pole_call(m: ClusterModel) -> None:
@@ -237,75 +223,50 @@ def pole_call(m: ClusterModel) -> None:
         bp.max_refusals, pp.max_consortium, pp.consortium_growth, True,
         m.streams["poles"], *buf,
     )
-    members, size, match, pole, foreign, _cross, has_rd, has_tr = (x[:k] for x in buf)
-    c = m.counters
-    c.proposals[:, call] += np.bincount(pole, minlength=n_p)
     if k == 0:
         return
+    members, size, match, pole, foreign, _cross, has_rd, has_tr = buf
     rng = m.gen["jury"]
-    cap_mean = consortium_means(a.capability, members, size, k)
-    score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
-             + pp.jury_noise * rng.standard_normal(k))
-    labelled = score >= pp.label_threshold
-    c.labelled[:, call] += np.bincount(pole[labelled], minlength=n_p)
-    lab = np.flatnonzero(labelled)
-    in_consortium = np.arange(members.shape[1]) < size[lab, None]
-    c.consortium_types[call] += np.bincount(a.atype[members[lab][in_consortium]], minlength=5)
-    c.consortium_size[call] += size[lab].sum()
-    c.consortium_foreign[call] += foreign[lab].sum()
-    # requests (EUR), ranked by score; each instrument granted only if it fits what is left
+    z = rng.standard_normal(k)  # the jury's noise, then the R&D requests' spread
     rd_req = 1e6 * pp.rd_request_meur * np.exp(0.5 * rng.standard_normal(k) - 0.125) \
-        * np.sqrt(size / 4.0)
-    tr_req = np.where(has_tr, 1e6 * pp.training_request_meur, 0.0)
-    inv_req = 1e6 * pp.investment_request_meur * np.ones(k)
-    funded = np.zeros(k, bool)
-    grants = np.zeros((k, 3))
-    if in_budget_period(m):
-        # the Region spreads what is left evenly over the calls left in the budget period
-        last = _step(m, pp.budget_end_year, 4)
-        calls_left = int(((po.call_steps >= m.t) & (po.call_steps <= last)).sum())
-        envelope = po.remaining[[RD, TRAINING, INVESTMENT]] / max(calls_left, 1)
-        fund_proposals(np.argsort(-score, kind="stable"), labelled, rd_req, tr_req, inv_req,
-                       envelope, funded, grants)
-        po.remaining[[RD, TRAINING, INVESTMENT]] -= grants.sum(axis=0)
-    # proposals that are not funded release the partners' capacity
-    add_to_members(a.load, members, size, np.flatnonzero(~funded), -1)
-    c.funded[:, call] += np.bincount(pole[funded], minlength=n_p)
-    c.funding[[RD, TRAINING, INVESTMENT]] += grants.sum(axis=0)
-    if funded.any():
-        sel = np.flatnonzero(funded)
-        sub = tuple(x[sel] for x in buf[:8])
+        * np.sqrt(size[:k] / 4.0)
+    c = m.counters
+    funded = np.empty(k, np.bool_)
+    grants = np.empty((k, 3))
+    rows = np.empty(k, np.int64)
+    # the Region spreads what is left evenly over the calls left in the budget period
+    calls_left = int(((po.call_steps >= m.t) & (po.call_steps <= m.budget_steps[1])).sum())
+    n_funded = judge_and_fund(
+        k, members, size, match, pole, foreign, has_rd, has_tr, a.capability, a.atype, z,
+        rd_req, pp.jury_noise, pp.label_threshold, 1e6 * pp.training_request_meur,
+        1e6 * pp.investment_request_meur, in_budget_period(m), calls_left, po.remaining,
+        a.load, a.pole, a.last_project, m.t, call, c.proposals, c.labelled, c.consortium_types,
+        c.consortium_size, c.consortium_foreign, c.funded, c.funding, funded, grants, rows,
+    )
+    if n_funded:
+        sel = rows[:n_funded]
+        sub = tuple(x[sel] for x in buf)
         lead_cluster = a.cluster[sub[0][:, 0]]
-        slots = m.commit_projects(sub, len(sel), cluster=lead_cluster, pole=pole[sel],
-                                  call=call)
+        slots = m.commit_projects(sub, n_funded, cluster=lead_cluster, pole=sub[3], call=call)
         m.projects.fund_rd[slots] = grants[sel, 0]
         m.projects.fund_training[slots] = grants[sel, 1]
         m.projects.fund_investment[slots] = grants[sel, 2]
-        set_members(a.pole, members, size, sel, pole)
-        set_members(a.last_project, members, size, sel, np.full(k, m.t, np.int32))
 
 
 def pole_programmes(m: ClusterModel) -> None:
     """Export promotion (AWEX) and assets and holdings: what is left of each is spread evenly
     over the quarters left in the budget period, from the poles' selection on."""
     po, pp, a = m.poles, m.sc.policy.poles, m.actors
-    po.export_spend[:] = 0.0
-    selected = po.status == SELECTED
-    if not in_budget_period(m) or not selected.any():
+    if not in_budget_period(m):
+        po.export_spend[:] = 0.0
         return
-    quarters_left = _step(m, pp.budget_end_year, 4) - m.t + 1  # this one included
-    n = a.n
-    weight = pole_counts(n, a.pole, len(po.names)) * selected
-    if weight.sum() == 0:
-        weight = selected.astype(float)
-    share = weight / weight.sum()
-    export = po.remaining[EXPORT] / quarters_left
-    po.remaining[EXPORT] -= export
-    po.export_spend[:] = share * export / 1e6
-    assets = po.remaining[ASSETS] / quarters_left
-    po.remaining[ASSETS] -= assets
-    m.counters.funding[[EXPORT, ASSETS]] += (export, assets)
-    new_firms = m.gen["assets"].poisson(pp.assets_firms_per_meur * share * assets / 1e6)
+    quarters_left = m.budget_steps[1] - m.t + 1  # this one included
+    expected = m.expected_assets_firms
+    if not programme_spend(a.n, a.pole, po.status, po.remaining, quarters_left,
+                           pp.assets_firms_per_meur, po.export_spend, m.counters.funding,
+                           expected):
+        return
+    new_firms = m.gen["assets"].poisson(expected)
     for p in np.flatnonzero(new_firms):
         sectors = np.flatnonzero(po.sectors[p])
         # choice(sectors, size=...), which draws exactly these integers

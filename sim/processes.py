@@ -17,7 +17,7 @@ from sim.kernels.consortia import cluster_partnering
 from sim.kernels.demography import demography_step, spawn_smes
 from sim.kernels.economy import economy_step
 from sim.kernels.membership import membership_step
-from sim.kernels.projects import complete_projects
+from sim.kernels.projects import resolve_projects
 from sim.state import (
     ENTRY,
     POLE_ASSETS,
@@ -78,44 +78,42 @@ def partnering(m: ClusterModel) -> None:
 
 
 def projects(m: ClusterModel) -> None:
-    """Projects ending this quarter succeed or fail; effects, ties and spin-offs."""
+    """Projects ending this quarter succeed or fail; effects, ties and spin-offs (one compiled
+    call resolves them, tallies them and frees their slots)."""
     a, p, bp = m.actors, m.projects, m.sc.behaviour.projects
     poles = m.sc.policy.poles
     bench = m.clusters.effort[:, 4]
     bufs = m.outcome_buffers
-    if bufs is None or bufs[0].shape[0] < p.cap:  # outputs of complete_projects, reused
+    if bufs is None or bufs[0].shape[0] < p.cap:  # outputs of resolve_projects, reused
         cap = p.cap
         bufs = m.outcome_buffers = (np.empty(cap, np.int32), np.empty(cap, np.bool_),
-                                    np.empty(cap, np.bool_), np.empty(cap, np.int64))
-    done, success, spin, innov = bufs
-    k = complete_projects(
+                                    np.empty(cap, np.bool_), np.empty(cap, np.int64),
+                                    np.empty(cap, np.int32), np.empty(cap, np.int16))
+    k, n_success, n_innov, n_spin = resolve_projects(
         m.t, p.active, p.end, p.members, p.size, p.match, p.has_rd, p.foreign, p.cluster,
-        p.fund_rd, p.fund_training, p.fund_investment,
+        p.fund_rd, p.fund_training, p.fund_investment, p.free, p.n_free,
         a.alive, a.atype, a.load, a.value_added, a.exporter, a.knowledge, a.capability,
         a.innovations, a.tie_partner, a.tie_trust, bench,
         bp.success_base, bp.success_match, bp.success_research, bp.success_benchmark,
         bp.success_funded, bp.productivity_gain, poles.training_gain, poles.investment_gain,
         bp.innovation_prob, bp.export_gain, bp.learning, bp.spinoff_prob,
-        bp.spinoff_prob_research, bp.trust_gain, bp.trust_loss, m.streams["projects"],
-        done, success, spin, innov,
+        bp.spinoff_prob_research, bp.trust_gain, bp.trust_loss, m.streams["projects"], *bufs,
     )
     if k == 0:
         return
-    done, success, spin = done[:k], success[:k], spin[:k]
+    p.n_free += k
     c = m.counters
     c.completed += k
-    c.succeeded += int(success.sum())
-    c.innovations += int(innov[:k].sum())
-    spin_slots = done[spin]
-    if len(spin_slots):
-        leads = p.members[spin_slots, 0]
+    c.succeeded += n_success
+    c.innovations += n_innov
+    if n_spin:
+        leads = bufs[4][:n_spin]
         new = spawn_companies(m, a.sector[leads], SPINOFF_PARTNERSHIP, like=leads)
         # a partnership spin-off joins its parent's cluster when that cluster is active
-        parent = p.cluster[spin_slots]
+        parent = bufs[5][:n_spin]
         ok = (parent >= 0) & (m.clusters.active[np.maximum(parent, 0)])
         a.cluster[new[ok]] = parent[ok]
         c.new_partnership += len(new)
-    p.release(done)
 
 
 def economy(m: ClusterModel) -> None:

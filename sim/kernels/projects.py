@@ -124,3 +124,54 @@ def complete_projects(
         out_innovations[n_done] = n_innov
         n_done += 1
     return n_done
+
+
+@njit(cache=True)
+def resolve_projects(
+    step, p_active, p_end, p_members, p_size, p_match, p_has_rd, p_foreign, p_cluster,
+    p_fund_rd, p_fund_training, p_fund_investment, p_free, n_free,
+    alive, atype, load, value_added, exporter, knowledge, capability, innovations,
+    tie_partner, tie_trust, cl_benchmark,
+    success_base, success_match, success_research, success_benchmark, success_funded,
+    productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
+    spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, rng,
+    out_done, out_success, out_spinoff, out_innovations, out_lead, out_parent,
+):
+    """:func:`complete_projects`, then what the quarter books of it, in the same call.
+
+    Tallies the outcomes, lists the spin-offs' parents (``out_lead[s]``, the lead member of
+    the s-th successful project that creates a new enterprise, in slot order, and
+    ``out_parent[s]``, that project's cluster) and releases the resolved slots to the free
+    list (pushed onto ``p_free`` from position ``n_free``, in resolution order; slots made
+    inactive with their members cleared: what :meth:`sim.state.Projects.release` does).
+
+    Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
+    the free list's length.
+    """
+    k = complete_projects(
+        step, p_active, p_end, p_members, p_size, p_match, p_has_rd, p_foreign, p_cluster,
+        p_fund_rd, p_fund_training, p_fund_investment,
+        alive, atype, load, value_added, exporter, knowledge, capability, innovations,
+        tie_partner, tie_trust, cl_benchmark,
+        success_base, success_match, success_research, success_benchmark, success_funded,
+        productivity_gain, training_gain, investment_gain, innovation_prob, export_gain,
+        learning, spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, rng,
+        out_done, out_success, out_spinoff, out_innovations,
+    )
+    n_success = 0
+    n_innov = 0
+    n_spin = 0
+    for q in range(k):
+        s = out_done[q]
+        n_success += out_success[q]
+        n_innov += out_innovations[q]
+        if out_spinoff[q]:
+            out_lead[n_spin] = p_members[s, 0]
+            out_parent[n_spin] = p_cluster[s]
+            n_spin += 1
+    for q in range(k):
+        s = out_done[q]
+        p_free[n_free + q] = s
+        p_active[s] = False
+        p_members[s, :] = -1
+    return k, n_success, n_innov, n_spin

@@ -31,7 +31,7 @@ class Clusters:
     sectors: np.ndarray  # bool (C, S)
     launch_step: np.ndarray  # int
     founders: np.ndarray  # int
-    status: np.ndarray  # int8, CLUSTER_STATUS
+    status: np.ndarray  # int8, CLUSTER_STATUS (read-only: change it with set_status)
     status_step: np.ndarray  # int, step of the last status change
     last_eval_step: np.ndarray  # int, step since which involvement is measured
     effort: np.ndarray  # float (C, 6) animator FTE by task this quarter
@@ -41,6 +41,9 @@ class Clusters:
     launched_recent: np.ndarray  # int (C, 4) members involved in launches, last 4 quarters
     sector_clusters: np.ndarray  # int32 (S, k) clusters recruiting in each sector, -1 padded
     pole: np.ndarray  # int, pole that absorbed the cluster (-1)
+    members: np.ndarray  # int64, members this quarter (membership step's census)
+    pull: np.ndarray  # float, member companies over the living companies of its sectors
+    activity: np.ndarray  # float, members involved in the last four quarters' launches per member
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Clusters:
@@ -64,13 +67,30 @@ class Clusters:
             last_eval_step=np.zeros(n_c, int), effort=np.zeros((n_c, len(TASKS))),
             subsidy=np.zeros(n_c), fee_sme=np.zeros(n_c), fee_large=np.zeros(n_c),
             launched_recent=np.zeros((n_c, 4), np.int64), sector_clusters=sector_clusters,
-            pole=np.full(n_c, -1),
+            pole=np.full(n_c, -1), members=np.zeros(n_c, np.int64), pull=np.zeros(n_c),
+            activity=np.zeros(n_c),
         )
+
+    def __post_init__(self) -> None:
+        # ``status`` is read-only, changed through set_status, which keeps ``active`` (read every
+        # quarter by several steps) up to date instead of comparing the statuses each time
+        self._status = np.array(self.status, np.int8)
+        self._active = self._status == ACTIVE
+        self.status = self._status.view()
+        self.status.flags.writeable = False
+        self._active_view = self._active.view()
+        self._active_view.flags.writeable = False
 
     @property
     def active(self) -> np.ndarray:
-        """Bool mask of active clusters."""
-        return self.status == ACTIVE
+        """Bool mask of active clusters (read-only)."""
+        return self._active_view
+
+    def set_status(self, c: int, status: int, step: int) -> None:
+        """Cluster ``c`` takes ``status`` (PLANNED, ACTIVE, DROPPED, ABSORBED) at ``step``."""
+        self._status[c] = status
+        self._active[c] = status == ACTIVE
+        self.status_step[c] = step
 
 
 @dataclass

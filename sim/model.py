@@ -113,6 +113,7 @@ class ClusterModel(mesa.Model):
         self.recorder = Recorder()
         self.evaluations: list[tuple[int, str, int, float, bool]] = []
         self.t = 0
+        self.n_quarters = sc.n_quarters
         # consortium buffers (one row per member company that could lead a consortium; the
         # partnership kernel asks for more when members outgrow them)
         self._buffers: tuple[np.ndarray, ...] | None = consortium_buffers(
@@ -153,7 +154,8 @@ class ClusterModel(mesa.Model):
     # ------------------------------------------------------------------ the schedule
     def step(self) -> None:
         """Advance one quarter (the ODD's process overview, in order)."""
-        if self.quarter == 1:
+        quarter = self.t % 4 + 1
+        if quarter == 1:
             self.counters.reset()                # 0. a new year: yearly flows start at zero
         policy.launch_clusters(self)             # 1. clusters due this quarter start
         policy.select_poles(self)                # 2. selection of the competitiveness poles
@@ -166,12 +168,12 @@ class ClusterModel(mesa.Model):
         policy.pole_programmes(self)             # 9. export promotion, assets and holdings
         processes.economy(self)                  # 10. value added, exports, exits
         processes.demography(self)               # 11. entry and academic spin-offs
-        if self.quarter == 4:
+        if quarter == 4:
             policy.evaluate_clusters(self)       # 12. the Region's evaluation (year end)
             record_year(self)                    # 13. indicators of the year
         self.after_step()
         self.t += 1
-        if self.t >= self.sc.n_quarters:
+        if self.t >= self.n_quarters:
             self.running = False
 
     def run(self) -> pd.DataFrame:

@@ -56,8 +56,7 @@ def launch_clusters(m: ClusterModel) -> None:
         k = min(len(cand), max(2, round(cl.founders[c] * m.sc.run.scale)))
         if k:
             a.cluster[weighted_sample(m.gen["launch"], cand, weight, k)] = c
-        cl.status[c] = ACTIVE
-        cl.status_step[c] = m.t
+        cl.set_status(c, ACTIVE, m.t)
         cl.last_eval_step[c] = m.t
         m.counters.clusters_created += 1
 
@@ -86,10 +85,11 @@ def fund_animation(m: ClusterModel) -> None:
         shares = m.effort_shares = np.array([
             an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
             an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
-    cl.subsidy, cl.fee_sme, cl.fee_large, cl.effort = animation_budget(
+    animation_budget(
         a.n, a.atype, a.cluster, cl.active, cl.launch_step, m.t, an.taper_per_year,
         an.taper_floor, an.subsidy_eur_per_year, an.cost_eur_per_year, an.fee_cap_sme_eur,
-        an.fee_cap_large_eur, shares, m.counters.animation_subsidy, m.counters.fees)
+        an.fee_cap_large_eur, shares, m.counters.animation_subsidy, m.counters.fees, cl.subsidy,
+        cl.fee_sme, cl.fee_large, cl.effort)
 
 
 def internationalise(m: ClusterModel) -> None:
@@ -129,8 +129,7 @@ def evaluate_clusters(m: ClusterModel) -> None:
         m.evaluations.append((m.year, cl.names[c], members, involvement, bool(failed)))
         cl.last_eval_step[c] = m.t
         if failed:
-            cl.status[c] = DROPPED
-            cl.status_step[c] = m.t
+            cl.set_status(c, DROPPED, m.t)
             cl.effort[c] = 0.0  # the animator's post ends with the Region's funding
             m.agreements.end(c, m.t)
             a.cluster[:n][a.cluster[:n] == c] = -1
@@ -168,8 +167,7 @@ def select_poles(m: ClusterModel) -> None:
             cl = m.clusters
             covered = cl.active & ~(cl.sectors & ~po.sectors[p]).any(axis=1)
             for c in np.flatnonzero(covered):
-                cl.status[c] = ABSORBED
-                cl.status_step[c] = m.t
+                cl.set_status(c, ABSORBED, m.t)
                 cl.effort[c] = 0.0
                 m.agreements.end(c, m.t)
                 cl.pole[c] = p

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.institutions import KNOW, MAPPING, PARTNERSHIPS, PROMOTION, RECRUITING
-from sim.kernels.bookkeeping import fabric_census, membership_inputs, tally_launches
+from sim.kernels.bookkeeping import commit_partnerships, fabric_census, membership_inputs
 from sim.kernels.consortia import cluster_partnering
 from sim.kernels.demography import demography_step, spawn_smes
 from sim.kernels.economy import economy_step
@@ -34,8 +34,9 @@ def membership(m: ClusterModel) -> None:
     a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
     # members of each cluster, the share of the companies of its sectors already in (pull),
     # members involved in last year's launches per member (activity)
-    members, pull, activity = membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster,
-                                                cl.sectors, cl.launched_recent)
+    members, pull, activity = cl.members, cl.pull, cl.activity
+    membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster, cl.sectors, cl.launched_recent,
+                      members, pull, activity)
     membership_step(
         a.n, a.alive, a.atype, a.sector, a.taste, a.cluster, cl.sector_clusters, cl.active,
         cl.effort[:, RECRUITING], pull, activity, cl.fee_sme, cl.fee_large, members,
@@ -68,11 +69,15 @@ def partnering(m: ClusterModel) -> None:
     if k == 0:
         cl.launched_recent[:, m.t % 4] = 0
         return
-    _members, size, _match, group, foreign, cross, _rd, _tr = buf
-    m.commit_projects(buf, k, cluster=group[:k], pole=-1, call=-1)
-    c = m.counters
-    n_cross, n_foreign = tally_launches(k, group, size, foreign, cross, c.launched,
-                                        c.launched_members, cl.launched_recent, m.t % 4)
+    p, bp, c = m.projects, m.sc.behaviour.projects, m.counters
+    p.reserve(k)
+    n_cross, n_foreign = commit_partnerships(
+        k, m.t, bp.duration_min, bp.duration_max, m.streams["durations"], *buf, p.free,
+        p.n_free, p.active, p.start, p.end, p.cluster, p.pole, p.call, p.size, p.members,
+        p.match, p.has_rd, p.has_training, p.foreign, p.cross, p.fund_rd, p.fund_training,
+        p.fund_investment, c.launched, c.launched_members, cl.launched_recent, m.t % 4,
+    )
+    p.n_free -= k
     c.cross += n_cross
     c.foreign += n_foreign
 

@@ -37,9 +37,10 @@ def test_animation_budget(seed, taper):
     shares = g.dirichlet(np.ones(6))
     ys, yf = g.random(n_c), g.random(n_c)
     ys0, yf0 = ys.copy(), yf.copy()
-    subsidy, fee_sme, fee_large, effort = animation_budget(
-        n, atype, cluster, active, launch, t, taper, floor, sub_eur, cost, cap_s, cap_l, shares,
-        ys, yf)
+    subsidy, fee_sme, fee_large = (np.full(n_c, np.nan) for _ in range(3))
+    effort = np.full((n_c, 6), np.nan)
+    animation_budget(n, atype, cluster, active, launch, t, taper, floor, sub_eur, cost, cap_s,
+                     cap_l, shares, ys, yf, subsidy, fee_sme, fee_large, effort)
     # the NumPy expressions of sim.policy.fund_animation before the kernel
     if taper > 0:
         years = np.maximum(0, (t - launch) // 4)
@@ -70,8 +71,10 @@ def test_membership_inputs(seed):
     alive, atype, cluster, sector = actors(g, n, n_c, n_s)
     cl_sectors = g.random((n_c, n_s)) < 0.3
     recent = g.integers(0, 20, (n_c, 4))
-    members, pull, activity = membership_inputs(n, alive, atype, sector, cluster, cl_sectors,
-                                                recent)
+    members = np.full(n_c, -9, np.int64)
+    pull, activity = np.full(n_c, np.nan), np.full(n_c, np.nan)
+    membership_inputs(n, alive, atype, sector, cluster, cl_sectors, recent, members, pull,
+                      activity)
     by_type = cluster_counts(n, atype, cluster, n_c)
     comp = alive & (atype <= 1)
     potential = np.array([np.isin(sector[comp], np.flatnonzero(row)).sum()

@@ -278,7 +278,7 @@ def test_judge_and_fund_scores_to_the_last_bit(seed):
     labelled only if the kernel's score is the same double (``>=``): the scores agree to the
     last bit, not just closely (float32 match times a Python float stays float32 in NumPy)."""
     k, actors, buf, z, rd_req, remaining, counters, s = jury_case(seed)
-    members, size, match, pole, foreign, has_rd, has_tr = (x[:k] for x in buf.values())
+    members, size, match, _pole, foreign, has_rd, has_tr = (x[:k] for x in buf.values())
     cap_mean = consortium_means(actors["capability"], members, size, k)
     score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
              + s["jury_noise"] * z)

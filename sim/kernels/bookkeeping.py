@@ -591,12 +591,13 @@ def year_values(n, alive, atype, cluster, pole, employment, value_added, exporte
 @njit(cache=True)
 def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, taper_floor,
                      subsidy_eur, cost_eur, fee_cap_sme, fee_cap_large, shares,
-                     year_subsidy, year_fees):
+                     year_subsidy, year_fees, subsidy, fee_sme, fee_large, effort):
     """The clusters' animation budget this quarter (see :func:`sim.policy.fund_animation`):
-    returns the subsidy rate (EUR/year), the SME and large-firm fees and the effort by task
-    (``(C, len(shares))``), fresh arrays; adds a quarter of the subsidy and of the fees to the
-    yearly counters ``year_subsidy`` and ``year_fees``.  The same operations, in the same
-    order, as the NumPy expressions they replace (member counts as :func:`cluster_counts`)."""
+    writes the subsidy rate (EUR/year), the SME and large-firm fees and the effort by task
+    (``(C, len(shares))``) of every cluster into ``subsidy``, ``fee_sme``, ``fee_large`` and
+    ``effort``; adds a quarter of the subsidy and of the fees to the yearly counters
+    ``year_subsidy`` and ``year_fees``.  The same operations, in the same order, as the NumPy
+    expressions they replace (member counts as :func:`cluster_counts`)."""
     n_c = active.shape[0]
     n_sme = np.zeros(n_c, np.int64)
     n_large = np.zeros(n_c, np.int64)
@@ -607,10 +608,6 @@ def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, 
                 n_sme[c] += 1
             elif atype[i] == 1:
                 n_large[c] += 1
-    subsidy = np.empty(n_c)
-    fee_sme = np.empty(n_c)
-    fee_large = np.empty(n_c)
-    effort = np.empty((n_c, shares.shape[0]))
     for c in range(n_c):
         if taper_per_year > 0:
             years = (t - launch_step[c]) // 4
@@ -642,20 +639,19 @@ def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, 
         fee_large[c] = fl
         year_subsidy[c] += s / 4.0
         year_fees[c] += fees / 4.0
-    return subsidy, fee_sme, fee_large, effort
 
 
 @njit(cache=True)
-def membership_inputs(n, alive, atype, sector, cluster, cl_sectors, launched_recent):
-    """Per cluster, from one pass of :func:`membership_census`: its members (int64), its pull
-    (member companies over the living companies of its sectors, at least 1) and its activity
-    (members involved in the launches of the last four quarters per member, at least 1)."""
+def membership_inputs(n, alive, atype, sector, cluster, cl_sectors, launched_recent, members,
+                      pull, activity):
+    """Per cluster, from one pass of :func:`membership_census`, written into the arrays of
+    length C given: its members (int64), its pull (member companies over the living companies
+    of its sectors, at least 1) and its activity (members involved in the launches of the last
+    four quarters per member, at least 1)."""
     by_type, potential = membership_census(n, alive, atype, sector, cluster, cl_sectors)
     n_c = by_type.shape[0]
-    members = np.zeros(n_c, np.int64)
-    pull = np.empty(n_c)
-    activity = np.empty(n_c)
     for c in range(n_c):
+        members[c] = 0
         for ty in range(5):
             members[c] += by_type[c, ty]
         pull[c] = (by_type[c, 0] + by_type[c, 1]) / max(potential[c], 1)
@@ -663,7 +659,6 @@ def membership_inputs(n, alive, atype, sector, cluster, cl_sectors, launched_rec
         for q in range(launched_recent.shape[1]):
             involved += launched_recent[c, q]
         activity[c] = involved / max(members[c], 1)
-    return members, pull, activity
 
 
 @njit(cache=True)
@@ -769,3 +764,29 @@ def tally_launches(k, group, size, foreign, cross, launched, launched_members, r
         launched_members[g] += involved[g]
         recent[g, col] = involved[g]
     return n_cross, n_foreign
+
+
+@njit(cache=True)
+def commit_partnerships(k, step, duration_min, duration_max, rng, members, size, match, group,
+                        foreign, cross, has_rd, has_training, free, n_free,
+                        p_active, p_start, p_end, p_cluster, p_pole, p_call, p_size, p_members,
+                        p_match, p_has_rd, p_has_training, p_foreign, p_cross, p_fund_rd,
+                        p_fund_training, p_fund_investment, launched, launched_members, recent,
+                        col):
+    """Store the clusters' ``k`` new partnerships (the partnership kernel's buffers) as projects
+    and book them, in one call: the slots are popped from the top of the free-list stack
+    (``free[:n_free]``, the top first, as :meth:`sim.state.Projects.take`; the caller has
+    reserved them and lowers its ``n_free`` by ``k``), written by :func:`store_projects` with
+    no pole and no call, and tallied per cluster by :func:`tally_launches` (whose counts it
+    returns)."""
+    slots = np.empty(k, np.int32)
+    for q in range(k):
+        slots[q] = free[n_free - 1 - q]
+    no_pole = np.full(k, -1, np.int16)
+    store_projects(slots, step, duration_min, duration_max, rng, group, no_pole, -1, members,
+                   size, match, foreign, cross, has_rd, has_training,
+                   p_active, p_start, p_end, p_cluster, p_pole, p_call, p_size, p_members,
+                   p_match, p_has_rd, p_has_training, p_foreign, p_cross, p_fund_rd,
+                   p_fund_training, p_fund_investment)
+    return tally_launches(k, group, size, foreign, cross, launched, launched_members, recent,
+                          col)

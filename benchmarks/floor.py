@@ -129,7 +129,7 @@ class Floor:
 
         self.k = kernel
         self.work = work.copy()
-        co_ptr, co_idx, _nc_ptr, _nc_idx = member_index(kernel.cluster[: kernel.n],
+        co_ptr, co_idx, _nc_ptr, _nc_idx, _ = member_index(kernel.cluster[: kernel.n],
                                                         kernel.atype, kernel.alive,
                                                         kernel.world.n_clusters)
         pool_group = np.repeat(np.arange(len(co_ptr) - 1, dtype=np.int32), np.diff(co_ptr))

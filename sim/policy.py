@@ -204,7 +204,7 @@ def pole_call(m: ClusterModel) -> None:
     # each living actor's selected pole by its sector; who can initiate a proposal
     group, initiators = pole_groups(n, a.alive, a.atype, a.sector, po.sector_pole, selected)
     n_p = len(po.names)
-    co_ptr, co_idx, nc_ptr, nc_idx = member_index(group, a.atype, a.alive, n_p)
+    co_ptr, co_idx, nc_ptr, nc_idx, _ = member_index(group, a.atype, a.alive, n_p)
     if len(initiators) == 0:
         return
     bp = m.sc.behaviour.partnering

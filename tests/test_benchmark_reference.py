@@ -183,7 +183,7 @@ def test_cluster_partnering_equals_the_unfused_step(seed):
                                    p.candidates, p.max_refusals, p.max_consortium, state, *buf,
                                    work)
         else:
-            co_ptr, co_idx, nc_ptr, nc_idx = member_index(w.cluster, w.atype, w.alive,
+            co_ptr, co_idx, nc_ptr, nc_idx, _ = member_index(w.cluster, w.atype, w.alive,
                                                           w.n_clusters)
             rate, discovery, cross, foreign = probs
             pool_group = np.repeat(np.arange(w.n_clusters, dtype=np.int32), np.diff(co_ptr))

@@ -1108,12 +1108,14 @@ def test_member_index_matches_two_build_csr_calls(seed):
     group_of = g.integers(-1, groups, n).astype(np.int16)
     atype = g.integers(0, 5, n).astype(np.int8)
     alive = g.random(n + 20) < 0.9  # longer than n, as the model's arrays are
-    co_ptr, co_idx, nc_ptr, nc_idx = member_index(group_of, atype, alive, groups)
+    co_ptr, co_idx, nc_ptr, nc_idx, co_group = member_index(group_of, atype, alive, groups)
     comp = atype <= 1
     want_co = build_csr(group_of, comp & alive[:n], groups)
     want_nc = build_csr(group_of, ~comp & alive[:n], groups)
     for got, want in zip((co_ptr, co_idx, nc_ptr, nc_idx), (*want_co, *want_nc), strict=True):
         np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(co_group, np.repeat(np.arange(groups), np.diff(co_ptr)))
+    assert co_group.dtype == np.int32
 
 
 

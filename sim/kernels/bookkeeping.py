@@ -263,19 +263,6 @@ def set_members(target, members, size, rows, values):
 
 
 @njit(cache=True)
-def csr_groups(ptr):
-    """The group of every entry of a CSR index (int32): ``g`` repeated ``ptr[g+1] - ptr[g]``
-    times, for each group ``g`` in order."""
-    out = np.empty(ptr[-1] - ptr[0], np.int32)
-    j = 0
-    for g in range(ptr.shape[0] - 1):
-        for _ in range(ptr[g], ptr[g + 1]):
-            out[j] = g
-            j += 1
-    return out
-
-
-@njit(cache=True)
 def store_projects(slots, step, duration_min, duration_max, rng, cluster, pole, call, members,
                    size, match, foreign, cross, has_rd, has_training,
                    p_active, p_start, p_end, p_cluster, p_pole, p_call, p_size, p_members,

@@ -38,7 +38,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.kernels.bookkeeping import csr_groups
 from sim.kernels.groups import member_index
 from sim.kernels.rng import randbelow, shuffle, uniform
 from sim.kernels.ties import trust_of
@@ -354,12 +353,12 @@ def cluster_partnering(
     number, before any draw: the caller grows the buffers and calls again.
     """
     n_c = active.shape[0]
-    co_ptr, co_idx, nc_ptr, nc_idx = member_index(cluster[:n], atype, alive, n_c)
+    co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(cluster[:n], atype, alive,
+                                                              n_c)
     if co_idx.shape[0] == 0:
         return 0
     if co_idx.shape[0] > out_members.shape[0]:
         return -co_idx.shape[0]
-    pool_group = csr_groups(co_ptr)
     n_active = 0
     for c in range(n_c):
         n_active += active[c]

@@ -53,6 +53,9 @@ def member_index(group_of, atype, alive, n_groups):
     -------
     co_ptr, co_idx, nc_ptr, nc_idx : the living companies and the living other actors
         (universities, research and training centres) of each group, in index order.
+    co_group : ndarray(int32, (len(co_idx),))
+        The group of each entry of ``co_idx`` (written by the same pass, so that a caller that
+        draws from the pool of all companies knows each one's group without another pass).
     """
     n = group_of.shape[0]
     co = np.zeros(n_groups + 1, np.int64)
@@ -70,14 +73,16 @@ def member_index(group_of, atype, alive, n_groups):
     co_fill = co[:-1].copy()
     nc_fill = nc[:-1].copy()
     co_idx = np.empty(co[n_groups], np.int32)
+    co_group = np.empty(co[n_groups], np.int32)
     nc_idx = np.empty(nc[n_groups], np.int32)
     for i in range(n):
         g = group_of[i]
         if g >= 0 and alive[i]:
             if atype[i] <= 1:
                 co_idx[co_fill[g]] = i
+                co_group[co_fill[g]] = g
                 co_fill[g] += 1
             else:
                 nc_idx[nc_fill[g]] = i
                 nc_fill[g] += 1
-    return co, co_idx, nc, nc_idx
+    return co, co_idx, nc, nc_idx, co_group

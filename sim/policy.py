@@ -189,7 +189,10 @@ def pole_call(m: ClusterModel) -> None:
     are labelled.  In rank order, a labelled proposal is funded when its R&D request fits this
     call's envelope (what is left of the instrument divided by the calls left in the budget
     period); its training and investment requests are granted when they fit theirs.  No
-    instrument can be overspent.
+    instrument can be overspent.  Proposals that are not funded free their partners' capacity;
+    the members of a funded one join its pole.  The jury's and the budget's arithmetic and the
+    call's counters are one compiled call, :func:`sim.kernels.poles.judge_and_fund` (the score's
+    weights are there); the draws (the jury's noise, the requests' spread) are made here.
     """
     if m.t not in m.call_steps:
         return

@@ -44,6 +44,9 @@ class Clusters:
     members: np.ndarray  # int64, members this quarter (membership step's census)
     pull: np.ndarray  # float, member companies over the living companies of its sectors
     activity: np.ndarray  # float, members involved in the last four quarters' launches per member
+    n_sme: np.ndarray  # int64, member SMEs
+    n_large: np.ndarray  # int64, member large firms
+    census_step: int  # step of the census in members .. n_large (-1 none yet)
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Clusters:
@@ -68,7 +71,8 @@ class Clusters:
             subsidy=np.zeros(n_c), fee_sme=np.zeros(n_c), fee_large=np.zeros(n_c),
             launched_recent=np.zeros((n_c, 4), np.int64), sector_clusters=sector_clusters,
             pole=np.full(n_c, -1), members=np.zeros(n_c, np.int64), pull=np.zeros(n_c),
-            activity=np.zeros(n_c),
+            activity=np.zeros(n_c), n_sme=np.zeros(n_c, np.int64),
+            n_large=np.zeros(n_c, np.int64), census_step=-1,
         )
 
     def __post_init__(self) -> None:

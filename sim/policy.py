@@ -25,6 +25,7 @@ from sim.kernels.bookkeeping import (
     animation_budget,
     founder_candidates,
     involvement_counts,
+    membership_inputs,
     pole_groups,
 )
 from sim.kernels.consortia import form_consortia
@@ -85,8 +86,13 @@ def fund_animation(m: ClusterModel) -> None:
         shares = m.effort_shares = np.array([
             an.effort_know_each_other, an.effort_mapping, an.effort_recruiting,
             an.effort_partnerships, an.effort_benchmarking, an.effort_promotion])
+    # the clusters' census of this quarter (members by kind, pull, activity), in one pass; the
+    # membership step (sub-step 5) reads it too, since nothing joins or leaves in between
+    membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster, cl.sectors, cl.launched_recent,
+                      cl.members, cl.pull, cl.activity, cl.n_sme, cl.n_large)
+    cl.census_step = m.t
     animation_budget(
-        a.n, a.atype, a.cluster, cl.active, cl.launch_step, m.t, an.taper_per_year,
+        cl.n_sme, cl.n_large, cl.active, cl.launch_step, m.t, an.taper_per_year,
         an.taper_floor, an.subsidy_eur_per_year, an.cost_eur_per_year, an.fee_cap_sme_eur,
         an.fee_cap_large_eur, shares, m.counters.animation_subsidy, m.counters.fees, cl.subsidy,
         cl.fee_sme, cl.fee_large, cl.effort)

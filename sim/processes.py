@@ -33,10 +33,13 @@ def membership(m: ClusterModel) -> None:
     """Companies, universities, research and training centres join or leave clusters."""
     a, cl, b = m.actors, m.clusters, m.sc.behaviour.membership
     # members of each cluster, the share of the companies of its sectors already in (pull),
-    # members involved in last year's launches per member (activity)
+    # members involved in last year's launches per member (activity): the census the animation
+    # funding took this quarter (sub-step 3), or a fresh one
     members, pull, activity = cl.members, cl.pull, cl.activity
-    membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster, cl.sectors, cl.launched_recent,
-                      members, pull, activity)
+    if cl.census_step != m.t:
+        membership_inputs(a.n, a.alive, a.atype, a.sector, a.cluster, cl.sectors,
+                          cl.launched_recent, members, pull, activity, cl.n_sme, cl.n_large)
+        cl.census_step = m.t
     membership_step(
         a.n, a.alive, a.atype, a.sector, a.taste, a.cluster, cl.sector_clusters, cl.active,
         cl.effort[:, RECRUITING], pull, activity, cl.fee_sme, cl.fee_large, members,
@@ -45,6 +48,7 @@ def membership(m: ClusterModel) -> None:
         b.cost_weight, b.noise,
         b.leave_rate, b.rd_join_rate, m.streams["membership"], m.counters.flows,
     )
+    cl.census_step = -1  # members joined and left: the census is out of date
 
 
 def partnering(m: ClusterModel) -> None:

@@ -39,8 +39,10 @@ def test_animation_budget(seed, taper):
     ys0, yf0 = ys.copy(), yf.copy()
     subsidy, fee_sme, fee_large = (np.full(n_c, np.nan) for _ in range(3))
     effort = np.full((n_c, 6), np.nan)
-    animation_budget(n, atype, cluster, active, launch, t, taper, floor, sub_eur, cost, cap_s,
-                     cap_l, shares, ys, yf, subsidy, fee_sme, fee_large, effort)
+    by_type = cluster_counts(n, atype, cluster, n_c)
+    animation_budget(by_type[:, 0].copy(), by_type[:, 1].copy(), active, launch, t, taper, floor,
+                     sub_eur, cost, cap_s, cap_l, shares, ys, yf, subsidy, fee_sme, fee_large,
+                     effort)
     # the NumPy expressions of sim.policy.fund_animation before the kernel
     if taper > 0:
         years = np.maximum(0, (t - launch) // 4)
@@ -71,10 +73,10 @@ def test_membership_inputs(seed):
     alive, atype, cluster, sector = actors(g, n, n_c, n_s)
     cl_sectors = g.random((n_c, n_s)) < 0.3
     recent = g.integers(0, 20, (n_c, 4))
-    members = np.full(n_c, -9, np.int64)
+    members, n_sme, n_large = (np.full(n_c, -9, np.int64) for _ in range(3))
     pull, activity = np.full(n_c, np.nan), np.full(n_c, np.nan)
     membership_inputs(n, alive, atype, sector, cluster, cl_sectors, recent, members, pull,
-                      activity)
+                      activity, n_sme, n_large)
     by_type = cluster_counts(n, atype, cluster, n_c)
     comp = alive & (atype <= 1)
     potential = np.array([np.isin(sector[comp], np.flatnonzero(row)).sum()
@@ -83,6 +85,7 @@ def test_membership_inputs(seed):
     assert np.array_equal(members, want_members)
     assert np.array_equal(pull, (by_type[:, 0] + by_type[:, 1]) / np.maximum(potential, 1))
     assert np.array_equal(activity, recent.sum(axis=1) / np.maximum(want_members, 1))
+    assert np.array_equal(n_sme, by_type[:, 0]) and np.array_equal(n_large, by_type[:, 1])
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -576,25 +576,17 @@ def year_values(n, alive, atype, cluster, pole, employment, value_added, exporte
 
 
 @njit(cache=True)
-def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, taper_floor,
+def animation_budget(n_sme, n_large, active, launch_step, t, taper_per_year, taper_floor,
                      subsidy_eur, cost_eur, fee_cap_sme, fee_cap_large, shares,
                      year_subsidy, year_fees, subsidy, fee_sme, fee_large, effort):
-    """The clusters' animation budget this quarter (see :func:`sim.policy.fund_animation`):
-    writes the subsidy rate (EUR/year), the SME and large-firm fees and the effort by task
-    (``(C, len(shares))``) of every cluster into ``subsidy``, ``fee_sme``, ``fee_large`` and
-    ``effort``; adds a quarter of the subsidy and of the fees to the yearly counters
-    ``year_subsidy`` and ``year_fees``.  The same operations, in the same order, as the NumPy
-    expressions they replace (member counts as :func:`cluster_counts`)."""
+    """The clusters' animation budget this quarter (see :func:`sim.policy.fund_animation`),
+    from their member SMEs and large firms (``n_sme``, ``n_large``: the census of
+    :func:`membership_inputs`): writes the subsidy rate (EUR/year), the SME and large-firm fees
+    and the effort by task (``(C, len(shares))``) of every cluster into ``subsidy``,
+    ``fee_sme``, ``fee_large`` and ``effort``; adds a quarter of the subsidy and of the fees to
+    the yearly counters ``year_subsidy`` and ``year_fees``.  The same operations, in the same
+    order, as the NumPy expressions they replace."""
     n_c = active.shape[0]
-    n_sme = np.zeros(n_c, np.int64)
-    n_large = np.zeros(n_c, np.int64)
-    for i in range(n):
-        c = cluster[i]
-        if c >= 0:
-            if atype[i] == 0:
-                n_sme[c] += 1
-            elif atype[i] == 1:
-                n_large[c] += 1
     for c in range(n_c):
         if taper_per_year > 0:
             years = (t - launch_step[c]) // 4
@@ -630,14 +622,17 @@ def animation_budget(n, atype, cluster, active, launch_step, t, taper_per_year, 
 
 @njit(cache=True)
 def membership_inputs(n, alive, atype, sector, cluster, cl_sectors, launched_recent, members,
-                      pull, activity):
+                      pull, activity, n_sme, n_large):
     """Per cluster, from one pass of :func:`membership_census`, written into the arrays of
     length C given: its members (int64), its pull (member companies over the living companies
-    of its sectors, at least 1) and its activity (members involved in the launches of the last
-    four quarters per member, at least 1)."""
+    of its sectors, at least 1), its activity (members involved in the launches of the last
+    four quarters per member, at least 1), and its member SMEs and large firms (int64, what the
+    animation budget reads)."""
     by_type, potential = membership_census(n, alive, atype, sector, cluster, cl_sectors)
     n_c = by_type.shape[0]
     for c in range(n_c):
+        n_sme[c] = by_type[c, 0]
+        n_large[c] = by_type[c, 1]
         members[c] = 0
         for ty in range(5):
             members[c] += by_type[c, ty]

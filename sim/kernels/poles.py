@@ -4,9 +4,9 @@ quarterly spending, and the selection's counts.
 These run a few times a year over a handful of poles and a few hundred proposals; as NumPy they
 cost a few dozen small-array operations (about a microsecond each) per call or quarter, which
 at a thousand actors weighed more than the kernels around them.  Each is one compiled call that
-gives the same numbers, bit for bit, as the NumPy it replaces (``tests/reference.py`` keeps the
-NumPy as twins; ``tests/test_kernels.py`` compares them).  The rules are in
-:mod:`sim.policy` and docs/ODD.md, submodel "Competitiveness poles".
+gives the same numbers, bit for bit, as the NumPy it replaces (``tests/test_poles.py`` keeps that
+NumPy as the oracle and compares them).  The rules are in :mod:`sim.policy` and docs/ODD.md,
+submodels 7.2, 7.7 and 7.9.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.kernels.bookkeeping import consortium_means, fund_proposals
+from sim.kernels.bookkeeping import consortium_means, fund_proposals, pole_counts
 
 # pole status (sim.institutions)
 POLE_SELECTED = 1
@@ -131,10 +131,7 @@ def programme_spend(n, pole, status, remaining, quarters_left, firms_per_meur, e
         any_selected |= status[p] == POLE_SELECTED
     if not any_selected:
         return False
-    weight = np.zeros(n_p, np.int64)
-    for i in range(n):
-        if pole[i] >= 0:
-            weight[pole[i]] += 1
+    weight = pole_counts(n, pole, n_p)
     total = 0
     for p in range(n_p):
         if status[p] != POLE_SELECTED:

@@ -190,11 +190,3 @@ class Projects:
         slots = self.free[self.n_free - k: self.n_free][::-1].copy()
         self.n_free -= k
         return slots
-
-    def release(self, slots: np.ndarray) -> None:
-        """Return finished slots to the free list."""
-        k = len(slots)
-        self.free[self.n_free: self.n_free + k] = slots
-        self.n_free += k
-        self.active[slots] = False
-        self.members[slots] = -1

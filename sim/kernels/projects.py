@@ -143,7 +143,7 @@ def resolve_projects(
     the s-th successful project that creates a new enterprise, in slot order, and
     ``out_parent[s]``, that project's cluster) and releases the resolved slots to the free
     list (pushed onto ``p_free`` from position ``n_free``, in resolution order; slots made
-    inactive with their members cleared: what :meth:`sim.state.Projects.release` does).
+    inactive with their members cleared; :class:`sim.state.Projects` releases no slot itself).
 
     Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
     the free list's length.

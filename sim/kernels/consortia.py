@@ -337,7 +337,7 @@ def cluster_partnering(
     sector_coop, alive, atype, sector, province, load, capacity, knowledge, stage, cluster,
     tie_partner, tie_trust, last_project, step, n_candidates, max_refusals, max_size, rng,
     out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
-    out_has_training, work=None,
+    out_has_training, work=None, index=None,
 ):
     """One quarter's partnership step in the clusters, in one compiled call.
 
@@ -351,10 +351,19 @@ def cluster_partnering(
     Returns the number of consortia written, or, when the ``out_*`` buffers have fewer rows
     than there are living member companies (each could lead one consortium), minus that
     number, before any draw: the caller grows the buffers and calls again.
+
+    ``work``: see :func:`form_consortia`.  ``index``, optional: the clusters' member index (the
+    five arrays of :func:`sim.kernels.groups.member_index`, which must be up to date) when the
+    caller keeps one; the model does not (it builds the index here every quarter), but
+    ``benchmarks/bench_index.py`` passes one built once, to measure what keeping it up to date
+    across quarters would save.
     """
     n_c = active.shape[0]
-    co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(cluster[:n], atype, alive,
-                                                              n_c)
+    if index is None:
+        co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(cluster[:n], atype, alive,
+                                                                  n_c)
+    else:
+        co_ptr, co_idx, nc_ptr, nc_idx, pool_group = index
     if co_idx.shape[0] == 0:
         return 0
     if co_idx.shape[0] > out_members.shape[0]:

@@ -119,10 +119,12 @@ class Floor:
 
     ``work`` is the kernel's counters from one step of the same world; :meth:`step` repeats the
     floor's traffic for that work on the kernel's own arrays (nothing of the state is changed
-    except a scratch array).
+    except a scratch array).  ``read_pass=False`` leaves out the pass over the population, as
+    is due for a step whose member index is kept up to date across steps
+    (``benchmarks/bench_index.py``).
     """
 
-    def __init__(self, kernel, work: np.ndarray, seed: int = 3) -> None:
+    def __init__(self, kernel, work: np.ndarray, seed: int = 3, *, read_pass: bool = True) -> None:
         from benchmarks.mesa_reference import cluster_probabilities
         from sim.kernels.groups import member_index
         from sim.kernels.rng import new_state
@@ -138,10 +140,12 @@ class Floor:
         self.visits = initiation_visits(len(co_idx), rate, kernel.sector_coop)
         self.scratch = np.zeros(kernel.n, np.int64)
         self.rng = new_state(np.random.SeedSequence(seed))
+        self.read_pass = read_pass
 
     def step(self) -> float:
         k = self.k
-        index_pass(k.cluster, k.atype, k.alive)
+        if self.read_pass:
+            index_pass(k.cluster, k.atype, k.alive)
         return floor_step(self.work, self.visits, self.co_idx, self.pool_group, self.co_ptr,
                           self.co_idx, k.alive, k.atype, k.load, k.capacity, k.stage,
                           k.province, k.knowledge, k.tie_partner, k.tie_trust, self.scratch,

@@ -48,6 +48,7 @@ from mesa.agent import AgentSet
 
 from sim.kernels.bookkeeping import tally_launches
 from sim.kernels.consortia import cluster_partnering, partnering_params
+from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
 from sim.state import consortium_buffers
 
@@ -342,7 +343,7 @@ class Firm(mesa.Agent):
 class RefModel(mesa.Model):
     """The partnership step of a :class:`World` in plain Mesa."""
 
-    def __init__(self, world: World, seed: int = 0) -> None:
+    def __init__(self, world: World, seed: int = 0, *, keep_lists: bool = False) -> None:
         super().__init__(rng=seed)  # an int: random.Random(seed) in mesa 3.3 and 3.5
         w, p = world, world.params
         self.n_clusters = w.n_clusters
@@ -374,14 +375,25 @@ class RefModel(mesa.Model):
         self.initiators = AgentSet(
             [f for f in self.firms if f.is_company and f.cluster >= 0], random=self.random)
         self.consortia: list[Consortium] = []
+        # keep_lists: the clusters' member lists are built once and kept (as a Mesa model
+        # that updates them on every join and exit would); otherwise every step rebuilds them
+        self.keep_lists = keep_lists
+        if keep_lists:
+            self.update_member_lists()
 
-    def update_clusters(self) -> None:
-        """Living members of each cluster and this step's per-cluster probabilities."""
+    def update_member_lists(self) -> None:
+        """Living member companies and other members of each cluster."""
         self.companies_in = [[] for _ in range(self.n_clusters)]
         self.others_in = [[] for _ in range(self.n_clusters)]
         for f in self.firms:
             if f.alive and f.cluster >= 0:
                 (self.companies_in if f.is_company else self.others_in)[f.cluster].append(f)
+
+    def update_clusters(self) -> None:
+        """Living members of each cluster (unless kept) and this step's per-cluster
+        probabilities."""
+        if not self.keep_lists:
+            self.update_member_lists()
         self.active_clusters = [c for c in range(self.n_clusters) if self.active[c]]
         p = self.params
         self.rate = [p.initiate_rate * (1.0 + p.initiate_promotion * e) if a else 0.0
@@ -419,7 +431,7 @@ class KernelPartnering:
     The arrays are copies, so a kernel and a reference built from one world never share state.
     """
 
-    def __init__(self, world: World, seed: int = 0) -> None:
+    def __init__(self, world: World, seed: int = 0, *, keep_index: bool = False) -> None:
         w = world
         self.world = w
         self.n = w.n
@@ -445,6 +457,11 @@ class KernelPartnering:
         self.recent = np.zeros((w.n_clusters, 4), np.int64)
         self.cross = self.foreign = 0
         self._buffers: tuple[np.ndarray, ...] | None = None
+        # keep_index: the clusters' member index is built once and passed to every step (what
+        # an index kept up to date across quarters would cost); otherwise every step builds it,
+        # as the model does
+        self.index = (member_index(self.cluster, self.atype, self.alive, w.n_clusters)
+                      if keep_index else None)
 
     def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
         """Output buffers with at least ``rows`` rows (as ``ClusterModel.buffers``)."""
@@ -460,7 +477,9 @@ class KernelPartnering:
         w, p = self.world, self.world.params
         n = self.n
         self.t += 1
-        extra = () if work is None else (work,)
+        extra = () if work is None else (work,)  # the optional arguments, positionally
+        if self.index is not None:
+            extra = (work, self.index)
         rows = 0
         while True:
             buf = self.buffers(rows, p.max_consortium)

@@ -213,7 +213,7 @@ def test_performance_suite_parts_run_small():
     import numpy as np
 
     from benchmarks.floor import Floor
-    from benchmarks.suite import scale_run, timed_kernels
+    from benchmarks.suite import POLICY_EVENTS, overhead_figure, scale_run, timed_kernels
     from sim import processes
 
     ker = KernelPartnering(make_world(400, 3, initiate_rate=0.5), seed=1)
@@ -232,6 +232,13 @@ def test_performance_suite_parts_run_small():
             m.step()
     assert spent[0] > 0 and calls[0] >= 8
     assert all(vars(processes)[k] is v for k, v in before.items())
+
+    # figure 4 charges each kernel call to the sub-step making it: what is left outside
+    # kernels, sub-step by sub-step, is less than the whole quarter
+    o = overhead_figure(400, 1)
+    assert set(POLICY_EVENTS) < set(o["outside_us_per_quarter"])
+    assert 0 < o["outside_share_median"] < 1
+    assert 0 < sum(o["outside_us_per_quarter"].values()) < o["attributed_quarter_us"]
 
     r = scale_run(2_000, base=3_710)
     assert abs(r["actors_start"] - 2_000) < 20
@@ -258,3 +265,29 @@ def test_cluster_partnering_asks_for_larger_buffers_before_drawing():
     assert k == -companies
     assert np.array_equal(state, before) and np.array_equal(load, w.load)
     assert cluster_partnering(*args, *consortium_buffers(companies, 6)) > 0
+
+
+def test_kept_index_and_kept_lists_change_no_draw():
+    """The what-if sides of ``benchmarks/bench_index.py`` do the same work as figure 1's: the
+    kernel given a member index built once forms the same consortia, draw for draw, as the one
+    that builds the index every step, and the reference that keeps its member lists forms the
+    same consortia as the one that rebuilds them (same seeds, three steps from the same state;
+    nobody joins or leaves, so a kept index stays exact)."""
+    from benchmarks.bench_index import SIDES, bench_size
+
+    w = make_world(500, 4, initiate_rate=0.4, inactive=1)
+    ker = [KernelPartnering(w, seed=3), KernelPartnering(w, seed=3, keep_index=True)]
+    ref = [RefModel(w, seed=5), RefModel(w, seed=5, keep_lists=True)]
+    for _ in range(3):
+        k = [x.step() for x in ker]
+        assert k[0] == k[1] > 0
+        assert ker[0].consortia() == ker[1].consortia()
+        for x in ref:
+            x.step()
+        assert ref[0].consortia == ref[1].consortia and len(ref[0].consortia) > 0
+    assert np.array_equal(ker[0].load, ker[1].load)
+    assert np.array_equal(ker[0].rng, ker[1].rng)
+
+    row = bench_size(300, "calibrated", rounds=1, min_time=0.0)  # runs; no timing asserted
+    assert set(row["ms"]) == set(SIDES) and all(v > 0 for v in row["ms"].values())
+    assert row["work"][5] >= 2  # the warm-up step committed a consortium for the floors

@@ -359,6 +359,9 @@ def cluster_partnering(
     across quarters would save.
     """
     n_c = active.shape[0]
+    # the whole step stays in this one function: a call between compiled functions that is
+    # not inlined increfs and decrefs each array argument (about 9 ns an array here), and
+    # splitting off the part after the index cost 1.2 us a step at 1,000 firms
     if index is None:
         co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(cluster[:n], atype, alive,
                                                                   n_c)

@@ -52,7 +52,7 @@ VERTICAL_PEAK = 0.35
 VERTICAL_WIDTH = 0.2
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def pair_match(knowledge, i, j, atype_i, atype_j, stage_i, stage_j, province_i, province_j,
                trust, w_h, w_v, w_t, w_p):
     """Match of actors ``i`` and ``j`` from their attributes (dimensionless, about 0..3).
@@ -60,6 +60,9 @@ def pair_match(knowledge, i, j, atype_i, atype_j, stage_i, stage_j, province_i, 
     The kernel's form of :func:`match_score`: scalars instead of the actor arrays, because a
     call to a compiled function that passes many arrays costs more (reference counting,
     argument marshalling) than the arithmetic itself (about 45 ns against 10 ns per match).
+    Inlined into its callers by Numba (``inline='always'``), since LLVM did not and even the
+    one array's reference counting cost about 5 ns a match (the ``search`` step at 1,000
+    firms: 124 to 112 us; the same draws and results).
     """
     s = 0.0
     for d in range(knowledge.shape[1]):

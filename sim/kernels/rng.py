@@ -78,13 +78,16 @@ ZIG_R = 3.442619855899  # where the tail starts
 ZIG_X, ZIG_RATIO = _ziggurat_tables()
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def normal(s):
     """Standard normal draw by the ziggurat method (exact: rejection sampling).
 
     One 64-bit output per draw in 98.8 % of the cases: its low 7 bits pick the layer, its top
     53 bits a uniform in (-1, 1); wedges and the tail (|z| > 3.44) take more draws.  About 5 ns
-    against 20-30 ns for Box-Muller (log, sqrt and cos per draw).
+    against 20-30 ns for Box-Muller (log, sqrt and cos per draw).  Inlined into its callers
+    by Numba (``inline='always'``): called as a function, the state array's reference counting
+    cost about 2 ns a draw, and the economy's step (one draw per company) went from 86 to 76 us
+    a quarter at the baseline's size; the same draws.
     """
     while True:
         b = next_u64(s)

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m benchmarks.bench_index                       # model's rates, N = 1k, 10k, 100k (~1 min)
+    python -m benchmarks.bench_index                       # model's rates, N = 1k, 10k, 100k (~30 s)
     python -m benchmarks.bench_index --profiles calibrated,busy --sizes 1000,10000
 
 The model rebuilds the clusters' member index (a counting sort of every actor by cluster,

@@ -55,6 +55,7 @@ second; ``did2s`` builds dense first-stage matrices (about 5 GB and 10-20 s ther
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,9 +194,26 @@ def _counts(df: pd.DataFrame) -> dict[str, int]:
             "n_treated_obs": int(df["D"].sum())}
 
 
-def _feols(fml: str, data: pd.DataFrame, weights: str | None = None):
+def _pyfixest():
+    """pyfixest, imported without its side effect on logging: one of its modules calls
+    ``logging.basicConfig(level=INFO)`` when first imported, which would make every library's
+    INFO messages print.  A placeholder root handler turns that call into a no-op."""
     import pyfixest as pf
 
+    root = logging.getLogger()
+    guard = None if root.handlers else logging.NullHandler()
+    if guard is not None:
+        root.addHandler(guard)
+    try:
+        import pyfixest.estimation  # the module that configures logging
+    finally:
+        if guard is not None:
+            root.removeHandler(guard)
+    return pf
+
+
+def _feols(fml: str, data: pd.DataFrame, weights: str | None = None):
+    pf = _pyfixest()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collinearity notes on absorbed dummies
         return pf.feols(fml, data=data, vcov={"CRV1": "actor_id"}, weights=weights)
@@ -324,8 +342,7 @@ class SunAbraham:
     name: str = "sun_abraham"
 
     def estimate(self, panel, outcome, treatment):
-        import pyfixest as pf
-
+        pf = _pyfixest()
         df, dropped = _drop_always_treated(prepare(panel, outcome, treatment))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "currently in beta" and collinearity notes
@@ -364,15 +381,14 @@ class DID2S:
     name: str = "did2s"
 
     def estimate(self, panel, outcome, treatment):
-        import pyfixest as pf
-
+        pf = _pyfixest()
         df, dropped = _drop_always_treated(prepare(panel, outcome, treatment))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = pf.did2s(df, yname="y", first_stage="~ 0 | actor_id + year",
                            second_stage="~ i(D)", treatment="D", cluster="actor_id")
-        coef = [c for c in fit.coef().index if c.startswith("D")][0]
-        return _from_fit(fit, coef, int(len(df)), {**_counts(df),
+        coef = next(c for c in fit.coef().index if c.startswith("D"))
+        return _from_fit(fit, coef, len(df), {**_counts(df),
                                                     "always_treated_dropped": dropped})
 
 
@@ -425,11 +441,14 @@ class PropensityDiD:
         ever = df.groupby("actor_id")["g"].first().reindex(cov.index) > NEVER
         X = pd.get_dummies(cov, columns=["sector", "province"], drop_first=True, dtype=float)
         X = X.loc[:, X.std() > 0]
+        X = (X - X.mean()) / X.std()  # standardised: EUR-scale growth would stall the fit
         X = sm.add_constant(X, has_constant="add")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             logit = sm.Logit(ever.astype(float).to_numpy(), X.to_numpy()).fit(
-                disp=False, method="bfgs", maxiter=500)
+                disp=False, method="newton", maxiter=100)
+        if not logit.mle_retvals.get("converged", False):
+            raise EstimationError("propensity logit did not converge (perfect separation?)")
         p = np.clip(logit.predict(X.to_numpy()), 1e-6, 1 - 1e-6)
         score = pd.Series(np.log(p / (1 - p)), index=cov.index)
         treated_ids = score.index[ever.to_numpy()]

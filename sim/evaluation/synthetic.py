@@ -251,3 +251,25 @@ def synthetic_pair(design: SyntheticDesign | None = None, *, seed: int = 0, key:
     cohorts = pd.Series(cohort.astype(np.int64), index=pd.Index(np.arange(n), name="actor_id"),
                         name="cluster")
     return SyntheticPair(policy, twin, cohorts, d)
+
+
+def monte_carlo(design: SyntheticDesign, reps: int, *, seed: int = 0,
+                estimators: Sequence[str] | None = None,
+                outcomes: Sequence[str] = ("employment",), treatment: str = "cluster"
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run estimators on ``reps`` synthetic pairs (replication r uses key r).
+
+    Returns
+    -------
+    (estimates, truth) : tuple of pandas.DataFrame
+        Inputs of :func:`sim.evaluation.truth.score`, with a ``replication`` column.
+    """
+    from sim.evaluation.truth import evaluate_pair, true_att
+
+    est_rows, truth_rows = [], []
+    for r in range(reps):
+        pair = synthetic_pair(design, seed=seed, key=r)
+        e, t = evaluate_pair(pair.policy, pair.twin, outcomes, treatment, estimators)
+        est_rows.append(e.assign(replication=r))
+        truth_rows.append(true_att(t).assign(replication=r))
+    return pd.concat(est_rows, ignore_index=True), pd.concat(truth_rows, ignore_index=True)

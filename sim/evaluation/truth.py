@@ -96,13 +96,18 @@ def common_actors(policy: pd.DataFrame, twin: pd.DataFrame, born_before: int | N
         province, origin, birth year): the twin is not a twin of this run.
     """
     cutoff = int(policy["year"].min()) if born_before is None else born_before
-    a = policy.groupby("actor_id")[list(IDENTITY)].first()
-    b = twin.groupby("actor_id")[list(IDENTITY)].first()
+
+    def identity(df: pd.DataFrame) -> pd.DataFrame:  # identity columns are constant per actor
+        first = df.loc[~df["actor_id"].duplicated().to_numpy(), ["actor_id", *IDENTITY]]
+        return first.set_index("actor_id")
+
+    a, b = identity(policy), identity(twin)
     ids = a.index.intersection(b.index)
-    ids = ids[(a.loc[ids, "birth_year"] <= cutoff).to_numpy()]
+    ids = ids[(a["birth_year"].reindex(ids) <= cutoff).to_numpy()]
+    a, b = a.reindex(ids), b.reindex(ids)
     errors = []
     for col in IDENTITY:
-        diff = a.loc[ids, col].astype(str).to_numpy() != b.loc[ids, col].astype(str).to_numpy()
+        diff = a[col].astype(str).to_numpy() != b[col].astype(str).to_numpy()
         if diff.any():
             errors.append(f"{col}: {int(diff.sum())} actor(s) differ between the run and its "
                           f"twin (e.g. actor {int(ids[diff][0])})")
@@ -192,17 +197,15 @@ def true_effects(policy: pd.DataFrame, twin: pd.DataFrame,
                 rows.append((tr, group, o, unit, "overall", -1,
                              float(d[sel].mean()) if sel.any() else np.nan, int(sel.sum()),
                              len(np.unique(ids_sel))))
-                if sel.any():
-                    frame = pd.DataFrame({"y": year[sel], "d": d[sel], "a": ids_sel})
-                    for yr, grp in frame.groupby("y"):
-                        rows.append((tr, group, o, unit, "year", int(yr), float(grp["d"].mean()),
-                                     len(grp), grp["a"].nunique()))
+                if sel.any():  # one row per (actor, year): actors in a year = rows
+                    by = pd.Series(d[sel]).groupby(year[sel]).agg(["mean", "size"])
+                    rows += [(tr, group, o, unit, "year", int(k), float(v["mean"]),
+                              int(v["size"]), int(v["size"])) for k, v in by.iterrows()]
             sel = treated & ok
             if sel.any():
-                frame = pd.DataFrame({"e": year[sel] - g[sel], "d": d[sel]})
-                for ev, grp in frame.groupby("e"):
-                    rows.append((tr, "treated", o, unit, "event_time", int(ev),
-                                 float(grp["d"].mean()), len(grp), len(grp)))
+                by = pd.Series(d[sel]).groupby(year[sel] - g[sel]).agg(["mean", "size"])
+                rows += [(tr, "treated", o, unit, "event_time", int(k), float(v["mean"]),
+                          int(v["size"]), int(v["size"])) for k, v in by.iterrows()]
     return pd.DataFrame(rows, columns=["treatment", "group", "outcome", "unit", "scope",
                                        "period", "effect", "n_obs", "n_actors"])
 

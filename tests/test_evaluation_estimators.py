@@ -117,8 +117,16 @@ def test_every_estimator_covers_at_the_nominal_rate():
     s = score(est, truth).set_index("estimator")
     assert (s["failures"] == 0).all()
     for name, row in s.iterrows():
-        assert 0.91 <= row["coverage"] <= 0.99, (name, row["coverage"])
         assert abs(row["bias"]) <= 3 * row["bias_mcse"], (name, row["bias"])
+        if name in ("psm_did", "ipw_did"):
+            # their firm-clustered errors treat the estimated score as known; the score
+            # uses the pre-period growth, which is correlated with the outcome, so the true
+            # spread is smaller and the interval conservative (Hirano, Imbens & Ridder 2003)
+            assert 0.91 <= row["coverage"], (name, row["coverage"])
+            assert row["mean_se"] >= row["sd_error"], name
+        else:
+            assert 0.91 <= row["coverage"] <= 0.99, (name, row["coverage"])
+            assert row["mean_se"] == pytest.approx(row["sd_error"], rel=0.2), name
 
 
 def test_declining_selection_biases_naive_down_and_did_corrects():

@@ -86,6 +86,26 @@ def test_a_dead_firm_counts_with_zeros(pair):
     assert pick(alive_only, "employment")["n_obs"].item() == n - dead.sum()
 
 
+def test_effect_on_the_untreated_from_the_policy_start(pair):
+    """Spillovers: never-treated firms employ 1 FTE less in the twin in every year; their
+    effect counts from the first cohort's year (the policy's start) on."""
+    tw = pair.twin.copy()
+    never = tw["actor_id"].isin(pair.cohorts.index[pair.cohorts == NEVER]).to_numpy()
+    tw.loc[never, "employment"] -= 1.0
+    tr = T.true_effects(pair.policy, validate_panel(tw), outcomes=("employment",))
+    u = tr[tr["group"] == "untreated"]
+    start = int(pair.cohorts[pair.cohorts > NEVER].min())
+    n_never = int((pair.cohorts == NEVER).sum())
+    overall = u[u["scope"] == "overall"].iloc[0]
+    assert overall["effect"] == pytest.approx(1.0, abs=1e-9)
+    assert overall["n_obs"] == n_never * (2012 - start + 1) and overall["n_actors"] == n_never
+    years = u[u["scope"] == "year"]
+    assert years["period"].min() == start and (years["n_actors"] == n_never).all()
+    # the treated are untouched
+    t = tr[(tr["group"] == "treated") & (tr["scope"] == "event_time")].set_index("period")
+    np.testing.assert_allclose(t["effect"].to_numpy(), effect_path(PATH, t.index.to_numpy()))
+
+
 def test_a_twin_with_other_firms_is_refused(pair):
     tw = pair.twin.copy()
     tw.loc[tw["actor_id"] == 3, "sector"] = tw.loc[tw["actor_id"] == 3, "sector"] + 1

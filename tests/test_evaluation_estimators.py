@@ -138,6 +138,7 @@ def test_declining_selection_biases_naive_down_and_did_corrects():
     est, truth = monte_carlo(d, 40, seed=SEED, estimators=("naive", "twfe",
                                                             "twfe_sector_year", "psm_did"))
     s = score(est, truth).set_index("estimator")
+    assert (s["failures"] == 0).all()  # e.g. a sector without members must not stop the logit
     assert s.loc["naive", "bias"] + 3 * s.loc["naive", "bias_mcse"] < 0
     assert s.loc["naive", "bias"] < -1.0
     assert s.loc["twfe", "bias"] + 3 * s.loc["twfe", "bias_mcse"] < 0

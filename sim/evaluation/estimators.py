@@ -420,7 +420,8 @@ class PropensityDiD:
 
     The score of ever being treated is a statsmodels logit on
     :func:`_baseline_covariates` (sector and province as dummies; the pre-period growth of the
-    outcome when the panel has it).  ``method="matching"``: each treated actor is matched to
+    outcome when the panel has it); actors of a sector or province without both treated and
+    never-treated actors are off the common support and left out.  ``method="matching"``: each treated actor is matched to
     its nearest never-treated actor on the logit of the score, with replacement, within a
     caliper of ``caliper`` standard deviations (treated actors without a match are dropped);
     controls are weighted by how often they are used.  ``method="weighting"``: every
@@ -439,6 +440,13 @@ class PropensityDiD:
         df, dropped = _drop_always_treated(prepare(panel, outcome, treatment))
         cov = _baseline_covariates(df, panel)
         ever = df.groupby("actor_id")["g"].first().reindex(cov.index) > NEVER
+        # actors in a sector or province with no treated (or no control) actor are
+        # predicted perfectly: off the common support, dropped as a logit routine would
+        n0 = len(cov)
+        for col in ("sector", "province"):
+            both = ever.groupby(cov[col]).agg(lambda v: 0 < v.mean() < 1)
+            keep = cov[col].map(both).to_numpy(dtype=bool)
+            cov, ever = cov[keep], ever[keep]
         X = pd.get_dummies(cov, columns=["sector", "province"], drop_first=True, dtype=float)
         X = X.loc[:, X.std() > 0]
         X = (X - X.mean()) / X.std()  # standardised: EUR-scale growth would stall the fit
@@ -485,7 +493,8 @@ class PropensityDiD:
         fit = _feols("y ~ D | actor_id + year", sample, weights="w")
         return _from_fit(fit, "D", int(fit._N), {
             **_counts(sample), "always_treated_dropped": dropped, **extra,
-            "pseudo_r2": float(logit.prsquared), "covariates": list(X.columns[1:])})
+            "off_support_dropped": n0 - len(cov), "pseudo_r2": float(logit.prsquared),
+            "covariates": list(X.columns[1:])})
 
 
 for _est in (Naive(), TWFE(), TWFE("twfe_sector_year", "actor_id + sector^year"),

@@ -109,7 +109,7 @@ def test_twfe_coverage_at_the_nominal_rate():
 @pytest.mark.slow
 def test_every_estimator_covers_at_the_nominal_rate():
     """As above for every registered estimator, no selection (the naive comparison is then
-    unbiased too).  About a minute on one core."""
+    unbiased too).  About two minutes on the 2-core development machine."""
     d = SyntheticDesign(n_firms=150, first_year=2001, last_year=2010, cohorts=(2004, 2006,
                                                                                2008))
     names = tuple(n for n in E.REGISTRY if n != "twfe")

@@ -91,9 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
     figs = [] if args.no_figure else run_overview(
-        df, targets, out / "overview",
-        f"clustersim {sc.name}, seed {seed}, replication {args.replication}, 1 run; "
-        "black diamonds: the seed's figures")
+        df, targets if sc.run.scale == 1.0 else [], out / "overview",
+        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).")
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "

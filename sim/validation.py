@@ -11,13 +11,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from sim.experiment.analysis import t_interval
 from sim.experiment.runner import local_pool, prime_kernels, run_batch
-from sim.figures import OKABE_ITO, STYLE, save
+from sim.figures import fit_figure
 from sim.loader import ScenarioError, embedded_path, load_scenario, scenario_hash
 from sim.results import atomic_write_bytes
 from sim.targets import Target, load_targets, lookup
@@ -75,33 +74,6 @@ def check_targets(targets: list[Target], start: int, end: int, source: str) -> N
         raise ScenarioError(source, bad)
 
 
-def fit_figure(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
-    """Simulated minus observed, in units of each target's tolerance (a tolerance of zero counts
-    as 0.5, for counts that must match exactly): the mean with its 95% interval and the range
-    of the replications; the grey band is 'within tolerance'."""
-    scale = np.where(table["tolerance"] > 0, table["tolerance"], 0.5)
-    obs = table["observed"].to_numpy()
-    z = (table["simulated_mean"] - obs) / scale
-    lo_r, hi_r = (table["range_low"] - obs) / scale, (table["range_high"] - obs) / scale
-    lo_c, hi_c = (table["ci_low"] - obs) / scale, (table["ci_high"] - obs) / scale
-    y = np.arange(len(table))[::-1]
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(table) + 1.2), constrained_layout=True)
-        ax.axvspan(-1, 1, color="0.9", lw=0)
-        ax.axvline(0, color="black", lw=0.6)
-        ax.hlines(y, lo_r, hi_r, color=OKABE_ITO[5], lw=1.0, label="2.5-97.5% of replications")
-        ax.hlines(y, lo_c, hi_c, color=OKABE_ITO[0], lw=2.5, label="95% interval of the mean")
-        ax.plot(z, y, "o", color=OKABE_ITO[0], ms=3.5, label="simulated mean")
-        ax.set_yticks(y, table["target"])
-        ax.set_xlabel("simulated - observed, in tolerances (grey: within tolerance)")
-        ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.3 / len(table)),
-                  ncol=3, frameon=False)
-        ax.set_title(caption, fontsize=7)
-        paths = save(fig, stem, caption)
-        plt.close(fig)
-    return paths
-
-
 def validate(targets_path: str | Path | None, scenario_path: str | Path | None, reps: int,
              seed: int, out: str | Path, workers: int = 2) -> tuple[pd.DataFrame, Path]:
     """Run the scenario, compare it with every target, write the table and the figure."""
@@ -114,7 +86,7 @@ def validate(targets_path: str | Path | None, scenario_path: str | Path | None, 
     name = Path(targets_path).stem if targets_path else "wallonia_2004_2006"
     folder = Path(out) / f"validate-{sc.name}-{name}"
     atomic_write_bytes(folder / "fit.csv", table.to_csv(index=False).encode())
-    fit_figure(table, folder / "fit", f"{sc.name} against {name}: {reps} replications, root "
-               f"seed {seed}; {int(table['within_tolerance'].sum())} of {len(table)} targets "
-               "within tolerance")
+    fit_figure(table, folder / "fit", f"Scenario {sc.name} against the targets of {name}: "
+               f"{reps} replications, root seed {seed}; {int(table['within_tolerance'].sum())} "
+               f"of {len(table)} targets within tolerance (a tolerance of zero is drawn as 0.5).")
     return table, folder

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
 from sim.experiment.analysis import compare_table, sensitivity, sweep_table
+from sim.experiment.figures import compare_figure, sensitivity_figure, sweep_figure
 from sim.experiment.store import Store, write_text
-from sim.figures import OKABE_ITO, STYLE, save
+
+__all__ = ["compare_figure", "format_compare", "report", "sensitivity_figure", "sweep_figure"]
 
 
 def _years(design: dict, series: pd.DataFrame) -> list[int]:
@@ -30,8 +28,8 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
     reps = design["replications"]
     seed = design["seed"]
     out: dict[str, pd.DataFrame] = {}
-    caption = (f"{design['name']}: {reps} replications per variant, means with 95% t-intervals, "
-               f"root seed {seed}, common random numbers across variants")
+    caption = (f"Design {design['name']}: {reps} replications per variant, root seed {seed}; "
+               "replication r of every variant shares its random streams (common random numbers).")
     if design["kind"] == "compare":
         ref = variants["variant"].iloc[0]
         table = compare_table(series, ref, inds, years, order=list(variants["variant"]))
@@ -39,14 +37,17 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
         write_text(store.root / "compare.csv", table.to_csv(index=False))
         if draw and not series.empty:
             compare_figure(series, ref, inds, store.root / "compare", caption,
-                           order=list(variants["variant"]))
+                           order=list(variants["variant"]), targets=_seed_targets(man))
     else:
         table = sweep_table(series, variants, inds, years)
         out["sweep"] = table
         write_text(store.root / "sweep.csv", table.to_csv(index=False))
-        if draw and not table.empty:
-            sweep_figure(table, [lv["path"] for lv in design["lever"]], store.root / "sweep",
-                         caption)
+        levers = [lv["path"] for lv in design["lever"]]
+        # a sensitivity design's sample over many levers is summed up by its indices: beyond
+        # a page of scatter panels it gets no sweep figure
+        if draw and not table.empty and (design["kind"] == "sweep" or len(levers) <= 2
+                                         or len(levers) * len(inds) <= 12):
+            sweep_figure(table, levers, store.root / "sweep", caption)
         if design["kind"] == "sensitivity" and not (runs["status"] != "ok").any():
             idx = sensitivity(design, series, list(variants["variant"]), inds, years,
                               seed=design["sampler"]["seed"])
@@ -55,111 +56,22 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
             if draw:
                 sensitivity_figure(idx, design["sampler"]["method"],
                                    store.root / "sensitivity",
-                                   f"{design['name']}: {design['sampler']['method']} indices, "
-                                   f"{reps} replications per point, bootstrap 95% intervals, "
-                                   f"root seed {seed}")
+                                   f"Design {design['name']}: "
+                                   f"{design['sampler']['method'].capitalize()} "
+                                   f"indices of the means over {reps} replications per design "
+                                   f"point, with bootstrap 95% intervals (SALib); root seed "
+                                   f"{seed}.")
     out["failures"] = runs[runs["status"] != "ok"]
     return out
 
 
-def compare_figure(series: pd.DataFrame, reference: str, indicators: list[str], stem: Path,
-                   caption: str, order: list[str] | None = None) -> list[Path]:
-    """Top row: each variant's mean path with its 95% band; bottom row: the paired difference
-    from the reference with its band."""
-    d = series[(series["by"] == "total") & series["indicator"].isin(indicators)]
-    present = set(d["variant"])
-    variants = [v for v in (order or dict.fromkeys(d["variant"])) if v in present]
-    n = len(indicators)
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(2, n, figsize=(max(3.2, 2.6 * n), 4.6), squeeze=False,
-                                 constrained_layout=True)
-        for j, ind in enumerate(indicators):
-            di = d[d["indicator"] == ind]
-            wide = di.pivot_table(index=["year", "replication"], columns="variant",
-                                  values="value")
-            for k, v in enumerate(variants):
-                colour = OKABE_ITO[k % len(OKABE_ITO)]
-                _band(axes[0, j], wide[v].unstack("replication"), colour, v)
-                if v != reference and reference in wide:
-                    diff = (wide[v] - wide[reference]).unstack("replication")
-                    _band(axes[1, j], diff, colour, f"{v} - {reference}")
-            axes[0, j].set_title(ind)
-            axes[1, j].axhline(0, color="black", lw=0.6)
-            axes[1, j].set_title(f"difference from {reference}")
-            for ax in axes[:, j]:
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-                ax.set_xlabel("year")
-        for ax in (axes[0, 0], axes[1, 0]):
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(fontsize=6)
-        fig.suptitle(caption, fontsize=7)
-        paths = save(fig, stem, caption)
-        plt.close(fig)
-    return paths
+def _seed_targets(manifest: dict) -> list | None:
+    """The seed's observed figures, for comparisons of scenarios at the seed's scale."""
+    from sim.targets import load_targets
 
-
-def _band(ax, wide: pd.DataFrame, colour: str, label: str) -> None:
-    """Mean over columns (replications) with a 95% t-interval band, by year (index)."""
-    from scipy import stats
-
-    m = wide.mean(axis=1)
-    n = wide.notna().sum(axis=1)
-    half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * wide.std(axis=1, ddof=1) / np.sqrt(n)
-    ax.plot(m.index, m.values, color=colour, lw=1.3, label=label)
-    ax.fill_between(m.index, (m - half).values, (m + half).values, color=colour, alpha=0.2, lw=0)
-
-
-def sweep_figure(table: pd.DataFrame, levers: list[str], stem: Path, caption: str
-                 ) -> list[Path]:
-    """Each indicator (rows) against each lever (columns), one point per design point."""
-    inds = list(dict.fromkeys(table["indicator"]))
-    year = int(table["year"].max())
-    t = table[table["year"] == year]
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(len(inds), len(levers), squeeze=False,
-                                 figsize=(2.6 * len(levers) + 0.6, 2.2 * len(inds) + 0.4),
-                                 constrained_layout=True)
-        for i, ind in enumerate(inds):
-            ti = t[t["indicator"] == ind]
-            for j, lv in enumerate(levers):
-                ax = axes[i, j]
-                ax.errorbar(ti[lv], ti["mean"], yerr=[ti["mean"] - ti["ci_low"],
-                                                      ti["ci_high"] - ti["mean"]],
-                            fmt="o", ms=3, color=OKABE_ITO[0], ecolor=OKABE_ITO[5], lw=0.8)
-                ax.set_xlabel(lv.split(".")[-1])
-                if j == 0:
-                    ax.set_ylabel(f"{ind} ({year})")
-        fig.suptitle(caption, fontsize=7)
-        paths = save(fig, stem, caption)
-        plt.close(fig)
-    return paths
-
-
-def sensitivity_figure(idx: pd.DataFrame, method: str, stem: Path, caption: str) -> list[Path]:
-    """Bars of the indices with their bootstrap intervals, one panel per indicator-year."""
-    groups = list(idx.groupby(["indicator", "year"], sort=False))
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(groups), squeeze=False,
-                                 figsize=(3.2 * len(groups) + 0.4, 2.8), constrained_layout=True)
-        for ax, ((ind, year), g) in zip(axes[0], groups, strict=True):
-            names = [p.split(".")[-1] for p in g["parameter"]]
-            y = np.arange(len(g))
-            if method == "morris":
-                ax.barh(y, g["mu_star"], xerr=g["mu_star_conf"], color=OKABE_ITO[0])
-                ax.set_xlabel("mu* (Morris)")
-            else:
-                ax.barh(y - 0.2, g["S1"], 0.4, xerr=g["S1_conf"], color=OKABE_ITO[0],
-                        label="first order S1")
-                ax.barh(y + 0.2, g["ST"], 0.4, xerr=g["ST_conf"], color=OKABE_ITO[1],
-                        label="total order ST")
-                ax.legend(fontsize=6)
-                ax.set_xlabel("Sobol index")
-            ax.set_yticks(y, names)
-            ax.set_title(f"{ind} ({year})")
-        fig.suptitle(caption, fontsize=7)
-        paths = save(fig, stem, caption)
-        plt.close(fig)
-    return paths
+    scales = {v.get("scenario", {}).get("run", {}).get("scale", 1.0)
+              for v in manifest.get("variants", {}).values()}
+    return load_targets() if scales == {1.0} else None
 
 
 def format_compare(table: pd.DataFrame) -> str:

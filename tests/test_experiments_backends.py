@@ -76,7 +76,7 @@ def assert_each_key_once(root: Path, total: int) -> None:
 
 def wait_for_first_batch(parts: Path, alive, what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
-    while not any(parts.glob("runs-*.parquet")):
+    while not any(parts.glob("batch-*.json")):  # a batch's commit record is written last
         assert alive(), f"{what} ended before a batch was stored: nothing to interrupt"
         assert time.monotonic() < deadline, f"no batch stored within {TIMEOUT} s"
         time.sleep(0.002)
@@ -119,7 +119,7 @@ def test_same_store_with_one_worker_a_pool_and_dask(tmp_path: Path, dask_client,
     def no_copy(self):
         raise AssertionError("series.parquet should come from the SeriesAppender")
 
-    monkeypatch.setattr(Store, "_write_series", no_copy)
+    monkeypatch.setattr(Store, "_series_bytes", no_copy)
     seq = run_design(SMALL, out=tmp_path / "seq", workers=1, progress=False)
     pool = run_design(SMALL, out=tmp_path / "pool", workers=2, progress=False)
     executor, client = dask_executor(dask_client)

@@ -228,12 +228,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """Run a sensitivity design file (refusing designs of another kind)."""
     from sim.experiment.design import load_design
 
-    design, folder = load_design(args.design)
-    if design.kind != "sensitivity":
-        raise ScenarioError(args.design, [
-            f"kind: `clustersim sensitivity` runs designs of kind \"sensitivity\" (Morris or "
-            f"Sobol indices); this one is {design.kind!r}: run it with `clustersim sweep "
-            f"{args.design}`"])
+    design, folder = load_design(args.design, kinds=("sensitivity",))
     return _execute(design, args, folder)
 
 

@@ -275,7 +275,7 @@ def wrong_kind(doc: Mapping[str, Any], expected: str, source: str) -> None:
         keys = [k for k in _KIND_KEYS.get(kind, ("world", "clusters", "behaviour", "policy"))
                 if k in doc]
         raise ScenarioError(source, [f"(top level): this is a {kind} file (it has "
-                                     f"{', '.join(map(repr, keys))}), not a {expected}; "
+                                     f"{', '.join(map(repr, keys))}), not a {expected} file; "
                                      f"use it with {_COMMANDS[kind]}"])
 
 
@@ -391,7 +391,14 @@ def load_document(path: str | Path, expect: str | None = "scenario") -> dict[str
     chain: list[tuple[Path, Path, dict[str, Any]]] = []  # (resolved, as reached, document)
     current = first
     while True:
-        doc = read_toml(current, echo=not chain)
+        if chain:
+            try:
+                doc = read_toml(current, echo=False)
+            except ScenarioError as exc:  # reported against the file the user named
+                raise ScenarioError(str(first), [f"base: {current}: {e}" for e in exc.errors]
+                                    ) from None
+        else:
+            doc = read_toml(current)
         if not chain and expect is not None:
             wrong_kind(doc, expect, str(first))
         resolved = _resolved(current)
@@ -594,9 +601,9 @@ def read_calibrated(path: Path, source: str) -> dict[str, Any]:
     try:
         doc = read_toml(path, echo=False)
     except ScenarioError as exc:
-        if exc.errors[0].startswith("cannot read the file"):
-            raise ScenarioError(source, [f"calibration: no calibrated-parameters file {path} "
-                                         f"({exc.errors[0]})"]) from None
+        if exc.errors[0].startswith(("cannot read the file", "not a regular file")):
+            raise ScenarioError(source, [f"calibration: no calibrated-parameters file "
+                                         f"{_clip(str(path), 200)} ({exc.errors[0]})"]) from None
         raise
     params = doc.get("parameters")
     if not isinstance(params, dict):
@@ -620,8 +627,8 @@ def apply_calibration(doc: dict[str, Any], path: Path) -> None:
     schema's checks (:func:`sim.scenario.cross_check`) to report with the other errors; a
     calibrated-parameters file that cannot be used raises :class:`ScenarioError`."""
     ref = doc.get("calibration")
-    if not isinstance(ref, str) or calibration_problem(ref):
-        return
+    if not isinstance(ref, str) or len(ref) > MAX_REF or calibration_problem(ref):
+        return  # the schema's checks report it
     cal = calibrated_path(ref, path)
     for key, value in read_calibrated(cal, str(path)).items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", key):
@@ -695,9 +702,9 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         return out
     selection = (pp.selection_year, pp.selection_quarter)
     if not first <= pp.selection_year <= last:
-        side = "after the last" if pp.selection_year > last else "before the first"
         out.append(f"policy.poles.selection_year: the poles are selected in {_when(*selection)}, "
-                   f"{side} simulated year ({first}-{last}): no pole is selected in this run")
+                   f"outside the simulated years ({first}-{last}): no pole is selected in this "
+                   "run")
         return out
     calls = [(i, (c.year, c.quarter)) for i, c in enumerate(pp.calls)]
     after = [f"calls[{i}] ({_when(*w)})" for i, w in calls if w[0] > last]

@@ -623,10 +623,14 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
     counts = [_int(s.get(k, d)) for s in sector_docs
               for k, d in (("firms", 200), ("universities", 0), ("research_centres", 0),
                            ("training_centres", 0))]
-    if scale is not None and scale > 0 and counts and None not in counts and any(counts) \
+    if scale is not None and scale > 0 and counts and None not in counts \
             and all(round(n * scale) == 0 for n in counts):
-        problems.append(f"run.scale: {scale!r} leaves no actor (the largest population, "
-                        f"{max(counts)}, rounds to 0 at this scale)")
+        if any(counts):
+            problems.append(f"run.scale: {scale!r} leaves no actor (the largest population, "
+                            f"{max(counts)}, rounds to 0 at this scale)")
+        else:
+            problems.append("world.sectors: every population (firms, universities, research "
+                            "and training centres) is 0: the scenario has no actor")
     return problems
 
 

@@ -129,10 +129,10 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     return list(TargetFile.model_validate(doc).target)
 
 
-def scenario_problems(targets: list[Target], sc: Scenario) -> list[str]:
-    """What the targets ask of a scenario that its runs cannot give: a year outside the run, a
-    cluster, pole, call, cohort, actor type, instrument or group that it does not have (the
-    target's rows would be missing, its simulated value NaN)."""
+def scenario_problems(targets: list[Target], sc: Scenario, years: bool = True) -> list[str]:
+    """What the targets ask of a scenario that its runs cannot give: a year outside the run
+    (unless ``years`` is False), a cluster, pole, call, cohort, actor type, instrument or group
+    that it does not have (the target's rows would be missing, its simulated value NaN)."""
     first, last = sc.time.start_year, sc.time.end_year
     known: dict[str, list[Any]] = {
         "cluster": [c.name for c in sc.clusters],
@@ -144,7 +144,7 @@ def scenario_problems(targets: list[Target], sc: Scenario) -> list[str]:
     out = []
     for i, t in enumerate(targets):
         key = f"target[{i}] ({t.label})"
-        if not first <= t.year <= last:
+        if years and not first <= t.year <= last:
             out.append(f"{key}: year {t.year} is outside the run ({first}-{last})")
         for dim, value in sorted(t.where.items()):
             if dim == "call":

@@ -95,7 +95,7 @@ def dask_client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           host="127.0.0.1", dashboard_address=None)  # loopback only
     client = Client(cluster)
     yield client
     client.close()

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from sim.experiment import store as store_module
 from sim.experiment.store import RUN_KEY, SERIES_ORDER, Store
-from sim.results import atomic_write_bytes, write_parquet
+from sim.results import atomic_write_bytes
 
 
 # ------------------------------------------------------------------ pandas reference

@@ -233,14 +233,23 @@ def design_checks(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_design(path: str | Path) -> tuple[Design, Path]:
-    """Read and validate a design file; return it and its folder (for relative paths)."""
+def load_design(path: str | Path, kinds: tuple[str, ...] | None = None
+                ) -> tuple[Design, Path]:
+    """Read and validate a design file; return it and its folder (for relative paths).
+
+    ``kinds``: the kinds of design the caller runs; another kind is refused before the design's
+    scenarios are read."""
     path = Path(path)
     doc = read_toml(path)
     if not doc:
         raise ScenarioError(str(path), ["the file is empty: a design needs at least `name` and "
                                         "`kind`"])
     wrong_kind(doc, "design", str(path))
+    kind = doc.get("kind")
+    if kinds and kind in ("compare", "sweep", "sensitivity") and kind not in kinds:
+        raise ScenarioError(str(path), [
+            f"kind: this command runs designs of kind {' or '.join(map(repr, kinds))}; this one "
+            f"is {kind!r}: run it with `clustersim sweep {path}`"])
     return validate_design(doc, str(path), path.parent), path.parent
 
 

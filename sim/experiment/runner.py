@@ -180,6 +180,9 @@ def _probe(address: str, timeout: float) -> None:
         raise BackendUnavailable(f"--scheduler {address!r}: expected the address of a Dask "
                                  "scheduler, tcp://host:port (or tls://host:port)")
     host, port = m.group(2).strip("[]"), int(m.group(3))
+    if not 0 < port < 65536:
+        raise BackendUnavailable(f"--scheduler {address!r}: port {port} is not a TCP port "
+                                 "(1 to 65535)")
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -207,9 +210,10 @@ def dask_executor(address: str, timeout: float = 10.0) -> tuple[Executor, Any]:
         _probe(str(address), min(timeout, 3.0))
         try:
             client = Client(address, timeout=timeout)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise BackendUnavailable(f"--scheduler {address}: cannot connect to a Dask "
-                                     f"scheduler ({type(exc).__name__}: {exc}); "
+        except Exception as exc:  # whatever answers there, it is no scheduler
+            cause = f"{type(exc).__name__}: {exc}"
+            raise BackendUnavailable(f"--scheduler {address}: something answers there but no "
+                                     f"Dask scheduler could be reached ({cause[:160]}); "
                                      f"{SCHEDULER_HELP}") from None
     return client.get_executor(pure=False), client
 

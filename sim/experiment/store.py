@@ -579,7 +579,7 @@ class Store:
                     continue
                 except OSError as exc:
                     raise StoreWriteError(self.root, exc) from None
-                moved.append(f"{rel}: {f.reason}")
+                moved.append(f"{rel}, because {f.reason}")
         if moved:
             self._write(dest / "REASONS.txt", ("Set aside by clustersim (never deleted); the "
                                                "runs they held are run again.\n"

@@ -252,6 +252,7 @@ def _key(k: Any) -> str:
 # keys that only one kind of file has: to say "this is a design, not a scenario"
 _KIND_KEYS = {"design": ("kind", "lever", "sampler"), "targets": ("target",),
               "calibration configuration": ("parameter", "optimizer", "uncertainty")}
+_SCENARIO_KEYS = ("world", "clusters", "behaviour", "policy", "time", "run", "calibration")
 _COMMANDS = {"scenario": "`clustersim run FILE` or `clustersim check FILE`",
              "design": "`clustersim sweep FILE` (or `sensitivity`)",
              "targets": "`clustersim validate --targets FILE`",
@@ -263,7 +264,7 @@ def kind_of(doc: Mapping[str, Any]) -> str | None:
     for kind, keys in _KIND_KEYS.items():
         if any(k in doc for k in keys):
             return kind
-    if any(k in doc for k in ("world", "clusters", "behaviour", "policy", "calibration")):
+    if any(k in doc for k in _SCENARIO_KEYS):
         return "scenario"
     return None
 
@@ -272,8 +273,7 @@ def wrong_kind(doc: Mapping[str, Any], expected: str, source: str) -> None:
     """Refuse a document that is plainly another kind of file than ``expected``."""
     kind = kind_of(doc)
     if kind is not None and kind != expected:
-        keys = [k for k in _KIND_KEYS.get(kind, ("world", "clusters", "behaviour", "policy"))
-                if k in doc]
+        keys = [k for k in _KIND_KEYS.get(kind, _SCENARIO_KEYS) if k in doc]
         raise ScenarioError(source, [f"(top level): this is a {kind} file (it has "
                                      f"{', '.join(map(repr, keys))}), not a {expected} file; "
                                      f"use it with {_COMMANDS[kind]}"])

@@ -160,8 +160,9 @@ def scenario_problems(targets: list[Target], sc: Scenario, years: bool = True) -
             if str(value) not in [str(x) for x in names]:
                 what = {"cohort": "cohorts (launch years within the run)"}.get(dim, f"{dim}s")
                 shown = [str(x) for x in names]
+                hint = "" if dim == "cohort" else suggestion(str(value), shown)
                 out.append(f"{key}: where.{dim} = {value!r}: the scenario has no such {dim}"
-                           f"{suggestion(str(value), shown)} (its {what}: "
+                           f"{hint} (its {what}: "
                            f"{', '.join(shown) or 'none'})")
     return out
 

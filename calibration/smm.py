@@ -139,6 +139,7 @@ from sim.loader import (
     relative_inside,
     scenario_hash,
     set_path,
+    show,
     suggestion,
     validate_document,
     validation_errors,
@@ -175,7 +176,7 @@ class ParameterSpec(_Strict):
     def _check(self) -> ParameterSpec:
         if self.path not in BOUNDS:
             hint = suggestion(self.path, sorted(BOUNDS)).replace(";", ",")
-            raise ValueError(f"path: {self.path!r} is not a numeric parameter of the scenario "
+            raise ValueError(f"path: {show(self.path)} is not a numeric parameter of the scenario "
                              f"schema{hint} (see sim.scenario.parameter_bounds())")
         b = BOUNDS[self.path]
         if CAL not in b["source"]:
@@ -293,7 +294,7 @@ class CalibrationConfig(_Strict):
             dup = sorted({p for p in paths if paths.count(p) > 1})
             raise ValueError(f"parameter: a parameter is listed twice: {dup}")
         if not self.write.endswith(".toml"):
-            raise ValueError(f"write: expected a path ending in .toml (got {self.write!r})")
+            raise ValueError(f"write: expected a path ending in .toml (got {show(self.write)})")
         return self
 
 

@@ -55,12 +55,18 @@ BASELINE = "baseline"
 EXIT_INPUT = 2  # exit status of a refused input, whatever the command (sim.cli)
 
 
+MAX_ERRORS = 50  # problems listed by one refusal; the rest are counted
+
+
 class ScenarioError(ValueError):
-    """A scenario (or experiment) file was refused; ``errors`` lists every problem."""
+    """A scenario (or experiment) file was refused; ``errors`` lists every problem (the first
+    :data:`MAX_ERRORS`, then how many more)."""
 
     exit_code = EXIT_INPUT
 
     def __init__(self, source: str, errors: list[str]):
+        if len(errors) > MAX_ERRORS:
+            errors = [*errors[:MAX_ERRORS], f"... and {len(errors) - MAX_ERRORS} more error(s)"]
         self.source = source
         self.errors = errors
         lines = "\n".join(f"  {e}" for e in errors)
@@ -368,7 +374,7 @@ def _resolve_base(ref: Any, child: Path) -> Path | str:
     except OSError:
         near = []
     names = near if p.suffix == ".toml" else sorted({*near, *embedded_names()})
-    return f"base: no scenario {ref!r}{suggestion(p.name if p.suffix == '.toml' else ref, names)} " \
+    return f"base: no scenario {_show(ref)}{suggestion(p.name if p.suffix == '.toml' else ref, names)} " \
            f"(looked for {looked})"
 
 
@@ -509,6 +515,9 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario, *,
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+show = _show  # a value as messages quote it: its repr, cut to 80 characters
 
 
 def validation_errors(doc: Mapping[str, Any], schema: type[BaseModel],

@@ -576,7 +576,7 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
     seen: set = set()
     for i, name in enumerate(sectors):
         if isinstance(name, str) and name in seen:
-            problems.append(f"world.sectors[{i}].name: sector {name!r} is declared twice")
+            problems.append(f"world.sectors[{i}].name: sector {_short(name)} is declared twice")
         if isinstance(name, str):
             seen.add(name)
     time = _dict(doc.get("time"))
@@ -589,14 +589,14 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
         c = _dict(c)
         name = c.get("name")
         if isinstance(name, str) and name in seen:
-            problems.append(f"clusters[{i}].name: cluster {name!r} is declared twice")
+            problems.append(f"clusters[{i}].name: cluster {_short(name)} is declared twice")
         if isinstance(name, str):
             seen.add(name)
         cluster_sectors = _list(c.get("sectors"))
         for j, sec in enumerate(cluster_sectors):
             if isinstance(sec, str) and sec not in known:
-                problems.append(f"clusters[{i}].sectors[{j}]: unknown sector {sec!r} "
-                                f"(expected one of {known})")
+                problems.append(f"clusters[{i}].sectors[{j}]: unknown sector {_short(sec)} "
+                                f"(expected one of {_short(known)})")
         year = _int(c.get("launch_year", 2001))
         if year is not None and start is not None and year < start:
             problems.append(f"clusters[{i}].launch_year: {year} is before the first simulated "
@@ -606,24 +606,24 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
         for j, sec in enumerate(_list(_dict(p).get("sectors"))):
             if isinstance(sec, str) and sec not in known:
                 problems.append(f"policy.poles.candidates[{i}].sectors[{j}]: unknown sector "
-                                f"{sec!r} (expected one of {known})")
+                                f"{_short(sec)} (expected one of {_short(known)})")
     weights = _list(world.get("province_weights"))
     nums = [_num(w) for w in weights]
     if weights and None not in nums:
         if any(w < 0 for w in nums):
-            problems.append(f"world.province_weights: weights must be >= 0 (got {weights!r})")
+            problems.append(f"world.province_weights: weights must be >= 0 (got {_short(weights)})")
         elif not math.isfinite(sum(nums)):
             problems.append(f"world.province_weights: the weights add up to more than the "
                             f"largest number ({_short(weights)}); give shares or weights of a "
                             "reasonable size, such as [0.37, 0.30, 0.07, 0.13, 0.13]")
         elif sum(nums) <= 0:
             problems.append(f"world.province_weights: weights must not all be zero "
-                            f"(got {weights!r})")
+                            f"(got {_short(weights)})")
     scale = _num(_dict(doc.get("run")).get("scale", 1.0))
     counts = [_int(s.get(k, d)) for s in sector_docs
               for k, d in (("firms", 200), ("universities", 0), ("research_centres", 0),
                            ("training_centres", 0))]
-    if scale is not None and scale > 0 and counts and None not in counts \
+    if scale is not None and 0 < scale <= 2000 and counts and None not in counts \
             and all(round(n * scale) == 0 for n in counts):
         if any(counts):
             problems.append(f"run.scale: {scale!r} leaves no actor (the largest population, "

@@ -26,7 +26,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.indicators import BY_NAME
-from sim.loader import ScenarioError, read_toml, suggestion, validation_errors, wrong_kind
+from sim.loader import (
+    ScenarioError,
+    read_toml,
+    show,
+    suggestion,
+    validation_errors,
+    wrong_kind,
+)
 from sim.scenario import ACTOR_TYPES, INSTRUMENTS, Scenario
 
 WHERE_KEYS = ("actor_type", "call", "cluster", "cohort", "group", "instrument", "pole")
@@ -78,7 +85,7 @@ def target_checks(doc: dict[str, Any]) -> list[str]:
             continue
         key, name = f"target[{i}]", t.get("indicator")
         if isinstance(name, str) and name not in BY_NAME:
-            out.append(f"{key}.indicator: unknown indicator {name!r}"
+            out.append(f"{key}.indicator: unknown indicator {show(name)}"
                        f"{suggestion(name, sorted(BY_NAME))} (see `clustersim indicators`)")
             name = None
         if (t.get("rel_tolerance") is None) == (t.get("abs_tolerance") is None):
@@ -88,7 +95,7 @@ def target_checks(doc: dict[str, Any]) -> list[str]:
             continue
         bad = sorted(str(k) for k in where if k not in WHERE_KEYS)
         for k in bad:
-            out.append(f"{key}.where: unknown where key {k!r}{suggestion(k, list(WHERE_KEYS))} "
+            out.append(f"{key}.where: unknown where key {show(k)}{suggestion(k, list(WHERE_KEYS))} "
                        f"(allowed: {list(WHERE_KEYS)})")
         if isinstance(name, str) and where and not bad:
             by = "/".join(sorted(where))
@@ -143,17 +150,18 @@ def scenario_problems(targets: list[Target], sc: Scenario, years: bool = True) -
     calls = sc.policy.poles.calls if sc.policy.poles.enabled else []
     out = []
     for i, t in enumerate(targets):
-        key = f"target[{i}] ({t.label})"
+        label = t.label if len(t.label) <= 120 else t.label[:117] + "..."
+        key = f"target[{i}] ({label})"
         if years and not first <= t.year <= last:
             out.append(f"{key}: year {t.year} is outside the run ({first}-{last})")
         for dim, value in sorted(t.where.items()):
             if dim == "call":
                 n = value if isinstance(value, int) else int(value) if str(value).isdigit() else 0
                 if not 1 <= n <= len(calls):
-                    out.append(f"{key}: where.call = {value!r}: the scenario has "
+                    out.append(f"{key}: where.call = {show(value)}: the scenario has "
                                f"{len(calls)} pole call(s), numbered from 1")
                 elif calls[n - 1].year != t.year:
-                    out.append(f"{key}: where.call = {value!r}: call {n} closes in "
+                    out.append(f"{key}: where.call = {show(value)}: call {n} closes in "
                                f"{calls[n - 1].year}, so it has no figures for {t.year}")
                 continue
             names = known[dim]
@@ -161,7 +169,7 @@ def scenario_problems(targets: list[Target], sc: Scenario, years: bool = True) -
                 what = {"cohort": "cohorts (launch years within the run)"}.get(dim, f"{dim}s")
                 shown = [str(x) for x in names]
                 hint = "" if dim == "cohort" else suggestion(str(value), shown)
-                out.append(f"{key}: where.{dim} = {value!r}: the scenario has no such {dim}"
+                out.append(f"{key}: where.{dim} = {show(value)}: the scenario has no such {dim}"
                            f"{hint} (its {what}: "
                            f"{', '.join(shown) or 'none'})")
     return out

@@ -51,6 +51,7 @@ from sim.loader import (
     load_scenario,
     plain_name,
     read_toml,
+    show,
     suggestion,
     validation_errors,
     wrong_kind,
@@ -142,7 +143,7 @@ def lever_problems(lever: Any, i: int, sampler: dict[str, Any]) -> list[str]:
         return []
     key, path = f"lever[{i}]", lever["path"]
     if path not in BOUNDS:
-        return [f"{key}.path: {path!r} is not a numeric parameter of the scenario schema"
+        return [f"{key}.path: {show(path)} is not a numeric parameter of the scenario schema"
                 f"{suggestion(path, sorted(BOUNDS))} (see sim.scenario.parameter_bounds())"]
     b = BOUNDS[path]
     values, lower, upper = lever.get("values"), lever.get("lower"), lever.get("upper")
@@ -189,8 +190,10 @@ def lever_problems(lever: Any, i: int, sampler: dict[str, Any]) -> list[str]:
     if b["upper"] is not None and hi > b["upper"]:
         out.append(f"{high_key}: {hi} is outside the schema's bounds (must be at most "
                    f"{b['upper']})")
-    if hi < lo:
-        out.append(f"{key}.upper: {hi} is below lower ({lo})")
+    if hi < lo or (values is None and hi == lo):
+        out.append(f"{key}.upper: {hi} must be above lower ({lo}): a lever's range cannot be "
+                   "empty (give values = [x] for a single value)" if hi == lo else
+                   f"{key}.upper: {hi} is below lower ({lo})")
     return out
 
 
@@ -201,7 +204,7 @@ def design_checks(doc: dict[str, Any]) -> list[str]:
     indicators = doc.get("indicators")
     for i, name in enumerate(indicators if isinstance(indicators, list) else []):
         if isinstance(name, str) and name not in BY_NAME:
-            problems.append(f"indicators[{i}]: unknown indicator {name!r}"
+            problems.append(f"indicators[{i}]: unknown indicator {show(name)}"
                             f"{suggestion(name, sorted(BY_NAME))} (see `clustersim indicators`)")
     kind = doc.get("kind")
     levers = doc.get("lever") if isinstance(doc.get("lever"), list) else []
@@ -229,7 +232,7 @@ def design_checks(doc: dict[str, Any]) -> list[str]:
         paths = [lv.get("path") for lv in levers if isinstance(lv, dict)]
         paths = [p for p in paths if isinstance(p, str)]
         if len(set(paths)) != len(paths):
-            problems.append(f"lever: a parameter is varied twice: {paths}")
+            problems.append(f"lever: a parameter is varied twice: {show(paths)}")
     return problems
 
 
@@ -293,7 +296,7 @@ def resolve(folder: Path, ref: str) -> Path | str:
     if p.suffix != ".toml":
         names = embedded_names()
         if ref not in names:
-            return (f"no embedded scenario {ref!r}{suggestion(ref, names)} (embedded: "
+            return (f"no embedded scenario {show(ref)}{suggestion(ref, names)} (embedded: "
                     f"{', '.join(names)}; a path to a scenario file ends in .toml)")
         return embedded_path(ref)
     return p if p.is_absolute() else folder / p

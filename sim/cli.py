@@ -211,7 +211,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError("command line", [f"--years: expected comma-separated years "
                                              f"(got {args.years!r})"]) from None
     doc = {"name": args.name or "compare-" + "-vs-".join(names)[:60], "kind": "compare",
-           "scenarios": [str(Path(f).resolve()) for f in args.scenarios],
+           "scenarios": [str(Path(f).absolute()) for f in args.scenarios],
            "replications": args.reps, "seed": args.seed,
            "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
            "years": years}

@@ -148,7 +148,8 @@ def _near_file(path: Path) -> str:
         names = sorted(f.name for f in path.parent.glob("*.toml")) if path.parent.is_dir() else []
     except (OSError, ValueError):
         names = []
-    return suggestion(path.name, names)
+    hint = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
 
 
 def read_toml(path: Path, *, echo: bool = True, limit: int = MAX_FILE_BYTES) -> dict[str, Any]:

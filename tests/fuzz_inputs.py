@@ -439,7 +439,7 @@ def _judge_refusal(kind, source, muts, exc, path, out, text) -> Outcome:
         bad = f"refusal names {exc.source!r}, not the file"
     for line in exc.errors:
         m = LINE.match(line)
-        if line.startswith(FILE_LEVEL + ("... and ",)) and len(line) <= 2000:
+        if line.startswith((*FILE_LEVEL, "... and ")) and len(line) <= 2000:
             continue
         if m is None or len(line) > 2000:
             bad = bad or f"not a 'key.path: message' line of a sane length: {line[:300]!r}"

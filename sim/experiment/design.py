@@ -59,6 +59,10 @@ from sim.loader import (
 from sim.scenario import Scenario, parameter_bounds
 
 BOUNDS = parameter_bounds()
+# a design point's resolved scenario is loaded before anything runs and kept in the manifest
+# (about 15 kB each): 20,000 points make a 300 MB manifest; runs: weeks on a few cores
+MAX_POINTS = 20_000
+MAX_RUNS = 10_000_000
 
 
 class _Strict(BaseModel):
@@ -233,7 +237,43 @@ def design_checks(doc: dict[str, Any]) -> list[str]:
         paths = [p for p in paths if isinstance(p, str)]
         if len(set(paths)) != len(paths):
             problems.append(f"lever: a parameter is varied twice: {show(paths)}")
+    problems += _size_problems(doc, kind, levers, scenarios, sampler)
     return problems
+
+
+def _size_problems(doc: dict[str, Any], kind: Any, levers: list, scenarios: Any,
+                   sampler: dict[str, Any]) -> list[str]:
+    """A design too large to plan: more than :data:`MAX_POINTS` points or
+    :data:`MAX_RUNS` runs (counted from well-typed keys only)."""
+    def count(x: Any, default: int) -> int | None:
+        return x if isinstance(x, int) and not isinstance(x, bool) and x >= 0 else \
+            default if x is None else None
+
+    reps = count(doc.get("replications"), 10)
+    if kind == "compare":
+        points = len(scenarios) if isinstance(scenarios, list) else None
+    else:
+        method = sampler.get("method", "grid")
+        samples, levels = count(sampler.get("samples"), 16), count(sampler.get("levels"), 4)
+        k = len(levers)
+        if method == "grid":
+            sizes = [len(lv["values"]) if isinstance(lv, dict) and isinstance(lv.get("values"), list)
+                     else levels for lv in levers]
+            points = math.prod(sizes) if None not in sizes else None
+        elif samples is None:
+            points = None
+        else:
+            points = samples * {"lhs": 1, "sobol": k + 2, "morris": k + 1}.get(method, 1)
+    if points is None or reps is None:
+        return []
+    if points > MAX_POINTS:
+        return [f"sampler: the design has {points:,} points, more than {MAX_POINTS:,} (each "
+                "point's scenario is resolved before anything runs and kept in the manifest); "
+                "use fewer samples, levels or values"]
+    if points * reps > MAX_RUNS:
+        return [f"replications: {points:,} points x {reps:,} replications make "
+                f"{points * reps:,} runs, more than {MAX_RUNS:,}"]
+    return []
 
 
 def load_design(path: str | Path, kinds: tuple[str, ...] | None = None
@@ -270,6 +310,7 @@ def validate_design(doc: dict[str, Any], source: str, folder: Path) -> Design:
     else:
         refs = [("base", base)] if isinstance(base, str) else []
     years = doc.get("years") if isinstance(doc.get("years"), list) else []
+    names: dict[str, str] = {}
     for key, ref in refs:
         p = resolve(folder, ref)
         if isinstance(p, str):
@@ -280,6 +321,10 @@ def validate_design(doc: dict[str, Any], source: str, folder: Path) -> Design:
         except ScenarioError as exc:
             problems += [f"{key}: {p}: {e}" for e in exc.errors]
             continue
+        if sc.name in names and key != "base":
+            problems.append(f"{key}: {p.name} is named {sc.name!r}, as {names[sc.name]} is: "
+                            "compared scenarios need distinct names (set `name` in one)")
+        names.setdefault(sc.name, key)
         for j, year in enumerate(years):
             if isinstance(year, int) and not sc.time.start_year <= year <= sc.time.end_year:
                 problems.append(f"years[{j}]: {year} is outside the run of {key} ({p.name}: "

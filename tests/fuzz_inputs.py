@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import json
 import math
@@ -205,13 +206,13 @@ def mutate(c: Chooser, doc: dict[str, Any]) -> Mutation:
         kind = "unknown"
     if kind == "base":
         ref = c.pick(BAD_BASES)
-        doc["base"] = ref
+        doc["base"] = copy.deepcopy(ref)
         return Mutation("base", ["base"], repr(ref)[:80])
     if kind == "unknown":
         tables = [()] + [p for p in locations if isinstance(get(doc, p), dict)]
         where = c.pick(tables)
         key = c.pick(["extra", "nmae", "sampler_", "valeu", "é", "x" * 300])
-        get(doc, where)[key] = c.pick(OTHER_TYPES)
+        get(doc, where)[key] = copy.deepcopy(c.pick(OTHER_TYPES))
         return Mutation("unknown", [dotted((*where, key))])
     path = c.pick(locations)
     here = dotted(path)
@@ -240,13 +241,15 @@ def mutate(c: Chooser, doc: dict[str, Any]) -> Mutation:
         return Mutation("misspell", [dotted(path), dotted((*path[:-1], new))], f"{old}->{new}")
     if kind == "retype":
         choices = [v for v in OTHER_TYPES if type(v) is not type(value)]
-        put(doc, path, c.pick(choices))
+        put(doc, path, copy.deepcopy(c.pick(choices)))  # never share a pool's value
     elif kind == "range":
         put(doc, path, c.pick(NUMBERS))
     elif kind == "nonfinite":
         put(doc, path, c.pick(NONFINITE))
     elif kind == "huge":
-        put(doc, path, c.pick([list(range(100_000)), "x" * 1_000_000, [value] * 5_000,
+        small = len(repr(value)) < 200
+        put(doc, path, c.pick([list(range(100_000)), "x" * 1_000_000,
+                               [copy.deepcopy(value) for _ in range(5_000 if small else 2)],
                                {f"k{i}": i for i in range(5_000)}, "z" * 2_100_000]))
     elif kind == "unicode":
         put(doc, path, c.pick(UNICODE) if not isinstance(value, str) or not value

@@ -254,6 +254,8 @@ def _size_problems(doc: dict[str, Any], kind: Any, levers: list, scenarios: Any,
         points = len(scenarios) if isinstance(scenarios, list) else None
     else:
         method = sampler.get("method", "grid")
+        if not isinstance(method, str):
+            return []  # the schema says what a method is
         samples, levels = count(sampler.get("samples"), 16), count(sampler.get("levels"), 4)
         k = len(levers)
         if method == "grid":

@@ -105,12 +105,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.scenario) if args.scenario else embedded_path("baseline")
     sc = load_scenario(path)
     seed = sc.run.seed if args.seed is None else args.seed
+    out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
+    out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails before the run
     t0 = time.perf_counter()
     df, facts = run_one(sc, seed, replication=args.replication)
     elapsed = time.perf_counter() - t0
     targets = load_targets()
     table = summary_table(df, targets)
-    out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
     write_parquet(df, out / "indicators.parquet")
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
@@ -397,9 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------ errors
-_SYSTEM_HINTS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "the disk is full",
-                 errno.EDQUOT: "the disk quota is exceeded", errno.EACCES: "permission denied",
-                 errno.EPERM: "permission denied"}
+_SYSTEM_HINTS = {errno.EROFS: "choose a writable --out", errno.ENOSPC: "free some space or "
+                 "choose another --out", errno.EDQUOT: "free some space or choose another --out",
+                 errno.EACCES: "check the folder's permissions or choose another --out",
+                 errno.EPERM: "check the folder's permissions or choose another --out"}
 
 
 def describe(exc: BaseException) -> tuple[str, int]:
@@ -413,9 +415,7 @@ def describe(exc: BaseException) -> tuple[str, int]:
         where = exc.filename if exc.filename is not None else "clustersim"
         cause = exc.strerror or str(exc)
         hint = _SYSTEM_HINTS.get(exc.errno or 0)
-        more = f" ({hint}: nothing was changed there; free space or choose another --out)" \
-            if hint and hint != cause.lower() else ""
-        return f"{where}: {cause}{more}", EXIT_SYSTEM
+        return f"{where}: {cause}{'; ' + hint if hint else ''}", EXIT_SYSTEM
     if isinstance(exc, MemoryError):
         return "clustersim: out of memory (try fewer workers, -j)", EXIT_SYSTEM
     return (f"clustersim: internal error ({type(exc).__name__}: {exc}); this is a bug of "

@@ -103,10 +103,11 @@ def validate(targets_path: str | Path | None, scenario_path: str | Path | None, 
     targets = load_targets(targets_path)
     sc = load_scenario(scenario_path)
     check_against(targets, sc, str(targets_path or default_targets_path()))
-    series = simulate(scenario_path, reps, seed, workers)
-    table = fit_table(series, targets)
     name = Path(targets_path).stem if targets_path else "wallonia_2004_2006"
     folder = Path(out) / f"validate-{sc.name}-{name}"
+    folder.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails at once
+    series = simulate(scenario_path, reps, seed, workers)
+    table = fit_table(series, targets)
     atomic_write_bytes(folder / "fit.csv", table.to_csv(index=False).encode())
     fit_figure(table, folder / "fit", f"{sc.name} against {name}: {reps} replications, root "
                f"seed {seed}; {int(table['within_tolerance'].sum())} of {len(table)} targets "

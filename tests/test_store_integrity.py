@@ -405,3 +405,12 @@ def test_a_full_disk_gives_one_line_and_the_store_resumes_once_there_is_room(tmp
     assert f"120 runs: {120 - stored_runs} run now, {stored_runs} already stored" in \
         capsys.readouterr().out
     assert_same(root, reference)
+
+
+def test_a_run_or_a_validation_into_a_read_only_folder_is_one_line(tmpfs, capsys):
+    _remount(tmpfs, "ro")
+    out = tmpfs / "results"
+    for argv in (["run", "--out", str(out), "--no-figure"],
+                 ["validate", "--reps", "2", "-j", "1", "--out", str(out)]):
+        assert main(argv) == 3  # before anything runs
+        assert capsys.readouterr().err == f"{out}: Read-only file system; choose a writable --out\n"

@@ -186,7 +186,8 @@ def _execute(design, args, folder=None) -> int:
         print(f"{outcome.failed} run(s) failed: their tracebacks are in "
               f"{outcome.store.root}/runs.parquet (column error); fix the cause and re-run with "
               f"--retry-failed ({outcome.total} runs in all)", file=sys.stderr)
-    tables = report(outcome.store)
+    with outcome.store.lock():  # the report writes its tables and figures into the store
+        tables = report(outcome.store)
     if "compare" in tables:
         print(format_compare(tables["compare"]))
     if "sensitivity" in tables:

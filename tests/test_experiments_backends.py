@@ -375,3 +375,34 @@ def test_a_run_stored_twice_is_read_once(tmp_path: Path):
     assert (series["replication"].diff().dropna() >= 0).all()
     store.consolidate()
     pd.testing.assert_frame_equal(store.load_series(), series)
+
+
+# ------------------------------------------------------------------------------ servers
+def _listening(pids: set[int]) -> set[str]:
+    out = set()
+    for pid in pids:
+        try:
+            conns = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue
+        out |= {c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}
+    return out
+
+
+def test_every_server_the_project_starts_listens_on_loopback_only(dask_client):
+    """The benchmark's LocalCluster put its dashboard on 0.0.0.0; the tests' cluster and the
+    benchmark's now listen on 127.0.0.1 only (scheduler, workers, nannies, dashboard)."""
+    from benchmarks.bench_sweep import loopback_cluster
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    cluster = loopback_cluster(1)
+    try:
+        pids = {me.pid, *(p.pid for p in me.children(recursive=True))}
+        ips = _listening(pids)
+        assert ips and ips <= {"127.0.0.1"}, ips
+        assert cluster.dashboard_link.startswith("http://127.0.0.1:")
+    finally:
+        cluster.close()
+    ips = _listening({me.pid} | before)  # the tests' own cluster (dask_client)
+    assert ips <= {"127.0.0.1"}, ips

@@ -28,6 +28,15 @@ from sim.experiment.runner import run_design
 ROOT = Path(__file__).resolve().parents[1]
 
 
+
+def loopback_cluster(n_workers: int):
+    """A Dask ``LocalCluster`` of ``n_workers`` processes whose scheduler, workers and dashboard
+    listen on 127.0.0.1 only (its default dashboard listened on every interface)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address="127.0.0.1:0")
+
 def in_process(reps: int) -> float:
     """Replications per second of the baseline in this (warm) process."""
     sc = load_scenario()
@@ -52,10 +61,9 @@ def sweep(runs: int, executor_kind: str) -> dict:
     try:
         t0 = time.perf_counter()
         if executor_kind == "dask":
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0")
+            cluster = loopback_cluster(2)
             client = Client(cluster)
             res = run_design(design(runs, "bench"), out, executor=client.get_executor(pure=False),
                              progress=False)

@@ -125,24 +125,29 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.experiment.runner import SequentialExecutor, local_pool, prime_kernels, run_batch
 from sim.loader import (
     ScenarioError,
     apply_calibration,
     calibrated_path,
-    format_errors,
     load_document,
+    plain_name,
     read_calibrated,
     read_toml,
+    relative_inside,
     scenario_hash,
     set_path,
+    show,
+    suggestion,
     validate_document,
+    validation_errors,
+    wrong_kind,
 )
 from sim.results import atomic_write_bytes, git_commit, model_fingerprint, versions
 from sim.scenario import CAL, Scenario, parameter_bounds
-from sim.targets import Target, load_targets
+from sim.targets import Target, load_targets, scenario_problems
 
 BOUNDS = parameter_bounds()
 RESOLUTION = 1e-4  # parameters are rounded to this share of their search range
@@ -170,8 +175,9 @@ class ParameterSpec(_Strict):
     @model_validator(mode="after")
     def _check(self) -> ParameterSpec:
         if self.path not in BOUNDS:
-            raise ValueError(f"path: {self.path!r} is not a numeric parameter of the scenario "
-                             "schema (see sim.scenario.parameter_bounds())")
+            hint = suggestion(self.path, sorted(BOUNDS)).replace(";", ",")
+            raise ValueError(f"path: {show(self.path)} is not a numeric parameter of the scenario "
+                             f"schema{hint} (see sim.scenario.parameter_bounds())")
         b = BOUNDS[self.path]
         if CAL not in b["source"]:
             source = b["source"].replace("; ", ", ")
@@ -261,21 +267,25 @@ class UncertaintySpec(_Strict):
 class CalibrationConfig(_Strict):
     """A calibration configuration file."""
 
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=80)
     description: str = Field("", max_length=4000)
     scenario: str = Field(min_length=1)
     targets: str = Field(min_length=1)
     replications: int = Field(16, ge=2, le=100_000)
     seed: int = Field(20010101, ge=0, le=2**63 - 1)
     end_year: int | None = Field(None, ge=1990, le=2100)
-    write: str = Field("calibrated.toml", min_length=1,
-                       description="calibrated-parameters file to write (relative to the config)")
-    output: str = Field("output", min_length=1,
-                        description="folder of the caches (relative to the config); the cache "
-                                    "of this calibration is <output>/<name>/")
+    write: str = Field("calibrated.toml", min_length=1, max_length=1000,
+                       description="calibrated-parameters file to write (relative to the "
+                                   "config, inside its folder)")
+    output: str = Field("output", min_length=1, max_length=1000,
+                        description="folder of the caches (relative to the config, inside its "
+                                    "folder); the cache of this calibration is "
+                                    "<output>/<name>/")
     parameter: list[ParameterSpec] = Field(min_length=1, max_length=32)
     optimizer: OptimizerSpec = OptimizerSpec()
     uncertainty: UncertaintySpec = UncertaintySpec()
+
+    _name = field_validator("name")(classmethod(lambda cls, v: plain_name(v)))
 
     @model_validator(mode="after")
     def _check(self) -> CalibrationConfig:
@@ -284,7 +294,7 @@ class CalibrationConfig(_Strict):
             dup = sorted({p for p in paths if paths.count(p) > 1})
             raise ValueError(f"parameter: a parameter is listed twice: {dup}")
         if not self.write.endswith(".toml"):
-            raise ValueError(f"write: expected a path ending in .toml (got {self.write!r})")
+            raise ValueError(f"write: expected a path ending in .toml (got {show(self.write)})")
         return self
 
 
@@ -370,12 +380,19 @@ def load_config(path: str | Path) -> Problem:
     if not doc:
         raise ScenarioError(str(path), ["the file is empty: a calibration needs at least `name`, "
                                         "`scenario`, `targets` and one [[parameter]]"])
-    try:
-        cfg = CalibrationConfig.model_validate(doc)
-    except ValidationError as exc:
-        raise ScenarioError(str(path), format_errors(exc, CalibrationConfig)) from None
+    wrong_kind(doc, "calibration configuration", str(path))
     folder = path.parent
-    problems: list[str] = []
+    # every file the calibration writes lies inside the configuration's folder
+    problems = validation_errors(doc, CalibrationConfig)
+    for key, default in (("write", "calibrated.toml"), ("output", "output")):
+        ref = doc.get(key, default)
+        if isinstance(ref, str) and ref and len(ref) <= 1000:
+            where = relative_inside(folder, ref, key)
+            if isinstance(where, str):
+                problems.append(where)
+    if problems:
+        raise ScenarioError(str(path), problems)
+    cfg = CalibrationConfig.model_validate(doc)
     scen_path = _resolve(folder, cfg.scenario)
     targets_path = _resolve(folder, cfg.targets)
     base_doc: dict[str, Any] = {}
@@ -412,6 +429,8 @@ def load_config(path: str | Path) -> Problem:
                 what = "end_year" if cfg.end_year is not None else "the scenario's time.end_year"
                 problems.append(f"targets: {targets_path}: target[{i}] ({t.label}) is outside "
                                 f"the simulated years {first}-{last} (see {what})")
+        problems += [f"targets: {targets_path}: {e}"
+                     for e in scenario_problems(targets, sc, years=False)]
     if problems:
         raise ScenarioError(str(path), problems)
     return prob

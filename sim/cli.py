@@ -3,18 +3,42 @@
 ``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
 key indicators by year next to the seed's observed figures, and writes the tidy results
 (Parquet), a manifest and a figure to an output folder.
+
+Errors are caught in one place (:func:`main`), which prints one clear line per problem (the
+file, the key path, the value and what was expected) and exits with the same status for the
+same kind of error whatever the command (:data:`EXIT_CODES`); ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import time
+import traceback
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from sim.loader import ScenarioError, embedded_path, load_scenario, scenario_hash
+from sim.loader import (
+    EXIT_INPUT,
+    ScenarioError,
+    ScenarioWarning,
+    embedded_path,
+    load_scenario,
+    scenario_hash,
+)
+
+EXIT_RUNS_FAILED = 1  # some runs raised (stored with their tracebacks)
+EXIT_SYSTEM = 3  # the system refused: a folder read-only or full, a store in use, no scheduler
+EXIT_INTERNAL = 70  # a bug of clustersim (EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_CODES = {0: "done", EXIT_RUNS_FAILED: "some runs failed", EXIT_INPUT: "input refused",
+              EXIT_SYSTEM: "the system refused", EXIT_INTERNAL: "internal error",
+              EXIT_INTERRUPTED: "interrupted"}
+MAX_SEED = 2**63 - 1  # the schema's bound of a root seed (stored as int64)
+MAX_JOBS = 256
 
 SUMMARY_ROWS = (
     ("clusters_active", "total", ""),
@@ -81,12 +105,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.scenario) if args.scenario else embedded_path("baseline")
     sc = load_scenario(path)
     seed = sc.run.seed if args.seed is None else args.seed
+    out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
+    out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails before the run
     t0 = time.perf_counter()
     df, facts = run_one(sc, seed, replication=args.replication)
     elapsed = time.perf_counter() - t0
     targets = load_targets()
     table = summary_table(df, targets)
-    out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
     write_parquet(df, out / "indicators.parquet")
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
@@ -115,7 +140,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             sc = load_scenario(f)
         except ScenarioError as exc:
             print(exc, file=sys.stderr)
-            status = 1
+            status = exc.exit_code
             continue
         print(f"{f}: OK (scenario {sc.name!r}, {len(sc.clusters)} clusters, "
               f"{len(sc.world.sectors)} sectors, {sc.n_quarters} quarters, "
@@ -144,7 +169,7 @@ def _csv(text: str | None) -> list[str]:
 def _execute(design, args, folder=None) -> int:
     """Run a design (resuming), print its report, return the exit status."""
     from sim.experiment.report import format_compare, report
-    from sim.experiment.runner import StoreMismatch, dask_executor, run_design
+    from sim.experiment.runner import dask_executor, run_design
 
     executor = client = None
     if getattr(args, "scheduler", None):
@@ -153,11 +178,6 @@ def _execute(design, args, folder=None) -> int:
         outcome = run_design(design, args.out, workers=args.jobs, executor=executor,
                              folder=folder, progress=not args.quiet,
                              retry_failed=args.retry_failed)
-    except KeyboardInterrupt:
-        return 130
-    except StoreMismatch as exc:
-        print(exc, file=sys.stderr)
-        return 2
     finally:
         if client is not None:
             client.close()
@@ -165,7 +185,8 @@ def _execute(design, args, folder=None) -> int:
         print(f"{outcome.failed} run(s) failed: their tracebacks are in "
               f"{outcome.store.root}/runs.parquet (column error); fix the cause and re-run with "
               f"--retry-failed ({outcome.total} runs in all)", file=sys.stderr)
-    tables = report(outcome.store)
+    with outcome.store.lock():  # the report writes its tables and figures into the store
+        tables = report(outcome.store)
     if "compare" in tables:
         print(format_compare(tables["compare"]))
     if "sensitivity" in tables:
@@ -191,7 +212,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError("command line", [f"--years: expected comma-separated years "
                                              f"(got {args.years!r})"]) from None
     doc = {"name": args.name or "compare-" + "-vs-".join(names)[:60], "kind": "compare",
-           "scenarios": [str(Path(f).resolve()) for f in args.scenarios],
+           "scenarios": [str(Path(f).absolute()) for f in args.scenarios],
            "replications": args.reps, "seed": args.seed,
            "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
            "years": years}
@@ -204,6 +225,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _execute(args.design, args)
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """Run a sensitivity design file (refusing designs of another kind)."""
+    from sim.experiment.design import load_design
+
+    design, folder = load_design(args.design, kinds=("sensitivity",))
+    return _execute(design, args, folder)
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
     """Redraw the tables and figures of a stored experiment."""
     from sim.experiment.report import report
@@ -212,8 +241,10 @@ def cmd_figures(args: argparse.Namespace) -> int:
     store = Store(Path(args.store))
     if not (store.root / "manifest.json").exists():
         print(f"{store.root}: not an experiment store (no manifest.json)", file=sys.stderr)
-        return 2
-    report(store)
+        return EXIT_INPUT
+    with store.lock():
+        store.verify()
+        report(store)
     print(f"figures and tables redrawn in {store.root}/")
     return 0
 
@@ -254,9 +285,38 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           progress=not args.quiet, write=args.write)
 
 
+# ------------------------------------------------------------------------------ arguments
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and the exit status of refused input)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one line and exit with :data:`EXIT_INPUT`."""
+        self.exit(EXIT_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _int_in(lo: int, hi: int, why: str = ""):
+    """An argparse type: an integer from ``lo`` to ``hi``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {lo} to {hi}{why} (got {text!r})")
+        return value
+    return parse
+
+
+SEED = _int_in(0, MAX_SEED, " (a root seed)")
+REPLICATION = _int_in(0, 2**32 - 1, " (a replication index)")
+JOBS = _int_in(1, MAX_JOBS, " (worker processes)")
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
-    p.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
+    p.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    p.add_argument("--scheduler", help="run on a Dask scheduler at this address "
+                   "(tcp://host:port or tls://host:port; see the README, section Dask)")
     p.add_argument("--out", default="experiments/output",
                    help="folder of stores (default experiments/output)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -266,73 +326,135 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clustersim``."""
-    p = argparse.ArgumentParser(prog="clustersim", description=__doc__.split("\n\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of an error")
+    p = _Parser(prog="clustersim", description=__doc__.split("\n\n")[0])
+    p.add_argument("--debug", action="store_true", help="print the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run a scenario (the embedded baseline by default)")
+
+    def add(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    r = add("run", help="run a scenario (the embedded baseline by default)")
     r.add_argument("scenario", nargs="?", help="scenario TOML file")
-    r.add_argument("--seed", type=int, help="root seed (default: the scenario's run.seed)")
-    r.add_argument("--replication", type=int, default=0, help="replication index (default 0)")
+    r.add_argument("--seed", type=SEED, help="root seed (default: the scenario's run.seed)")
+    r.add_argument("--replication", type=REPLICATION, default=0,
+                   help="replication index (default 0)")
     r.add_argument("--out", default="results", help="output folder (default: ./results)")
     r.add_argument("--no-figure", action="store_true", help="skip the figure")
     r.set_defaults(func=cmd_run)
-    c = sub.add_parser("check", help="validate scenario files without running them")
+    c = add("check", help="validate scenario files without running them")
     c.add_argument("files", nargs="+")
     c.set_defaults(func=cmd_check)
-    i = sub.add_parser("indicators", help="list the indicator catalogue")
+    i = add("indicators", help="list the indicator catalogue")
     i.set_defaults(func=cmd_indicators)
-    cp = sub.add_parser("compare", help="compare scenarios over replications (common random "
-                        "numbers), with intervals and paired differences")
+    cp = add("compare", help="compare scenarios over replications (common random numbers), "
+             "with intervals and paired differences")
     cp.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
-    cp.add_argument("--reps", type=int, default=50, help="replications per scenario (default 50)")
-    cp.add_argument("--seed", type=int, default=20010101, help="root seed")
+    cp.add_argument("--reps", type=_int_in(1, 1_000_000), default=50,
+                    help="replications per scenario (default 50)")
+    cp.add_argument("--seed", type=SEED, default=20010101, help="root seed")
     cp.add_argument("--indicators", help="comma-separated indicator names")
     cp.add_argument("--years", help="comma-separated years (default 2004,2006,2009,2012)")
     cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
     _run_options(cp)
     cp.set_defaults(func=cmd_compare)
-    sw = sub.add_parser("sweep", help="run a design file (compare, sweep or sensitivity); "
-                        "re-running resumes")
+    sw = add("sweep", help="run a design file (compare, sweep or sensitivity); re-running "
+             "resumes")
     sw.add_argument("design")
     _run_options(sw)
     sw.set_defaults(func=cmd_sweep)
-    se = sub.add_parser("sensitivity", help="run a sensitivity design (Morris or Sobol) and "
-                        "print its indices")
+    se = add("sensitivity", help="run a sensitivity design (Morris or Sobol) and print its "
+             "indices")
     se.add_argument("design")
     _run_options(se)
-    se.set_defaults(func=cmd_sweep)
-    va = sub.add_parser("validate", help="set a scenario (the calibrated baseline by default) "
-                        "against every target of a targets file")
+    se.set_defaults(func=cmd_sensitivity)
+    va = add("validate", help="set a scenario (the calibrated baseline by default) against "
+             "every target of a targets file")
     va.add_argument("--targets", help="targets file (default: the seed's 2001-2006 figures, "
                     "calibration/targets/wallonia_2004_2006.toml)")
     va.add_argument("--scenario", help="scenario file (default: the embedded baseline)")
-    va.add_argument("--reps", type=int, default=50, help="replications (default 50)")
-    va.add_argument("--seed", type=int, default=20010101, help="root seed")
-    va.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes")
+    va.add_argument("--reps", type=_int_in(2, 1_000_000, " (a 95% interval needs two)"),
+                    default=50, help="replications (default 50)")
+    va.add_argument("--seed", type=SEED, default=20010101, help="root seed")
+    va.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes")
     va.add_argument("--out", default="calibration/output", help="output folder")
     va.set_defaults(func=cmd_validate)
-    ca = sub.add_parser("calibrate", help="estimate behavioural parameters against the "
-                        "targets (simulated method of moments); re-running resumes")
+    ca = add("calibrate", help="estimate behavioural parameters against the targets "
+             "(simulated method of moments); re-running resumes")
     ca.add_argument("config", help="calibration file, e.g. calibration/wallonia.toml")
-    ca.add_argument("-j", "--jobs", type=int, default=2, help="local worker processes (default 2)")
-    ca.add_argument("--scheduler", help="run on a Dask cluster at this address (tcp://host:port)")
+    ca.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    ca.add_argument("--scheduler", help="run on a Dask scheduler at this address "
+                    "(tcp://host:port or tls://host:port; see the README, section Dask)")
     ca.add_argument("--write", help="calibrated-parameters file to write (default: the config's "
                     "`write`, calibration/calibrated.toml for wallonia.toml)")
     ca.add_argument("--quiet", action="store_true", help="no progress bar")
     ca.set_defaults(func=cmd_calibrate)
-    fg = sub.add_parser("figures", help="redraw the figures and tables of a stored experiment")
+    fg = add("figures", help="redraw the figures and tables of a stored experiment")
     fg.add_argument("store")
     fg.set_defaults(func=cmd_figures)
     return p
 
 
+# ------------------------------------------------------------------------------ errors
+_SYSTEM_HINTS = {errno.EROFS: "choose a writable --out", errno.ENOSPC: "free some space or "
+                 "choose another --out", errno.EDQUOT: "free some space or choose another --out",
+                 errno.EACCES: "check the folder's permissions or choose another --out",
+                 errno.EPERM: "check the folder's permissions or choose another --out"}
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """The message and exit status of an error that ended a command."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return str(exc), code
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else "clustersim"
+        cause = exc.strerror or str(exc)
+        hint = _SYSTEM_HINTS.get(exc.errno or 0)
+        return f"{where}: {cause}{'; ' + hint if hint else ''}", EXIT_SYSTEM
+    if isinstance(exc, MemoryError):
+        return "clustersim: out of memory (try fewer workers, -j)", EXIT_SYSTEM
+    return (f"clustersim: internal error ({type(exc).__name__}: {exc}); this is a bug of "
+            "clustersim: please report it with the output of the same command run with "
+            "--debug", EXIT_INTERNAL)
+
+
+def _warning_printer(seen: set[str]):
+    """A ``warnings.showwarning`` that prints each scenario warning once, as one line."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, ScenarioWarning):
+            return default(message, category, filename, lineno, file, line)
+        text = str(message)
+        if text not in seen:
+            seen.add(text)
+            print(f"warning: {text}", file=sys.stderr)
+        return None
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``clustersim`` command."""
+    """Entry point of the ``clustersim`` command: every error ends here as one clear message
+    (and its traceback with ``--debug``) and the exit status of its kind (:data:`EXIT_CODES`)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except ScenarioError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ScenarioWarning)
+        warnings.showwarning = _warning_printer(set())
+        try:
+            return args.func(args)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # the one place that reports errors
+            if getattr(args, "debug", False):
+                traceback.print_exception(exc, file=sys.stderr)
+            message, code = describe(exc)
+            print(message, file=sys.stderr)
+            return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,8 @@ Loading (TOML, ``base`` inheritance, error reporting) lives in :mod:`sim.loader`
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -526,6 +528,37 @@ def _dict(x: Any) -> dict:
     return x if isinstance(x, dict) else {}
 
 
+def _int(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) else None
+
+
+def _num(x: Any) -> float | None:
+    ok = isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    return float(x) if ok else None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def calibration_problem(ref: Any) -> str | None:
+    """Why a scenario's ``calibration`` value cannot name a calibrated-parameters file (None
+    when it can, or when it is absent or of a wrong type: the field's own check says so)."""
+    if not isinstance(ref, str) or len(ref) > 1000:
+        return None
+    if ref == "":
+        return ("calibration: expected the name of a calibrated-parameters file shipped in "
+                "calibration/ (such as \"calibrated\") or a path ending in .toml, got an empty "
+                "string, which would drop the calibrated parameters (leave the key out to use "
+                "the schema's defaults)")
+    if "\0" in ref or (not ref.endswith(".toml")
+                       and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", ref)):
+        return (f"calibration: expected the name of a file shipped in calibration/ (letters, "
+                f"digits, '_', '-', '.') or a path ending in .toml (got {_short(ref)})")
+    return None
+
+
 def cross_check(doc: dict[str, Any]) -> list[str]:
     """Checks across blocks of a scenario document: ``dotted.path: message`` per problem.
 
@@ -533,38 +566,71 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
     these problems together with field errors.
     """
     problems = []
-    sectors = [_dict(s).get("name") for s in _list(_dict(doc.get("world")).get("sectors"))]
+    cal = calibration_problem(doc.get("calibration"))
+    if cal:
+        problems.append(cal)
+    world = _dict(doc.get("world"))
+    sector_docs = [_dict(s) for s in _list(world.get("sectors"))]
+    sectors = [s.get("name") for s in sector_docs]
     known = sorted(str(x) for x in sectors if isinstance(x, str))
     seen: set = set()
     for i, name in enumerate(sectors):
         if isinstance(name, str) and name in seen:
-            problems.append(f"world.sectors[{i}].name: sector {name!r} is declared twice")
-        seen.add(name)
+            problems.append(f"world.sectors[{i}].name: sector {_short(name)} is declared twice")
+        if isinstance(name, str):
+            seen.add(name)
+    time = _dict(doc.get("time"))
+    start = _int(time.get("start_year", 2001))
+    end = _int(time.get("end_year", 2012))
+    if start is not None and (end is None or end < start):
+        start = None  # the calendar itself is wrong: its own error says so
     seen = set()
     for i, c in enumerate(_list(doc.get("clusters"))):
         c = _dict(c)
         name = c.get("name")
         if isinstance(name, str) and name in seen:
-            problems.append(f"clusters[{i}].name: cluster {name!r} is declared twice")
-        seen.add(name)
-        for j, sec in enumerate(_list(c.get("sectors"))):
+            problems.append(f"clusters[{i}].name: cluster {_short(name)} is declared twice")
+        if isinstance(name, str):
+            seen.add(name)
+        cluster_sectors = _list(c.get("sectors"))
+        for j, sec in enumerate(cluster_sectors):
             if isinstance(sec, str) and sec not in known:
-                problems.append(f"clusters[{i}].sectors[{j}]: unknown sector {sec!r} "
-                                f"(expected one of {known})")
+                problems.append(f"clusters[{i}].sectors[{j}]: unknown sector {_short(sec)} "
+                                f"(expected one of {_short(known)})")
+        year = _int(c.get("launch_year", 2001))
+        if year is not None and start is not None and year < start:
+            problems.append(f"clusters[{i}].launch_year: {year} is before the first simulated "
+                            f"year (time.start_year = {start}): the cluster would never launch")
     poles = _dict(_dict(_dict(doc.get("policy")).get("poles")))
     for i, p in enumerate(_list(poles.get("candidates"))):
         for j, sec in enumerate(_list(_dict(p).get("sectors"))):
             if isinstance(sec, str) and sec not in known:
                 problems.append(f"policy.poles.candidates[{i}].sectors[{j}]: unknown sector "
-                                f"{sec!r} (expected one of {known})")
-    weights = _list(_dict(doc.get("world")).get("province_weights"))
-    nums = [w for w in weights if isinstance(w, int | float) and not isinstance(w, bool)]
-    if weights and len(nums) == len(weights):
+                                f"{_short(sec)} (expected one of {_short(known)})")
+    weights = _list(world.get("province_weights"))
+    nums = [_num(w) for w in weights]
+    if weights and None not in nums:
         if any(w < 0 for w in nums):
-            problems.append(f"world.province_weights: weights must be >= 0 (got {weights!r})")
+            problems.append(f"world.province_weights: weights must be >= 0 (got {_short(weights)})")
+        elif not math.isfinite(sum(nums)):
+            problems.append(f"world.province_weights: the weights add up to more than the "
+                            f"largest number ({_short(weights)}); give shares or weights of a "
+                            "reasonable size, such as [0.37, 0.30, 0.07, 0.13, 0.13]")
         elif sum(nums) <= 0:
             problems.append(f"world.province_weights: weights must not all be zero "
-                            f"(got {weights!r})")
+                            f"(got {_short(weights)})")
+    scale = _num(_dict(doc.get("run")).get("scale", 1.0))
+    counts = [_int(s.get(k, d)) for s in sector_docs
+              for k, d in (("firms", 200), ("universities", 0), ("research_centres", 0),
+                           ("training_centres", 0))]
+    if scale is not None and 0 < scale <= 2000 and counts and None not in counts \
+            and all(round(n * scale) == 0 for n in counts):
+        if any(counts):
+            problems.append(f"run.scale: {scale!r} leaves no actor (the largest population, "
+                            f"{max(counts)}, rounds to 0 at this scale)")
+        else:
+            problems.append("world.sectors: every population (firms, universities, research "
+                            "and training centres) is 0: the scenario has no actor")
     return problems
 
 

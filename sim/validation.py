@@ -17,9 +17,9 @@ import pandas as pd
 from sim.experiment.analysis import t_interval
 from sim.experiment.runner import local_pool, prime_kernels, run_batch
 from sim.figures import fit_figure
-from sim.loader import ScenarioError, embedded_path, load_scenario, scenario_hash
+from sim.loader import embedded_path, load_scenario, scenario_hash
 from sim.results import atomic_write_bytes
-from sim.targets import Target, load_targets, lookup
+from sim.targets import Target, check_against, default_targets_path, load_targets, lookup
 
 
 def simulate(scenario_path: Path | None, reps: int, seed: int, workers: int = 2,
@@ -52,6 +52,8 @@ def fit_table(series: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
     rows = []
     for t in targets:
         v = lookup(series, t).to_numpy(float)
+        if not len(v):  # scenario_problems refuses such targets before anything runs
+            raise RuntimeError(f"target {t.label} matches no row of the simulated indicators")
         mean, lo, hi = t_interval(v) if len(v) else (np.nan, np.nan, np.nan)
         rows.append({
             "target": t.label, "indicator": t.indicator, "year": t.year,
@@ -66,12 +68,6 @@ def fit_table(series: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_targets(targets: list[Target], start: int, end: int, source: str) -> None:
-    """Refuse targets whose year lies outside the scenario's run."""
-    bad = [f"target[{i}] ({t.label}): year {t.year} is outside the run ({start}-{end})"
-           for i, t in enumerate(targets) if not start <= t.year <= end]
-    if bad:
-        raise ScenarioError(source, bad)
 
 
 def validate(targets_path: str | Path | None, scenario_path: str | Path | None, reps: int,
@@ -80,11 +76,12 @@ def validate(targets_path: str | Path | None, scenario_path: str | Path | None, 
     scenario_path = Path(scenario_path) if scenario_path else embedded_path("baseline")
     targets = load_targets(targets_path)
     sc = load_scenario(scenario_path)
-    check_targets(targets, sc.time.start_year, sc.time.end_year, str(targets_path or "targets"))
-    series = simulate(scenario_path, reps, seed, workers)
-    table = fit_table(series, targets)
+    check_against(targets, sc, str(targets_path or default_targets_path()))
     name = Path(targets_path).stem if targets_path else "wallonia_2004_2006"
     folder = Path(out) / f"validate-{sc.name}-{name}"
+    folder.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails at once
+    series = simulate(scenario_path, reps, seed, workers)
+    table = fit_table(series, targets)
     atomic_write_bytes(folder / "fit.csv", table.to_csv(index=False).encode())
     fit_figure(table, folder / "fit", f"Scenario {sc.name} against the targets of {name}: "
                f"{reps} replications, root seed {seed}; {int(table['within_tolerance'].sum())} "

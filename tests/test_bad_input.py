@@ -141,7 +141,66 @@ CASES: list[tuple[str, list[tuple[str, ...]], bool]] = [
     ("two_unknown_sectors.toml",
      [("clusters[0].sectors[0]: ", "unknown sector 'biotech'"),
       ("clusters[0].sectors[1]: ", "unknown sector 'nano'")], True),
+    # --- issue 13: each of these crashed, hung or was silently accepted; exact messages in
+    # EXACT below ----------------------------------------------------------------------------
+    ("name_list.toml", [("clusters[0].name: ",)], True),
+    ("sector_name_table.toml", [("world.sectors[0].name: ",)], True),
+    ("calibration_too_long.toml", [("calibration: ",)], True),
+    ("calibration_empty.toml", [("calibration: ",)], True),
+    ("calibration_not_a_name.toml", [("calibration: ",)], True),
+    ("deep_arrays.toml", [("policy.poles.x: ",)], True),
+    ("deep_tables.toml", [("y: ",)], True),
+    ("deep_twenty.toml", [("world.z[0]",)], True),
+    ("province_weights_overflow.toml", [("world.province_weights: ",)], True),
+    ("scale_no_actor.toml", [("run.scale: ",)], True),
+    ("launch_before_start.toml", [(f"clusters[{i}].launch_year: ",) for i in range(4)], True),
+    ("base_misspelt.toml", [("base: ",)], True),
+    ("a_design.toml", [("(top level): ",)], True),
 ]
+
+# The whole error lines of the issue-13 cases (``{BAD}`` and ``{EMBEDDED}`` are the folders of
+# the corpus and of the embedded scenarios).
+EXACT: dict[str, list[str]] = {
+    "name_list.toml": ["clusters[0].name: Input should be a valid string (got ['x'])"],
+    "sector_name_table.toml": [
+        "world.sectors[0].name: Input should be a valid string (got a table: {'a': 1})"],
+    "calibration_too_long.toml": [
+        "calibration: String should have at most 1000 characters (got '" + "a" * 76 + "...)"],
+    "calibration_empty.toml": [
+        'calibration: expected the name of a calibrated-parameters file shipped in '
+        'calibration/ (such as "calibrated") or a path ending in .toml, got an empty string, '
+        "which would drop the calibrated parameters (leave the key out to use the schema's "
+        "defaults)"],
+    "calibration_not_a_name.toml": [
+        "calibration: expected the name of a file shipped in calibration/ (letters, digits, "
+        "'_', '-', '.') or a path ending in .toml (got '../../etc/passwd')"],
+    "deep_arrays.toml": [
+        "policy.poles.x: arrays or tables nested more than 16 levels deep (line 4)"],
+    "deep_tables.toml": ["y: arrays or tables nested more than 16 levels deep (line 3)"],
+    "deep_twenty.toml": [
+        "world.z" + "[0]" * 15 + ": arrays or tables nested more than 16 levels deep"],
+    "province_weights_overflow.toml": [
+        "world.province_weights: the weights add up to more than the largest number ([1e+308, "
+        "1e+308, 1e+308, 1e+308, 1e+308]); give shares or weights of a reasonable size, such as "
+        "[0.37, 0.30, 0.07, 0.13, 0.13]"],
+    "scale_no_actor.toml": [
+        "run.scale: 0.0001 leaves no actor (the largest population, 500, rounds to 0 at this "
+        "scale)"],
+    "launch_before_start.toml": [
+        f"clusters[{i}].launch_year: 2001 is before the first simulated year (time.start_year = "
+        "2002): the cluster would never launch" for i in range(4)],
+    "base_misspelt.toml": [
+        "base: no scenario 'baselin'; did you mean 'baseline'? (looked for "
+        "{BAD}/baselin.toml, {EMBEDDED}/baselin.toml)"],
+    "a_design.toml": [
+        "(top level): this is a design file (it has 'kind'), not a scenario file; use it with "
+        "`clustersim sweep FILE` (or `sensitivity`)"],
+}
+
+
+def exact(lines: list[str]) -> list[str]:
+    embedded = str(embedded_path("baseline").parent)
+    return [x.replace("{BAD}", str(BAD)).replace("{EMBEDDED}", embedded) for x in lines]
 
 
 def refusal(path: Path, **kw: Any) -> ScenarioError:
@@ -191,6 +250,11 @@ def test_bad_scenario_is_refused_precisely(name: str, expected: list[tuple[str, 
     if exact:
         assert len(err.errors) == len(expected), "\n".join(err.errors)
     match_errors(err.errors, expected, distinct=exact)
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_issue_13_cases_give_their_exact_messages(name: str):
+    assert refusal(BAD / name).errors == exact(EXACT[name])
 
 
 def test_several_errors_are_all_reported_together():
@@ -355,3 +419,312 @@ def test_cycle_error_names_the_path_as_given(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(DATA)
     err = refusal(Path("bad_scenarios/cycle_a.toml"))
     assert err.source == "bad_scenarios/cycle_a.toml"
+
+
+# ------------------------------------------------- issue 13: files that are not plain TOML
+LOOP_MSG = "cannot read the file: Too many levels of symbolic links"
+
+
+def _in_time(fn, seconds: float = 10.0):
+    """Call ``fn`` in a thread; fail (instead of hanging the suite) when it does not return."""
+    import threading
+
+    out: dict[str, Any] = {}
+
+    def target():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # the refusal under test
+            out["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"still reading after {seconds} s (a FIFO or /dev/zero hangs it)"
+    return out
+
+
+def _loaders():
+    from calibration.smm import load_config
+    from sim.experiment.design import load_design
+    from sim.targets import load_targets
+
+    return {"scenario": load_scenario, "design": load_design, "targets": load_targets,
+            "calibration": load_config}
+
+
+@pytest.fixture()
+def odd_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Paths that are not regular TOML files, with the exact error each must give."""
+    import os
+
+    (tmp_path / "folder.toml").mkdir()
+    os.symlink(tmp_path / "loop_b.toml", tmp_path / "loop_a.toml")
+    os.symlink(tmp_path / "loop_a.toml", tmp_path / "loop_b.toml")
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "huge.toml").write_bytes(b"# " + b"x" * 2_000_000 + b"\n")
+    return {
+        "directory": (tmp_path / "folder.toml",
+                      "not a regular file (a directory): expected a TOML file"),
+        "symlink loop": (tmp_path / "loop_a.toml", LOOP_MSG),
+        "FIFO": (tmp_path / "fifo.toml",
+                 "not a regular file (a FIFO (named pipe)): expected a TOML file"),
+        "/dev/zero": (Path("/dev/zero"),
+                      "not a regular file (a character device): expected a TOML file"),
+        "huge": (tmp_path / "huge.toml",
+                 "file is larger than 2000000 bytes; a TOML file of this tool is a few kB"),
+    }
+
+
+@pytest.mark.parametrize("loader", ["scenario", "design", "targets", "calibration"])
+@pytest.mark.parametrize("kind", ["directory", "symlink loop", "FIFO", "/dev/zero", "huge"])
+def test_a_file_that_is_not_a_regular_toml_file_is_refused_at_once(odd_files, loader, kind):
+    path, message = odd_files[kind]
+    got = _in_time(lambda: _loaders()[loader](path))
+    err = got.get("error")
+    assert isinstance(err, ScenarioError), got
+    assert err.source == str(path) and err.errors == [message]
+
+
+@pytest.mark.parametrize("kind", ["directory", "symlink loop", "FIFO", "/dev/zero"])
+def test_a_base_that_is_not_a_regular_file_is_refused(odd_files, tmp_path: Path, kind):
+    target, message = odd_files[kind]
+    variant = tmp_path / "variant.toml"
+    variant.write_text(f'base = "{target}"\n' if target.suffix == ".toml"
+                       else f'base = "{target}.toml"\n')
+    if target.suffix != ".toml":  # /dev/zero: reached through a link named .toml
+        import os
+        os.symlink(target, tmp_path / "zero.toml")
+        variant.write_text('base = "zero.toml"\n')
+        target = tmp_path / "zero.toml"
+    got = _in_time(lambda: load_scenario(variant))
+    err = got.get("error")
+    assert isinstance(err, ScenarioError), got
+    assert err.source == str(variant)
+    assert err.errors == [f"base: {target}: {message}"]
+
+
+def test_a_base_linked_to_a_system_file_does_not_print_its_contents(tmp_path: Path):
+    import os
+
+    secret = tmp_path / "shadow"
+    secret.write_text("root:SECRET-HASH:19000:0:99999:7:::\n")
+    os.symlink(secret, tmp_path / "system.toml")
+    variant = tmp_path / "variant.toml"
+    variant.write_text('base = "system.toml"\n')
+    err = refusal(variant)
+    assert err.errors == [f"base: {tmp_path / 'system.toml'}: TOML syntax error: Expected '=' "
+                          "after a key in a key/value pair (at line 1, column 5)"]
+    assert "SECRET" not in str(err)
+    # the file the user named itself does show its offending line
+    own = tmp_path / "own.toml"
+    own.write_text("root:SECRET-HASH\n")
+    assert refusal(own).errors == ["TOML syntax error: Expected '=' after a key in a key/value "
+                                   "pair (at line 1, column 5): 'root:SECRET-HASH'"]
+
+
+def test_a_chain_of_two_thousand_bases_is_refused_without_recursion(tmp_path: Path):
+    for i in range(2000):
+        (tmp_path / f"b{i}.toml").write_text(f'base = "b{i + 1}"\n' if i < 1999
+                                             else 'base = "baseline"\n')
+    err = refusal(tmp_path / "b0.toml")
+    assert err.errors == ["base: the chain of bases is longer than 32 files (a variant names its "
+                          "base, which may name its own, and so on)"]
+
+
+def test_a_missing_file_suggests_a_near_name(tmp_path: Path):
+    (tmp_path / "baseline_2006.toml").write_text('base = "baseline"\n')
+    err = refusal(tmp_path / "baseline_2060.toml")
+    assert err.errors == ["cannot read the file: No such file or directory; did you mean "
+                          "'baseline_2006.toml'?"]
+
+
+def test_a_calibration_name_the_system_cannot_open_is_one_clear_error(tmp_path: Path):
+    variant = tmp_path / "variant.toml"
+    name = "a" * 300 + ".toml"
+    variant.write_text(f'base = "baseline"\ncalibration = "{name}"\n')
+    err = refusal(variant)
+    shown = str(tmp_path / name)
+    shown = shown if len(shown) <= 200 else shown[:197] + "..."
+    assert err.errors == [f"calibration: no calibrated-parameters file {shown} (cannot read the "
+                          "file: File name too long)"]
+
+
+def test_a_scenario_without_any_actor_is_refused(tmp_path: Path):
+    over = {f"world.sectors[{i}].{k}": 0 for i in range(12)
+            for k in ("firms", "universities", "research_centres", "training_centres")}
+    err = refusal(embedded_path("baseline"), overrides=over)
+    assert err.errors == ["world.sectors: every population (firms, universities, research and "
+                          "training centres) is 0: the scenario has no actor"]
+
+
+# ------------------------------------------------- issue 13: warnings printed before a run
+WARN = DATA / "warn_scenarios"
+WARNINGS = {
+    "launch_after_end.toml": [
+        "clusters: 5 cluster(s) launch after the last simulated year (2003) and never launch in "
+        "this run: clusters[7] 'transport_logistics' (2004Q1), clusters[8] 'waste_management' "
+        "(2004Q1), clusters[9] 'nutrition' (2004Q1), clusters[10] 'eco_building' (2004Q1) and 1 "
+        "more"],
+    "calls_before_selection.toml": [
+        "policy.poles.calls: 1 call(s) close before the poles are selected (2007Q1), so no pole "
+        "can answer them: calls[0] (2006Q4)"],
+    "calls_after_end.toml": [
+        "policy.poles.calls: 5 call(s) close after the last simulated year (2006) and never "
+        "close in this run: calls[1] (2007Q2), calls[2] (2007Q4), calls[3] (2008Q2), calls[4] "
+        "(2008Q4) and 1 more"],
+    "founders_more_than_firms.toml": [
+        "clusters[0].founders: 20 founders, more than the 10 companies of the cluster's sectors "
+        "(aeronautics): the cluster starts with every free company of its sectors"],
+}
+
+
+def test_every_warning_file_is_in_the_table():
+    assert {p.name for p in WARN.glob("*.toml")} == set(WARNINGS)
+
+
+@pytest.mark.parametrize("name", sorted(WARNINGS))
+def test_what_a_user_may_mean_loads_with_a_warning(name: str):
+    from sim.loader import ScenarioWarning
+
+    with pytest.warns(ScenarioWarning) as record:
+        load_scenario(WARN / name)
+    got = [str(w.message) for w in record if issubclass(w.category, ScenarioWarning)]
+    assert got == [f"{WARN / name}: {text}" for text in WARNINGS[name]]
+
+
+def test_the_shipped_scenarios_load_without_a_warning():
+    import warnings
+
+    from sim.loader import ScenarioWarning
+
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScenarioWarning)
+        for p in sorted((root / "scenarios").glob("*.toml")):
+            load_scenario(p)
+
+
+# ------------------------------------------------- issue 13: the command line, one line each
+def cli(argv: list[str], capsys) -> tuple[int, str]:
+    """Run ``clustersim`` in this process: (exit status, stderr)."""
+    from sim.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's refusals
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+DESIGNS = DATA / "designs"
+COMPARE = DESIGNS / "small_compare.toml"
+
+# (command line, exit status, the exact last line of stderr); {out} is a fresh folder
+CLI_CASES = [
+    (["validate", "--reps", "0"], 2,
+     "clustersim validate: argument --reps: expected an integer from 2 to 1000000 (a 95% "
+     "interval needs two) (got '0') (see clustersim validate --help)"),
+    (["compare", "a.toml", "b.toml", "--reps", "0"], 2,
+     "clustersim compare: argument --reps: expected an integer from 1 to 1000000 (got '0') "
+     "(see clustersim compare --help)"),
+    (["run", "--seed", "-1"], 2,
+     "clustersim run: argument --seed: expected an integer from 0 to 9223372036854775807 (a "
+     "root seed) (got '-1') (see clustersim run --help)"),
+    (["run", "--replication", "-1"], 2,
+     "clustersim run: argument --replication: expected an integer from 0 to 4294967295 (a "
+     "replication index) (got '-1') (see clustersim run --help)"),
+    (["run", "--seed", str(2**70)], 2,
+     "clustersim run: argument --seed: expected an integer from 0 to 9223372036854775807 (a "
+     f"root seed) (got '{2**70}') (see clustersim run --help)"),
+    (["run", "--seed", "2**70"], 2,
+     "clustersim run: argument --seed: expected an integer from 0 to 9223372036854775807 (a "
+     "root seed) (got '2**70') (see clustersim run --help)"),
+    (["sweep", str(COMPARE), "-j", "0"], 2,
+     "clustersim sweep: argument -j/--jobs: expected an integer from 1 to 256 (worker "
+     "processes) (got '0') (see clustersim sweep --help)"),
+    (["sweep", str(COMPARE), "-j", "-5"], 2,
+     "clustersim sweep: argument -j/--jobs: expected an integer from 1 to 256 (worker "
+     "processes) (got '-5') (see clustersim sweep --help)"),
+    (["sensitivity", str(COMPARE), "--out", "{out}"], 2,
+     "  kind: this command runs designs of kind 'sensitivity'; this one is 'compare': run it "
+     f"with `clustersim sweep {COMPARE}`"),
+    (["check", str(COMPARE)], 2,
+     "  (top level): this is a design file (it has 'kind'), not a scenario file; use it with "
+     "`clustersim sweep FILE` (or `sensitivity`)"),
+    (["run", str(BAD / "probability_above_one.toml"), "--out", "{out}"], 2,
+     "  behaviour.partnering.discovery_base: Input should be less than or equal to 1 (got 1.5)"),
+    (["check", str(BAD / "probability_above_one.toml")], 2,
+     "  behaviour.partnering.discovery_base: Input should be less than or equal to 1 (got 1.5)"),
+    (["check", "/dev/zero"], 2, "  not a regular file (a character device): expected a TOML file"),
+    (["run", "/dev/zero", "--out", "{out}"], 2,
+     "  not a regular file (a character device): expected a TOML file"),
+    (["sweep", "/dev/zero", "--out", "{out}"], 2,
+     "  not a regular file (a character device): expected a TOML file"),
+    (["validate", "--targets", "/dev/zero", "--out", "{out}"], 2,
+     "  not a regular file (a character device): expected a TOML file"),
+    (["calibrate", "/dev/zero"], 2,
+     "  not a regular file (a character device): expected a TOML file"),
+    (["figures", "{out}"], 2, "{out}: not an experiment store (no manifest.json)"),
+    (["sweep", str(COMPARE), "--scheduler", "nowhere", "--out", "{out}"], 3,
+     "--scheduler 'nowhere': expected the address of a Dask scheduler, tcp://host:port (or "
+     "tls://host:port)"),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "last"), CLI_CASES,
+                         ids=[" ".join(c[0][:3]) for c in CLI_CASES])
+def test_the_command_line_gives_one_clear_line_and_the_same_status(argv, code, last,
+                                                                   tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [a.replace("{out}", str(out)) for a in argv]
+    got, err = cli(argv, capsys)
+    assert got == code, err
+    assert err.splitlines()[-1] == last.replace("{out}", str(out)), err
+    assert "Traceback" not in err
+    assert not out.exists() or argv[0] == "figures"
+
+
+def test_a_scheduler_where_nothing_listens_fails_fast(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port of this machine where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    code, err = cli(["sweep", str(COMPARE), "--scheduler", f"tcp://127.0.0.1:{port}",
+                     "--out", str(tmp_path / "out")], capsys)
+    assert time.monotonic() - t0 < 10
+    assert code == 3
+    assert err.splitlines()[-1] == (
+        f"--scheduler tcp://127.0.0.1:{port}: no Dask scheduler answers there (Connection "
+        "refused); start one bound to this machine only with `dask scheduler --host "
+        "127.0.0.1` (README, section Dask), or leave out --scheduler to run on local processes")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_only_with_debug(monkeypatch, capsys):
+    import sim.cli
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(sim.cli, "cmd_indicators", broken)
+    code, err = cli(["indicators"], capsys)
+    assert code == 70
+    assert err == ("clustersim: internal error (KeyError: 'boom'); this is a bug of clustersim: "
+                   "please report it with the output of the same command run with --debug\n")
+    for argv in (["--debug", "indicators"], ["indicators", "--debug"]):
+        code, err = cli(argv, capsys)
+        assert code == 70
+        assert err.startswith("Traceback (most recent call last):") and "KeyError: 'boom'" in err
+
+
+def test_scenario_warnings_are_printed_once_before_the_run(tmp_path, capsys):
+    code, err = cli(["check", str(WARN / "calls_before_selection.toml"),
+                     str(WARN / "calls_before_selection.toml")], capsys)
+    assert code == 0
+    line = (f"warning: {WARN / 'calls_before_selection.toml'}: "
+            + WARNINGS["calls_before_selection.toml"][0])
+    assert err.splitlines() == [line]

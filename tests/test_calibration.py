@@ -277,7 +277,37 @@ BAD = {
                        "end_year)"]),
     "write_not_toml": (('write = "calibrated_tiny.toml"', 'write = "out.txt"'),
                        ["write: expected a path ending in .toml (got 'out.txt')"]),
+    # issue 13: every file a calibration writes lies inside the configuration's folder
+    "write_absolute": (('write = "calibrated_tiny.toml"', 'write = "/tmp/calibrated.toml"'),
+                       ["write: expected a path relative to the configuration's folder, inside "
+                        "it (no absolute path, no '..'), got '/tmp/calibrated.toml'"]),
+    "write_up": (('write = "calibrated_tiny.toml"', 'write = "../../calibrated.toml"'),
+                 ["write: expected a path relative to the configuration's folder, inside it "
+                  "(no absolute path, no '..'), got '../../calibrated.toml'"]),
+    "output_up": (('write = "calibrated_tiny.toml"',
+                   'write = "calibrated_tiny.toml"\noutput = "../elsewhere"'),
+                  ["output: expected a path relative to the configuration's folder, inside it "
+                   "(no absolute path, no '..'), got '../elsewhere'"]),
+    "name_dotdot": (('name = "tiny"', 'name = ".."'),
+                    ["name: expected a plain file name (it names a folder of the output): "
+                     "letters, digits, '_', '-' and '.', not starting with '.' or '-', at most "
+                     "80 characters (got '..')"]),
+    "parameter_typo": (("behaviour.membership.benefit_base", "behaviour.membership.benefit_bse"),
+                       ["parameter[0].path: 'behaviour.membership.benefit_bse' is not a numeric "
+                        "parameter of the scenario schema, did you mean "
+                        "'behaviour.membership.benefit_base'?"]),
 }
+
+
+def test_a_calibration_cannot_write_through_a_link_out_of_its_folder(tmp_path, capsys):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "link").symlink_to(tmp_path)
+    f = tmp_path / "cfg" / "linked.toml"
+    f.write_text(GOOD.replace('write = "calibrated_tiny.toml"', 'write = "link/evil.toml"'))
+    with pytest.raises(ScenarioError) as info:
+        smm.load_config(f)
+    assert info.value.errors == [f"write: 'link/evil.toml' leads outside the configuration's "
+                                 f"folder {tmp_path / 'cfg'} (through a link); write inside it"]
 
 
 def test_the_good_configuration_loads(tmp_path):

@@ -72,7 +72,7 @@ def test_check_accepts_good_and_refuses_bad_files(tmp_path):
     good = clustersim("check", str(ROOT / "scenarios" / "baseline.toml"), cwd=tmp_path)
     assert good.returncode == 0 and "OK" in good.stdout
     bad = clustersim("check", str(BAD / "probability_above_one.toml"), cwd=tmp_path)
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # the exit status of refused input, as from `run`
     assert "probability_above_one.toml" in bad.stderr
     assert "behaviour.partnering" in bad.stderr and "less than or equal to 1" in bad.stderr
 

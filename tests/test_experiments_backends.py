@@ -76,7 +76,7 @@ def assert_each_key_once(root: Path, total: int) -> None:
 
 def wait_for_first_batch(parts: Path, alive, what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
-    while not any(parts.glob("runs-*.parquet")):
+    while not any(parts.glob("batch-*.json")):  # a batch's commit record is written last
         assert alive(), f"{what} ended before a batch was stored: nothing to interrupt"
         assert time.monotonic() < deadline, f"no batch stored within {TIMEOUT} s"
         time.sleep(0.002)
@@ -95,7 +95,7 @@ def dask_client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           host="127.0.0.1", dashboard_address=None)  # loopback only
     client = Client(cluster)
     yield client
     client.close()
@@ -119,7 +119,7 @@ def test_same_store_with_one_worker_a_pool_and_dask(tmp_path: Path, dask_client,
     def no_copy(self):
         raise AssertionError("series.parquet should come from the SeriesAppender")
 
-    monkeypatch.setattr(Store, "_write_series", no_copy)
+    monkeypatch.setattr(Store, "_series_bytes", no_copy)
     seq = run_design(SMALL, out=tmp_path / "seq", workers=1, progress=False)
     pool = run_design(SMALL, out=tmp_path / "pool", workers=2, progress=False)
     executor, client = dask_executor(dask_client)
@@ -375,3 +375,34 @@ def test_a_run_stored_twice_is_read_once(tmp_path: Path):
     assert (series["replication"].diff().dropna() >= 0).all()
     store.consolidate()
     pd.testing.assert_frame_equal(store.load_series(), series)
+
+
+# ------------------------------------------------------------------------------ servers
+def _listening(pids: set[int]) -> set[str]:
+    out = set()
+    for pid in pids:
+        try:
+            conns = psutil.Process(pid).net_connections(kind="inet")
+        except psutil.NoSuchProcess:
+            continue
+        out |= {c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}
+    return out
+
+
+def test_every_server_the_project_starts_listens_on_loopback_only(dask_client):
+    """The benchmark's LocalCluster put its dashboard on 0.0.0.0; the tests' cluster and the
+    benchmark's now listen on 127.0.0.1 only (scheduler, workers, nannies, dashboard)."""
+    from benchmarks.bench_sweep import loopback_cluster
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    cluster = loopback_cluster(1)
+    try:
+        pids = {me.pid, *(p.pid for p in me.children(recursive=True))}
+        ips = _listening(pids)
+        assert ips and ips <= {"127.0.0.1"}, ips
+        assert cluster.dashboard_link.startswith("http://127.0.0.1:")
+    finally:
+        cluster.close()
+    ips = _listening({me.pid} | before)  # the tests' own cluster (dask_client)
+    assert ips <= {"127.0.0.1"}, ips

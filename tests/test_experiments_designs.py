@@ -39,6 +39,34 @@ BAD = {
     "bad_nan.toml": [("lever[0].lower: Input should be a finite number",
                       "NaN and infinity are refused")],
     "bad_type.toml": [("replications: Input should be a valid integer", "(got '30')")],
+    # issue 13
+    "bad_int_lever_grid.toml": [(
+        "lever[0]: a grid of 4 levels from 1 to 3 falls between whole numbers (1.667), and "
+        "policy.evaluation.period_years is an integer parameter; give its values "
+        "(values = [...])",)],
+    "bad_name_dotdot.toml": [(
+        "name: expected a plain file name (it names a folder of the output): letters, digits, "
+        "'_', '-' and '.', not starting with '.' or '-', at most 80 characters (got '..')",)],
+    "bad_name_dot.toml": [(
+        "name: expected a plain file name (it names a folder of the output): letters, digits, "
+        "'_', '-' and '.', not starting with '.' or '-', at most 80 characters (got '.')",)],
+    "bad_base_misspelt.toml": [("base: no embedded scenario 'baselin'; did you mean "
+                                "'baseline'? (embedded: animation_doubled,",)],
+}
+
+# several errors of one file, all reported in one go (exact lines)
+SEVERAL = {
+    "bad_int_lever_values.toml": [
+        "lever[0].values[0]: 2.5 is not a whole number, and policy.evaluation.period_years is "
+        "an integer parameter (it would run as 2)",
+        "lever[0].values[1]: 3.7 is not a whole number, and policy.evaluation.period_years is "
+        "an integer parameter (it would run as 4)"],
+    "bad_two_typos.toml": [
+        "indicators[0]: unknown indicator 'members_totl'; did you mean 'members_total'? (see "
+        "`clustersim indicators`)",
+        "lever[0].path: 'policy.animation.subsidy_eur_per_yer' is not a numeric parameter of the "
+        "scenario schema; did you mean 'policy.animation.subsidy_eur_per_year'? (see "
+        "sim.scenario.parameter_bounds())"],
 }
 
 
@@ -49,8 +77,8 @@ def refuse(name: str) -> ScenarioError:
 
 
 def test_every_bad_design_file_is_in_the_table():
-    listed = set(BAD) | {"bad_several.toml", "bad_years_outside_horizon.toml",
-                         "bad_exclusive_bound.toml"}
+    listed = set(BAD) | set(SEVERAL) | {"bad_several.toml", "bad_years_outside_horizon.toml",
+                                        "bad_exclusive_bound.toml"}
     assert {p.name for p in DESIGNS.glob("bad_*.toml")} == listed
 
 
@@ -141,3 +169,35 @@ def test_cli_compare_refuses_an_unknown_indicator_cleanly(tmp_path: Path, capsys
     assert rc == 2
     assert "indicators[0]: unknown indicator 'nope'" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", sorted(SEVERAL))
+def test_every_problem_of_a_design_is_reported_at_once(name: str):
+    assert refuse(name).errors == SEVERAL[name]
+
+
+@pytest.mark.parametrize("name", ["bad_name_dot.toml", "bad_name_dotdot.toml"])
+def test_a_design_named_dot_or_dotdot_writes_nothing_anywhere(name: str, tmp_path: Path,
+                                                              capsys):
+    """``name = ".."`` wrote the store into the parent of --out, whose consolidation then
+    deleted files there; now nothing is written, and the neighbours are untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = {tmp_path / "parts" / "mine.parquet": b"not the store's",
+            tmp_path / ".hidden.tmp": b"mine", out / "keep.txt": b"mine"}
+    for f, data in mine.items():
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(data)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    assert main(["sweep", str(DESIGNS / name), "--out", str(out), "-j", "1", "--quiet"]) == 2
+    assert "name: expected a plain file name" in capsys.readouterr().err
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert all(f.read_bytes() == data for f, data in mine.items())
+
+
+def test_a_scenario_given_as_a_design_says_what_it_is(tmp_path: Path, capsys):
+    path = DESIGNS / "short.toml"
+    assert main(["sweep", str(path), "--out", str(tmp_path), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}: 1 error(s)\n  (top level): this is a scenario file (it has 'time'), not a "
+        "design file; use it with `clustersim run FILE` or `clustersim check FILE`\n")

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from sim.experiment import store as store_module
 from sim.experiment.store import RUN_KEY, SERIES_ORDER, Store
-from sim.results import atomic_write_bytes, write_parquet
+from sim.results import atomic_write_bytes
 
 
 # ------------------------------------------------------------------ pandas reference
@@ -158,9 +158,21 @@ def resumed(store: Store) -> None:
 
 
 def crashed_mid_consolidation(store: Store) -> None:
-    """series.parquet written, runs.parquet not yet, every part still there."""
+    """Killed in consolidation: series.parquet written (and its checksum pending),
+    runs.parquet not yet, every part still there."""
     fill(store)
-    write_parquet(ref_series(store.root), store.root / "series.parquet")
+    real = store._write
+
+    def killed(path: Path, data: bytes) -> None:
+        if path.name == "runs.parquet":
+            raise KeyboardInterrupt  # the process dies here
+        real(path, data)
+
+    store._write = killed
+    with pytest.raises(KeyboardInterrupt):
+        store.consolidate()
+    del store._write
+    assert (store.root / "series.parquet").exists() and not (store.root / "runs.parquet").exists()
 
 
 def all_failed_then_retried(store: Store) -> None:
@@ -193,12 +205,12 @@ def test_consolidate_matches_the_pandas_reference(build, copied: bool, tmp_path:
     pd.testing.assert_frame_equal(store.load_runs(), runs)
 
     merged = []
-    write_table = store_module._write_table
-    monkeypatch.setattr(store_module, "_write_table",
-                        lambda table, path: (merged.append(path), write_table(table, path)))
+    table_bytes = store_module._table_bytes
+    monkeypatch.setattr(store_module, "_table_bytes",
+                        lambda table: (merged.append(len(table)), table_bytes(table))[1])
     store.consolidate()
     assert not store.parts.exists()
-    assert merged == ([] if copied else [store.root / "series.parquet"])
+    assert merged == ([] if copied else [len(series)])
     if copied:
         meta = pq.ParquetFile(store.root / "series.parquet").metadata
         sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]

@@ -125,3 +125,56 @@ def test_targets_outside_the_run_are_refused_before_running(tmp_path):
     assert proc.returncode == 2
     assert "year 2020 is outside the run (2001-2012)" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+# issue 13: a target whose `where` names what the scenario does not have printed nan
+WHERE_CASES = {
+    'where = { cluster = "atlantis" }':
+        "target[0] (members_total[cluster=atlantis]@2006): where.cluster = 'atlantis': the "
+        "scenario has no such cluster (its clusters: aeronautics, automotive, wood, "
+        "food_processing, space, clinical_research, ceramics, transport_logistics, "
+        "waste_management, nutrition, eco_building, ict)",
+    'where = { cluster = "aeronautic" }':
+        "target[0] (members_total[cluster=aeronautic]@2006): where.cluster = 'aeronautic': the "
+        "scenario has no such cluster; did you mean 'aeronautics'? (its clusters: aeronautics, "
+        "automotive, wood, food_processing, space, clinical_research, ceramics, "
+        "transport_logistics, waste_management, nutrition, eco_building, ict)",
+    'where = { cohort = 2002 }':
+        "target[0] (members_total[cohort=2002]@2006): where.cohort = 2002: the scenario has no "
+        "such cohort (its cohorts (launch years within the run): 2001, 2003, 2004)",
+}
+
+
+@pytest.mark.parametrize("where", sorted(WHERE_CASES))
+def test_a_target_the_scenario_cannot_give_is_refused_before_running(where, tmp_path, capsys):
+    from sim.cli import main
+
+    path = tmp_path / "where.toml"
+    path.write_text('[[target]]\nindicator = "members_total"\nyear = 2006\nvalue = 1\n'
+                    f'abs_tolerance = 1\nsource = "x"\n{where}\n')
+    code = main(["validate", "--targets", str(path), "--reps", "2", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert capsys.readouterr().err == f"{path}: 1 error(s)\n  {WHERE_CASES[where]}\n"
+    assert not (tmp_path / "o").exists()
+
+
+def test_targets_of_unknown_poles_and_calls_are_refused():
+    from sim.loader import load_scenario
+    from sim.targets import Target, scenario_problems
+
+    def target(indicator: str, year: int, **where) -> Target:
+        return Target(indicator=indicator, year=year, value=1.0, abs_tolerance=1.0, source="x",
+                      where=where)
+
+    sc = load_scenario()
+    assert scenario_problems([target("pole_members", 2008, pole="aerospac"),
+                              target("pole_projects_funded", 2006, call=3),
+                              target("pole_projects_funded", 2007, call=9),
+                              target("pole_projects_funded", 2007, call=3)], sc) == [
+        "target[0] (pole_members[pole=aerospac]@2008): where.pole = 'aerospac': the scenario "
+        "has no such pole; did you mean 'aerospace'? (its poles: life_sciences, agro_food, "
+        "mechanical_engineering, transport_logistics, aerospace)",
+        "target[1] (pole_projects_funded[call=3]@2006): where.call = 3: call 3 closes in 2007, "
+        "so it has no figures for 2006",
+        "target[2] (pole_projects_funded[call=9]@2007): where.call = 9: the scenario has 6 pole "
+        "call(s), numbered from 1"]

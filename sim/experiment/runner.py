@@ -13,6 +13,9 @@
   model's fingerprint (its code, NumPy and Numba versions) and refuses another's.
 * A local pool whose worker dies is rebuilt and the missing runs are resubmitted; Dask
   re-runs the tasks of a lost worker itself.  Either way each run is stored exactly once.
+* The store is locked while a design runs (a second command on the same folder is refused,
+  naming the holder), and checked before it resumes: damaged or orphaned files are set aside
+  and their runs run again (:meth:`sim.experiment.store.Store.repair`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import io
 import math
 import multiprocessing as mp
 import os
+import re
+import socket
 import sys
 import time
 import traceback
@@ -34,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from sim.experiment.design import Design, load_design, variants
-from sim.experiment.store import SeriesAppender, Store
+from sim.experiment.store import EXIT_SYSTEM, SeriesAppender, Store, StoreError
 from sim.loader import scenario_hash
 from sim.results import git_commit, model_fingerprint, versions
 from sim.scenario import Scenario
@@ -155,14 +160,61 @@ def local_pool(workers: int) -> Executor:
                                initializer=warm_up, initargs=(os.getpid(),))
 
 
-def dask_executor(address: str) -> tuple[Executor, Any]:
+class BackendUnavailable(RuntimeError):
+    """The Dask scheduler asked for cannot be used (no extra, a bad address, nobody there)."""
+
+    exit_code = EXIT_SYSTEM
+
+
+SCHEDULER_HELP = ("start one bound to this machine only with `dask scheduler --host "
+                  "127.0.0.1` (README, section Dask), or leave out --scheduler to run on local "
+                  "processes")
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Fail fast when nothing listens at a ``tcp://`` or ``tls://`` address."""
+    m = re.fullmatch(r"(?:(tcp|tls)://)?(\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+):(\d{1,5})", address)
+    if m is None:
+        if re.fullmatch(r"(ucx|inproc|ws|wss)://\S+", address):
+            return  # another transport: left to distributed itself
+        raise BackendUnavailable(f"--scheduler {address!r}: expected the address of a Dask "
+                                 "scheduler, tcp://host:port (or tls://host:port)")
+    host, port = m.group(2).strip("[]"), int(m.group(3))
+    if not 0 < port < 65536:
+        raise BackendUnavailable(f"--scheduler {address!r}: port {port} is not a TCP port "
+                                 "(1 to 65535)")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        cause = exc.strerror or type(exc).__name__.replace("Error", " error").lower()
+        raise BackendUnavailable(f"--scheduler {address}: no Dask scheduler answers there "
+                                 f"({cause}); {SCHEDULER_HELP}") from None
+
+
+def dask_executor(address: str, timeout: float = 10.0) -> tuple[Executor, Any]:
     """A ``concurrent.futures`` executor on a Dask distributed cluster (``tcp://host:port``,
-    or a ``distributed.Client``/``LocalCluster``).  Needs the ``dask`` extra."""
+    ``tls://host:port`` with the TLS settings of Dask's configuration, or a
+    ``distributed.Client``/``LocalCluster``).  Needs the ``dask`` extra.
+
+    An address where nothing listens fails within seconds with :class:`BackendUnavailable`
+    (one line), not after distributed's 30 s of retries."""
     try:
         from distributed import Client
-    except ImportError as exc:  # pragma: no cover
-        raise SystemExit("the Dask backend needs the dask extra: pip install -e '.[dask]'") from exc
-    client = address if hasattr(address, "get_executor") else Client(address)
+    except ImportError:  # pragma: no cover
+        raise BackendUnavailable("the Dask backend needs the dask extra: pip install -e "
+                                 "'.[dask]'") from None
+    if hasattr(address, "get_executor"):
+        client = address
+    else:
+        _probe(str(address), min(timeout, 3.0))
+        try:
+            client = Client(address, timeout=timeout)
+        except Exception as exc:  # whatever answers there, it is no scheduler
+            cause = f"{type(exc).__name__}: {exc}"
+            raise BackendUnavailable(f"--scheduler {address}: something answers there but no "
+                                     f"Dask scheduler could be reached ({cause[:160]}); "
+                                     f"{SCHEDULER_HELP}") from None
     return client.get_executor(pure=False), client
 
 
@@ -212,7 +264,7 @@ def _batches(tasks: list, size: int) -> Iterable[list]:
         yield tasks[i:i + size]
 
 
-class StoreMismatch(ValueError):
+class StoreMismatch(StoreError, ValueError):
     """The store folder holds the runs of a different design."""
 
 
@@ -222,12 +274,17 @@ def _identity(manifest: dict) -> dict:
             "variants": {k: v["scenario_hash"] for k, v in manifest["variants"].items()}}
 
 
-def _open_store(root: Path, manifest: dict) -> Store:
-    store = Store(root)
-    old = root / "manifest.json"
-    if old.exists():
-        stored = store.manifest()
-        if _identity(stored) != _identity(manifest):
+def _check_store(store: Store, manifest: dict) -> None:
+    """Refuse a store of another design or model, or one that cannot be repaired (call it
+    holding the store's lock)."""
+    root = store.root
+    stored = store.read_manifest()
+    if stored is not None:
+        try:
+            same = _identity(stored) == _identity(manifest)
+        except (KeyError, TypeError, AttributeError):
+            same = False
+        if not same:
             raise StoreMismatch(
                 f"{root} holds the runs of a different design or different scenarios (its "
                 "manifest.json differs from this design's); choose another --out, or remove "
@@ -238,8 +295,6 @@ def _open_store(root: Path, manifest: dict) -> Store:
                 f"{stored.get('model') or 'not recorded'}, this one {manifest['model']}: the "
                 "model's code, NumPy or Numba changed), which would mix two models in one "
                 "store; choose another --out, or remove that folder to run the design again")
-    root.mkdir(parents=True, exist_ok=True)
-    return store
 
 
 def run_design(design: Design | str | Path, out: str | Path = "experiments/output", *,
@@ -261,7 +316,21 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
     folder = folder or Path.cwd()
     vs, tasks = plan(design, folder)
     manifest = _manifest(design, vs, source)
-    store = _open_store(Path(out) / design.name, manifest)
+    store = Store(Path(out) / design.name)  # design.name is a plain file name (Design)
+    with store.lock():
+        _check_store(store, manifest)
+        line = store.repair()
+        if line:
+            print(line, file=sys.stderr)
+        return _run_locked(store, design, vs, tasks, manifest, workers=workers,
+                           executor=executor, progress=progress, retry_failed=retry_failed,
+                           max_pool_restarts=max_pool_restarts)
+
+
+def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: dict, *,
+                workers: int, executor: Executor | None, progress: bool, retry_failed: bool,
+                max_pool_restarts: int) -> Outcome:
+    """:func:`run_design` once the store is locked, checked and repaired."""
     store.write_manifest(manifest)
     store.write_variants(pd.DataFrame({
         "variant": [k for k, _, _ in vs],

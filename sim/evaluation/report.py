@@ -97,21 +97,16 @@ def figure_estimates(estimates: pd.DataFrame, truth: pd.DataFrame, stem: Path, t
     list of pathlib.Path
         The files written.
     """
-    import matplotlib.pyplot as plt
-
-    from sim.figures import OKABE_ITO, STYLE, save
+    from sim.figures import OKABE_ITO, new_figure, save, style
 
     outs = list(outcomes) if outcomes is not None else list(dict.fromkeys(estimates["outcome"]))
     names = list(dict.fromkeys(estimates["estimator"]))
     ncol = min(3, len(outs))
     nrow = int(np.ceil(len(outs) / ncol))
     width = 7.2 if ncol > 1 else 3.5
-    style = {**STYLE, "font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7,
-             "xtick.labelsize": 7, "ytick.labelsize": 7}
-    with plt.rc_context(style):
-        fig, axes = plt.subplots(nrow, ncol, figsize=(width, 0.35 + nrow * (0.28 * len(names)
-                                                                           + 0.75)),
-                                 constrained_layout=True, squeeze=False)
+    with style():
+        fig = new_figure(width, 0.35 + nrow * (0.28 * len(names) + 0.75))
+        axes = fig.subplots(nrow, ncol, squeeze=False)
         for ax, o in zip(axes.flat, outs, strict=False):
             scale, unit = _scale(OUTCOME_UNITS.get(o, ""))
             e = estimates[estimates["outcome"] == o]
@@ -158,5 +153,4 @@ def figure_estimates(estimates: pd.DataFrame, truth: pd.DataFrame, stem: Path, t
         fig.suptitle(f"{title}, {reps} replication{'s' if reps != 1 else ''}\n{key}",
                      fontsize=7)
         paths = save(fig, Path(stem), title)
-        plt.close(fig)
     return paths

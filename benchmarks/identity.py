@@ -2,7 +2,8 @@
 
 Runs every scenario of ``scenarios/`` (the scale studies at a small scale, seed 1 only) for
 seeds 1-3 to the end and writes, per run, a SHA-256 of its whole indicator frame (columns,
-dtypes and values), one of each indicator's rows, and one of each part of the final state: the
+dtypes, values and the order of the rows), one of each indicator's rows (in (year, by, key)
+order), and one of each part of the final state: the
 actors' arrays, the projects' slots and free list, the clusters', poles' and agreements'
 arrays, the evaluations, the remaining budget and the final states of every random stream.
 
@@ -57,7 +58,9 @@ def array_digest(x) -> str:
 
 
 def frame_digests(df) -> dict[str, str]:
-    """Digest of the whole tidy frame (columns, dtypes, every value) and of each indicator."""
+    """Digests of the tidy frame: its columns and dtypes, its rows in their order
+    (``__frame__``), and each indicator's rows sorted by (year, by, key), so that a change of
+    the order of the rows alone changes ``__frame__`` only."""
     out = {"__columns__": _sha(repr(list(df.columns)).encode(),
                                repr([str(t) for t in df.dtypes]).encode())}
 
@@ -70,7 +73,7 @@ def frame_digests(df) -> dict[str, str]:
 
     out["__frame__"] = rows(df)
     for name, d in df.groupby("indicator", sort=True):
-        out[str(name)] = rows(d)
+        out[str(name)] = rows(d.sort_values(["year", "by", "key"], kind="stable"))
     return out
 
 

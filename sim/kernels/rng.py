@@ -117,3 +117,22 @@ def shuffle(s, arr):
         tmp = arr[i]
         arr[i] = arr[j]
         arr[j] = tmp
+
+
+@njit(cache=True)
+def bernoulli_count(s, trials, p):
+    """Successes among ``trials`` independent Bernoulli(``p``) trials: an exact
+    Binomial(trials, p) draw by geometric skipping (about ``trials * p + 1`` uniforms)."""
+    if trials <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return trials
+    log_q = np.log1p(-p)
+    k = 0
+    pos = -1
+    while True:
+        skip = np.log(1.0 - uniform(s)) / log_q  # failures before the next success
+        if pos + 1 + skip >= trials:
+            return k
+        pos += 1 + int(skip)
+        k += 1

@@ -1,21 +1,40 @@
-"""Per-cluster and per-pole state (a few dozen rows: plain NumPy, no kernels needed)."""
+"""The institutions: clusters, candidate poles and intercluster agreements (a few dozen rows:
+plain NumPy, handed to kernels as views)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
-from sim.scenario import INSTRUMENTS, Scenario
+from sim.state.codes import ACTIVE, N_INSTRUMENTS, N_TASKS
+from sim.state.views import define_view
 
-# cluster status
-PLANNED, ACTIVE, DROPPED, ABSORBED = 0, 1, 2, 3
-CLUSTER_STATUS = ("planned", "active", "dropped", "absorbed")
-# pole status
-CANDIDATE, SELECTED, NOT_SELECTED = 0, 1, 2
-# animator tasks (the seed's nine guidelines grouped into six efforts)
-TASKS = ("know_each_other", "mapping", "recruiting", "partnerships", "benchmarking", "promotion")
-KNOW, MAPPING, RECRUITING, PARTNERSHIPS, BENCHMARKING, PROMOTION = range(6)
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+CLUSTER_FIELDS = ("active", "status", "status_step", "launch_step", "last_eval_step", "sectors",
+                  "sector_clusters", "effort", "subsidy", "fee_sme", "fee_large",
+                  "launched_recent", "pole")
+POLE_FIELDS = ("status", "sectors", "sector_pole", "call_steps", "budget", "remaining",
+               "export_spend")
+
+ClustersView = define_view(__name__, "ClustersView", CLUSTER_FIELDS,
+                           "The clusters' arrays as one kernel argument (read-only status).")
+PolesView = define_view(__name__, "PolesView", POLE_FIELDS,
+                        "The candidate poles' arrays as one kernel argument.")
+
+
+@njit(cache=True)
+def _clusters_view(*arrays):
+    return ClustersView(*arrays)
+
+
+@njit(cache=True)
+def _poles_view(*arrays):
+    return PolesView(*arrays)
 
 
 def step_of(sc: Scenario, year: int, quarter: int) -> int:
@@ -28,25 +47,20 @@ class Clusters:
     """Arrays over the scenario's clusters (index = order in the scenario)."""
 
     names: tuple[str, ...]
-    sectors: np.ndarray  # bool (C, S)
-    launch_step: np.ndarray  # int
-    founders: np.ndarray  # int
-    status: np.ndarray  # int8, CLUSTER_STATUS (read-only: change it with set_status)
-    status_step: np.ndarray  # int, step of the last status change
-    last_eval_step: np.ndarray  # int, step since which involvement is measured
-    effort: np.ndarray  # float (C, 6) animator FTE by task this quarter
-    subsidy: np.ndarray  # float EUR/year granted this quarter's rate
-    fee_sme: np.ndarray  # float EUR/year
+    sectors: np.ndarray  # bool (C, S): the sectors it recruits in
+    launch_step: np.ndarray  # int64
+    founders: np.ndarray  # int64
+    status: np.ndarray  # int8, codes.CLUSTER_STATUSES (read-only: change it with set_status)
+    status_step: np.ndarray  # int64, step of the last status change
+    last_eval_step: np.ndarray  # int64, step since which involvement is measured
+    effort: np.ndarray  # float64 (C, N_TASKS) animator FTE by task this quarter
+    subsidy: np.ndarray  # float64 EUR/year granted at this quarter's rate
+    fee_sme: np.ndarray  # float64 EUR/year
     fee_large: np.ndarray
-    launched_recent: np.ndarray  # int (C, 4) members involved in launches, last 4 quarters
+    launched_recent: np.ndarray  # int64 (C, 4) members involved in launches, last 4 quarters
     sector_clusters: np.ndarray  # int32 (S, k) clusters recruiting in each sector, -1 padded
-    pole: np.ndarray  # int, pole that absorbed the cluster (-1)
-    members: np.ndarray  # int64, members this quarter (membership step's census)
-    pull: np.ndarray  # float, member companies over the living companies of its sectors
-    activity: np.ndarray  # float, members involved in the last four quarters' launches per member
-    n_sme: np.ndarray  # int64, member SMEs
-    n_large: np.ndarray  # int64, member large firms
-    census_step: int  # step of the census in members .. n_large (-1 none yet)
+    pole: np.ndarray  # int64, pole that absorbed the cluster (-1)
+    launch_step_set: frozenset[int] = frozenset()  # the steps at which a cluster launches
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Clusters:
@@ -64,15 +78,15 @@ class Clusters:
         return cls(
             names=tuple(c.name for c in sc.clusters), sectors=mask,
             launch_step=np.array([step_of(sc, c.launch_year, c.launch_quarter)
-                                  for c in sc.clusters], int),
-            founders=np.array([c.founders for c in sc.clusters], int),
-            status=np.zeros(n_c, np.int8), status_step=np.full(n_c, -1),
-            last_eval_step=np.zeros(n_c, int), effort=np.zeros((n_c, len(TASKS))),
+                                  for c in sc.clusters], np.int64),
+            founders=np.array([c.founders for c in sc.clusters], np.int64),
+            status=np.zeros(n_c, np.int8), status_step=np.full(n_c, -1, np.int64),
+            last_eval_step=np.zeros(n_c, np.int64), effort=np.zeros((n_c, N_TASKS)),
             subsidy=np.zeros(n_c), fee_sme=np.zeros(n_c), fee_large=np.zeros(n_c),
             launched_recent=np.zeros((n_c, 4), np.int64), sector_clusters=sector_clusters,
-            pole=np.full(n_c, -1), members=np.zeros(n_c, np.int64), pull=np.zeros(n_c),
-            activity=np.zeros(n_c), n_sme=np.zeros(n_c, np.int64),
-            n_large=np.zeros(n_c, np.int64), census_step=-1,
+            pole=np.full(n_c, -1, np.int64),
+            launch_step_set=frozenset(step_of(sc, c.launch_year, c.launch_quarter)
+                                      for c in sc.clusters),
         )
 
     def __post_init__(self) -> None:
@@ -84,6 +98,7 @@ class Clusters:
         self.status.flags.writeable = False
         self._active_view = self._active.view()
         self._active_view.flags.writeable = False
+        self.view = _clusters_view(*(getattr(self, f) for f in CLUSTER_FIELDS))
 
     @property
     def active(self) -> np.ndarray:
@@ -101,7 +116,7 @@ class Clusters:
 class Agreements:
     """Intercluster agreements with foreign clusters (cluster, expiry step).
 
-    Change them through :meth:`sign` and :meth:`end`: the counts per cluster are cached until
+    Change them through :meth:`sign` and :meth:`end`: the counts per cluster are kept until
     the next signature, end or expiry (they are read every quarter and change a few times a
     year).
     """
@@ -143,12 +158,15 @@ class Poles:
 
     names: tuple[str, ...]
     sectors: np.ndarray  # bool (P, S)
-    sector_pole: np.ndarray  # int (S,), pole of each sector (-1)
-    status: np.ndarray  # int8
-    call_steps: np.ndarray  # int, deadline step of each call
-    budget: np.ndarray  # float (5,) EUR granted per instrument over the period
-    remaining: np.ndarray  # float (5,) EUR left
-    export_spend: np.ndarray  # float (P,) MEUR per quarter of export promotion this quarter
+    sector_pole: np.ndarray  # int64 (S,), pole of each sector (-1)
+    status: np.ndarray  # int8, codes.POLE_STATUSES
+    call_steps: np.ndarray  # int64, deadline step of each call
+    budget: np.ndarray  # float64 (N_INSTRUMENTS,) EUR granted per instrument over the period
+    remaining: np.ndarray  # float64 (N_INSTRUMENTS,) EUR left
+    export_spend: np.ndarray  # float64 (P,) MEUR of export promotion this quarter
+    selection_step: int = -1  # the poles' selection quarter (-1: no poles)
+    budget_steps: tuple[int, int] = (0, -1)  # first and last step of the budget period
+    call_step_set: frozenset[int] = frozenset()  # the calls' deadlines
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> Poles:
@@ -157,7 +175,7 @@ class Poles:
         sec_names = [s.name for s in sc.world.sectors]
         n_p = len(pp.candidates)
         mask = np.zeros((n_p, len(sec_names)), bool)
-        sector_pole = np.full(len(sec_names), -1)
+        sector_pole = np.full(len(sec_names), -1, np.int64)
         for p, cand in enumerate(pp.candidates):
             for s in cand.sectors:
                 si = sec_names.index(s)
@@ -167,14 +185,25 @@ class Poles:
         budget = 1e6 * np.array([pp.budget_rd_meur, pp.budget_training_meur,
                                  pp.budget_investment_meur, pp.budget_export_meur,
                                  pp.budget_assets_meur])
+        assert budget.shape == (N_INSTRUMENTS,)
         if not pp.enabled:
             budget[:] = 0.0
         return cls(
             names=tuple(c.name for c in pp.candidates), sectors=mask, sector_pole=sector_pole,
             status=np.zeros(n_p, np.int8),
-            call_steps=np.array([step_of(sc, c.year, c.quarter) for c in pp.calls], int),
+            call_steps=np.array([step_of(sc, c.year, c.quarter) for c in pp.calls], np.int64),
             budget=budget, remaining=budget.copy(), export_spend=np.zeros(n_p),
+            selection_step=(step_of(sc, pp.selection_year, pp.selection_quarter)
+                            if pp.enabled else -1),
+            budget_steps=((step_of(sc, pp.budget_start_year, 1),
+                           step_of(sc, pp.budget_end_year, 4)) if pp.enabled else (0, -1)),
+            call_step_set=frozenset(step_of(sc, c.year, c.quarter) for c in pp.calls),
         )
 
+    def in_budget_period(self, step: int) -> bool:
+        """Whether ``step`` lies in the poles' budget period."""
+        lo, hi = self.budget_steps
+        return lo <= step <= hi
 
-assert len(INSTRUMENTS) == 5
+    def __post_init__(self) -> None:
+        self.view = _poles_view(*(getattr(self, f) for f in POLE_FIELDS))

@@ -1,14 +1,16 @@
-"""The yearly recording's one-pass census, cached cohorts and block recorder against the NumPy
-expressions and the row-by-row construction they replace (bit for bit)."""
+"""The year's computation (:mod:`sim.indicators.compute`): the census of the stocks against the
+NumPy expressions it replaced (bit for bit, signed zeros included), the cohorts, and the
+evaluation of a plan's rows."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from sim.indicators import Recorder, cohorts, year_layout
-from sim.kernels.bookkeeping import indicator_census
+from sim.indicators.compute import cohorts, evaluate, fabric_and_members
+from sim.indicators.layout import SUM, VALUE
+from sim.state.codes import LARGE, N_ACTOR_TYPES, SME
+from tests.worlds import actors_of, ledger
 
 
 def population(g: np.random.Generator, n: int, cap: int, n_c: int, n_p: int, p_member: float):
@@ -42,22 +44,29 @@ def test_indicator_census(seed, n, cap, p_member):
     g = np.random.default_rng(seed)
     n_c, n_p, intensity = 12, 5, 0.35
     alive, atype, cluster, pole, emp, va, exporter = population(g, n, cap, n_c, n_p, p_member)
-    by_type, per_pole, fabric = indicator_census(n, alive, atype, cluster, pole, emp, va,
-                                                 exporter, intensity, n_c, n_p)
-    # the NumPy expressions of cluster_counts, the pole loop and fabric_totals it replaces
+    a = actors_of(dict(alive=alive, atype=atype, cluster=cluster, pole=pole, employment=emp,
+                       value_added=va, exporter=exporter))
+    led = ledger(n_c, n_p)
+    fabric_and_members(a.view, n, intensity, led.view)
+    a.check()
+    by_type, per_pole = led.members, led.pole_members
+    fabric = np.stack([led.employment, led.value_added, led.exports, led.exporters,
+                       led.companies], axis=1)
+    # the NumPy expressions of the cluster counts, the pole loop and the fabric's totals it
+    # replaced
     alive, atype, cluster, pole = alive[:n], atype[:n], cluster[:n], pole[:n]
     emp, va, exporter = emp[:n], va[:n], exporter[:n]
     member = cluster >= 0
-    want_by_type = np.zeros((n_c, 5), np.int64)
+    want_by_type = np.zeros((n_c, N_ACTOR_TYPES), np.int64)
     np.add.at(want_by_type, (cluster[member], atype[member]), 1)
     want_per_pole = np.bincount(pole[alive & (pole >= 0)], minlength=n_p)
-    company = alive & (atype <= 1)
+    company = alive & np.isin(atype, (SME, LARGE))
     exports = va * np.where(exporter, 1.0, 0.0) * intensity
     want_fabric = np.array([
         [masked_sum(emp, rows), masked_sum(va, rows), masked_sum(exports, rows),
          (rows & exporter).sum(), rows.sum()]
         for rows in (company & member, company & ~member, company)])
-    assert np.array_equal(by_type, want_by_type)
+    assert np.array_equal(by_type, want_by_type)  # counts, as float64
     assert np.array_equal(per_pole, want_per_pole)
     assert np.array_equal(fabric.view(np.int64), want_fabric.view(np.int64))
 
@@ -67,36 +76,28 @@ def test_cohorts():
     years, idx = cohorts(2001, steps)
     want_years, want_idx = np.unique(2001 + np.array(steps) // 4, return_inverse=True)
     assert years == tuple(want_years.tolist())
-    assert np.array_equal(idx, want_idx) and idx.dtype == np.int64
-    assert not idx.flags.writeable  # shared by the later calls
-    assert cohorts(2001, steps)[1] is idx
+    assert idx == tuple(want_idx.tolist())
+    assert cohorts(2001, steps)[1] is idx  # cached: the launch steps are the same every year
 
 
-def test_recorder_frame_as_row_by_row():
-    g = np.random.default_rng(11)
-    rec = Recorder()
-    assert rec.frame().equals(pd.DataFrame([], columns=list(Recorder.COLUMNS)))
-    rows: list[tuple] = []  # the rows in order, as the recorder kept them one by one
-    names, poles = ("a", "b", "c"), ("p1", "p2")
-    for year, calls in ((2001, ()), (2002, (0,)), (2003, ()), (2004, (1, 2))):
-        layout = year_layout(names, poles, (2001, 2003), calls)
-        values = g.normal(size=len(layout[0]))
-        values[:3] = (-0.0, 0.0, np.nan)
-        rec.add_rows(layout, year, values)
-        rows += [(i, year, b, k, v) for i, b, k, v in zip(*layout, values.tolist(),
-                                                          strict=True)]
-        values[:] = 1.0  # the recorder keeps its own copy
-    rec.add("clusters_active", 2005, 3)
-    rec.add_many("members_total", 2005, "cluster", ["a", "b"], [4, 5.5])
-    rows += [("clusters_active", 2005, "total", "", 3.0),
-             ("members_total", 2005, "cluster", "a", 4.0),
-             ("members_total", 2005, "cluster", "b", 5.5)]
-    ind, yr, by, key, val = map(list, zip(*rows, strict=True))
-    want = pd.DataFrame({"indicator": ind, "year": np.array(yr, np.int64), "by": by,
-                         "key": key, "value": np.array(val, np.float64)})
-    got = rec.frame()
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
-    assert np.array_equal(got["value"].to_numpy().view(np.int64),
-                          want["value"].to_numpy().view(np.int64))
-    with pytest.raises(ValueError, match="rows for"):
-        rec.add_rows(layout, 2006, values[:-1])
+def test_evaluate_takes_values_adds_sums_and_divides():
+    """A row is one cell as it is (a signed zero kept), or ``0.0 +`` NumPy's sum of its cells,
+    divided by its denominator's when it has one (0 for a zero denominator)."""
+    q = np.array([-0.0, 2.0, 3.0, 0.5, 0.0, 1e16, 1.0, -1e16])
+    rows = [  # (kind, cells, den kind, den cells)
+        (VALUE, [0], -1, []), (SUM, [0], -1, []), (SUM, [1, 2, 3], -1, []),
+        (SUM, [5, 6, 7], -1, []), (VALUE, [2], VALUE, [1]), (SUM, [1, 2], VALUE, [4]),
+        (SUM, [], -1, []), (VALUE, [3], SUM, [1, 2]),
+    ]
+
+    def csr(lists):
+        ptr = np.zeros(len(lists) + 1, np.int64)
+        ptr[1:] = np.cumsum([len(x) for x in lists])
+        return ptr, np.array([c for x in lists for c in x], np.int64)
+
+    num_ptr, num_idx = csr([r[1] for r in rows])
+    den_ptr, den_idx = csr([r[3] for r in rows])
+    got = evaluate(q, np.array([r[0] for r in rows], np.int8), num_ptr, num_idx,
+                   np.array([r[2] for r in rows], np.int8), den_ptr, den_idx)
+    want = [-0.0, 0.0, 5.5, 0.0 + q[[5, 6, 7]].sum(), 1.5, 0.0, 0.0, 0.1]
+    assert np.array_equal(got.view(np.int64), np.array(want).view(np.int64))

@@ -50,15 +50,17 @@ def economy(m: ClusterModel) -> tuple[np.ndarray, np.ndarray]:
     research = m.scratch.get("research")
     if research is None or research.shape[0] < a.n:  # reused from quarter to quarter
         research = m.scratch["research"] = np.empty(a.cap, np.int64)
-    k, exits, _, _ = economy_step(a.view, a.n, m.clusters.view, m.poles.view, m.sectors,
-                                  PARAMS.of(m), m.streams["economy"], per_sector, research)
+    k, exits, _, _ = economy_step(a.view, a.n, m.clusters.effort, m.poles.export_spend,
+                                  m.sectors, PARAMS.of(m), m.streams["economy"], per_sector,
+                                  research)
     m.ledger.add("exits", exits)
     return per_sector, research[:k]
 
 
 @njit(cache=True)
-def economy_step(a, n, cl, po, sectors, params, rng, per_sector, research):
-    """Advance the companies of rows ``< n`` by one quarter (arrays updated in place).
+def economy_step(a, n, effort, export_spend, sectors, params, rng, per_sector, research):
+    """Advance the companies of rows ``< n`` by one quarter (arrays updated in place), with
+    the clusters' ``effort`` (promotion) and the poles' ``export_spend``.
 
     Takes, in the same pass, the census the demography needs next: the living companies per
     sector after this quarter's exits (``per_sector``, overwritten) and the rows of the
@@ -68,7 +70,6 @@ def economy_step(a, n, cl, po, sectors, params, rng, per_sector, research):
     p = params[0]
     alive, atype, sector, cluster, pole = a.alive, a.atype, a.sector, a.cluster, a.pole
     employment, value_added, exporter = a.employment, a.value_added, a.exporter
-    effort, export_spend = cl.effort, po.export_spend
     va_noise, elasticity, exit_rate = p.va_noise, p.elasticity, p.exit_rate
     export_exit_rate, export_entry_rate = p.export_exit_rate, p.export_entry_rate
     promotion_effect, pole_export_effect = p.promotion_effect, p.pole_export_effect

@@ -22,7 +22,7 @@ def internationalise(m: ClusterModel) -> None:
     subsidy = it.tender_subsidy_eur if m.year >= it.tender_subsidy_start_year else 0.0
     factor = 1.0 + it.tender_effect * subsidy / TENDER_REFERENCE_EUR
     u = m.gen["international"].random(len(cl.names))
-    signed = agreement_draws(u, cl.view, it.agreement_rate, factor)
+    signed = agreement_draws(u, cl.effort, cl.status, it.agreement_rate, factor)
     for c in signed.tolist():
         m.agreements.sign(c, m.t + 4 * it.agreement_years)
     led.add("agreements_signed", len(signed))
@@ -30,16 +30,16 @@ def internationalise(m: ClusterModel) -> None:
 
 
 @njit(cache=True)
-def agreement_draws(u, cl, rate, factor):
-    """The clusters (int64, in order) that sign an agreement this quarter: active ones with
-    ``u[c] < min(rate * promotion effort[c] * factor, 1)``."""
+def agreement_draws(u, effort, status, rate, factor):
+    """The clusters (int64, in order) that sign an agreement this quarter: active ones
+    (``status``) with ``u[c] < min(rate * effort[c, PROMOTION] * factor, 1)``."""
     out = np.empty(u.shape[0], np.int64)
     k = 0
     for c in range(u.shape[0]):
-        p = rate * cl.effort[c, PROMOTION] * factor
+        p = rate * effort[c, PROMOTION] * factor
         if p > 1.0:
             p = 1.0
-        if cl.status[c] != ACTIVE:
+        if status[c] != ACTIVE:
             p = 0.0
         if u[c] < p:
             out[k] = c

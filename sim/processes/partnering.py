@@ -54,9 +54,9 @@ def partnering(m: ClusterModel) -> None:
         return
     p, led = m.projects, m.ledger
     p.reserve(k)
-    n_cross, n_foreign = commit_partnerships(k, p.view, p.n_free, m.consortia.view, cl.view,
-                                             m.t, PROJECTS.of(m), m.streams["durations"],
-                                             led.view)
+    n_cross, n_foreign = commit_partnerships(k, p.view, p.n_free, m.consortia.view,
+                                             cl.launched_recent, m.t, PROJECTS.of(m),
+                                             m.streams["durations"], led.view)
     p.n_free -= k
     led.add("launched_total", k)
     led.add("cross_launched", n_cross)
@@ -159,17 +159,18 @@ def tally_launches(k, cons, recent, col, led):
 
 
 @njit(cache=True)
-def commit_partnerships(k, p, n_free, cons, cl, step, params, rng, led):
+def commit_partnerships(k, p, n_free, cons, recent, step, params, rng, led):
     """Start the clusters' ``k`` new partnerships (the rows of ``cons``) as projects and book
     them, in one call: the slots are popped from the top of the free-list stack
     (``p.free[:n_free]``, the top first, as :meth:`sim.state.projects.Projects.take`; the
     caller has reserved them and lowers its ``n_free`` by ``k``), written by
     :func:`sim.processes.projects.store_projects` with no pole and no call, and tallied per
-    cluster by :func:`tally_launches` (whose counts it returns)."""
+    cluster by :func:`tally_launches` into ``recent`` (the clusters' launched_recent; whose
+    counts it returns)."""
     slots = np.empty(k, np.int32)
     for q in range(k):
         slots[q] = p.free[n_free - 1 - q]
     rows = np.arange(k)
     store_projects(p, slots, cons, rows, cons.group[:k], np.full(k, -1, np.int16), -1, step,
                    params, rng)
-    return tally_launches(k, cons, cl.launched_recent, step % 4, led)
+    return tally_launches(k, cons, recent, step % 4, led)

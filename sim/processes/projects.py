@@ -64,7 +64,7 @@ def projects(m: ClusterModel) -> None:
     if out is None or out.shape[0] < p.cap:  # reused from quarter to quarter
         out = m.scratch["outcomes"] = np.empty(p.cap, OUTCOME)
     k, n_success, n_innov, n_spin = resolve_projects(
-        m.t, p.view, p.n_free, a.view, m.clusters.view, PARAMS.of(m), m.streams["projects"],
+        m.t, p.view, p.n_free, a.view, m.clusters.effort, PARAMS.of(m), m.streams["projects"],
         out)
     if k == 0:
         return
@@ -129,7 +129,7 @@ def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng)
 
 
 @njit(cache=True)
-def _succeeds(p, q, cl, pr, rng):
+def _succeeds(p, q, effort, pr, rng):
     """Draw whether project ``q`` succeeds (one uniform)."""
     c = p.cluster[q]
     funded = p.fund_rd[q] > 0.0 or p.fund_training[q] > 0.0 or p.fund_investment[q] > 0.0
@@ -137,15 +137,16 @@ def _succeeds(p, q, cl, pr, rng):
     if p.has_rd[q]:
         logit += pr.success_research
     if c >= 0:
-        logit += pr.success_benchmark * cl.effort[c, BENCHMARKING]
+        logit += pr.success_benchmark * effort[c, BENCHMARKING]
     if funded:
         logit += pr.success_funded
     return uniform(rng) < 1.0 / (1.0 + np.exp(-logit))
 
 
 @njit(cache=True)
-def complete_projects(step, p, a, cl, params, rng, out):
-    """Resolve the projects ending at ``step``; return how many were resolved.
+def complete_projects(step, p, a, effort, params, rng, out):
+    """Resolve the projects ending at ``step`` (the clusters' ``effort`` for benchmarking);
+    return how many were resolved.
 
     ``out[k]`` reports the k-th resolved project: its ``slot``, ``success``, whether it
     creates a new enterprise (``spinoff``) and the new products it yielded
@@ -163,7 +164,7 @@ def complete_projects(step, p, a, cl, params, rng, out):
     for q in range(p_active.shape[0]):
         if not p_active[q] or p_end[q] != step:
             continue
-        success = _succeeds(p, q, cl, pr, rng)
+        success = _succeeds(p, q, effort, pr, rng)
         size = p_size[q]
         mean[:] = 0.0
         n_alive = 0
@@ -229,7 +230,7 @@ def complete_projects(step, p, a, cl, params, rng, out):
 
 
 @njit(cache=True)
-def resolve_projects(step, p, n_free, a, cl, params, rng, out):
+def resolve_projects(step, p, n_free, a, effort, params, rng, out):
     """:func:`complete_projects`, then what the quarter books of it, in the same call.
 
     Tallies the outcomes, lists the spin-offs' parents (``out[s].lead``, the lead member of
@@ -241,7 +242,7 @@ def resolve_projects(step, p, n_free, a, cl, params, rng, out):
     Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
     the free list's length.
     """
-    k = complete_projects(step, p, a, cl, params, rng, out)
+    k = complete_projects(step, p, a, effort, params, rng, out)
     n_success = 0
     n_innov = 0
     n_spin = 0

@@ -13,7 +13,9 @@ Inside a loop that writes to an array, Numba cannot tell that the write leaves t
 fields alone, and reloads them at every iteration: writing through ``a.load[i]`` in a loop over
 100,000 actors took 7 times as long as through a local ``load``.
 
-A view is rebuilt when its table reallocates its arrays (the actors and projects grow).
+A kernel that reads one or two columns of a table takes them as arrays instead: the view would
+cost more to pass than the arrays.  A view is rebuilt when its table reallocates its arrays
+(the actors and projects grow).
 """
 
 from __future__ import annotations

@@ -8,11 +8,9 @@ import pytest
 
 from sim.processes.economy import PARAMS, economy_step
 from sim.state.codes import LARGE, N_TASKS, PROMOTION, RESEARCH_CENTRE, SME, UNIVERSITY
-from sim.state.institutions import POLE_FIELDS, _poles_view
 from tests import reference as ref
 from tests.worlds import (
     actors_of,
-    clusters_view,
     copy_args,
     effort_matrix,
     make_world,
@@ -28,15 +26,6 @@ NAMES = {"va_noise": "va_noise", "elasticity": "elasticity", "exit_rate": "exit_
          "trust_decay": "trust_decay"}
 
 
-def poles_view(export_spend: np.ndarray):
-    """A poles' view with the given export promotion spending."""
-    n_p = len(export_spend)
-    arrays = dict(status=np.zeros(n_p, np.int8), sectors=np.zeros((n_p, 1), np.bool_),
-                  sector_pole=np.zeros(1, np.int64), call_steps=np.zeros(0, np.int64),
-                  budget=np.zeros(5), remaining=np.zeros(5), export_spend=export_spend)
-    return _poles_view(*(arrays[f] for f in POLE_FIELDS))
-
-
 def call_economy(args: dict):
     """``economy_step`` on the flat arguments of its twin."""
     actors = actors_of(args)
@@ -45,8 +34,7 @@ def call_economy(args: dict):
     rec = np.zeros(1, PARAMS.dtype)
     for name in PARAMS.names:
         rec[0][name] = args[NAMES[name]]
-    got = economy_step(actors.view, args["n"], clusters_view(effort=effort),
-                       poles_view(args["pole_export_spend"]),
+    got = economy_step(actors.view, args["n"], effort, args["pole_export_spend"],
                        sectors_of(growth=args["sector_growth"]), rec, args["rng"],
                        args["per_sector"], args["research"])
     actors.check()

@@ -8,7 +8,6 @@ import pytest
 
 from sim.processes.internationalisation import agreement_draws
 from sim.state.codes import ACTIVE, N_TASKS, PROMOTION
-from tests.worlds import clusters_view
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -21,5 +20,5 @@ def test_agreement_draws(seed):
     effort[:, PROMOTION] = promotion
     p = 0.4 * promotion * 1.7
     p = np.where(status == ACTIVE, np.minimum(p, 1.0), 0.0)
-    got = agreement_draws(u, clusters_view(status=status, effort=effort), 0.4, 1.7)
+    got = agreement_draws(u, effort, status, 0.4, 1.7)
     assert np.array_equal(got, np.flatnonzero(u < p))

@@ -21,7 +21,6 @@ from sim.state.codes import BENCHMARKING, N_TASKS, RESEARCH_CENTRE, UNIVERSITY
 from tests import reference as ref
 from tests.worlds import (
     actors_of,
-    clusters_view,
     copy_args,
     effort_matrix,
     make_world,
@@ -47,7 +46,7 @@ def inputs_of(args: dict):
     """The projects' and actors' tables, the clusters' view and the outcome rows."""
     effort = np.zeros((len(args["cl_benchmark"]), N_TASKS))
     effort[:, BENCHMARKING] = args["cl_benchmark"]
-    return (projects_of(args), actors_of(args), clusters_view(effort=effort),
+    return (projects_of(args), actors_of(args), effort,
             np.zeros(args["p_active"].shape[0], OUTCOME))
 
 

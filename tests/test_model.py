@@ -230,8 +230,9 @@ def test_golden_run():
     assert got == want
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.toml")),
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.stem.startswith("scale") else [])
+    for p in sorted((ROOT / "scenarios").glob("*.toml"))])
 def test_every_scenario_file_runs(path):
     sc = load_scenario(path)
     m = ClusterModel(sc, seed=1, handles=False)

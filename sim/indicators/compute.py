@@ -44,9 +44,8 @@ def fabric_and_members(a, n, export_intensity, led):
     predict, so the pass has no branch on them: an actor of no cluster (of no pole, or dead) is
     counted in a spare last row, and every actor's values are written at the next free place
     of each group's columns, whose counter only moves past them when the actor belongs to the
-    group (otherwise the group's next company overwrites them).  Measured in runs of the
-    baseline scenario (about 5,000 actors), the same pass with branches costs half as much
-    again (49 against 32 us).
+    group (otherwise the group's next company overwrites them); the same pass with branches
+    took half as long again (docs/performance.md).
     """
     alive, atype, cluster, pole = a.alive, a.atype, a.cluster, a.pole
     employment, value_added, exporter = a.employment, a.value_added, a.exporter

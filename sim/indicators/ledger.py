@@ -29,8 +29,8 @@ class Ledger:
     """The year's quantities of a run with ``n_clusters`` clusters, ``n_poles`` poles and
     ``n_calls`` calls: each one an attribute (a view into :attr:`buffer`), written in place.
 
-    Add to a scalar flow with :meth:`add` (``ledger.add("exits", k)``, about 0.1 us), to an
-    array by indexing it (``ledger.joins[c] += 1``); an attribute cannot be rebound.
+    Add to a scalar flow with :meth:`add` (``ledger.add("exits", k)``), to an array by
+    indexing it (``ledger.joins[c] += 1``); an attribute cannot be rebound.
     """
 
     def __init__(self, n_clusters: int, n_poles: int, n_calls: int) -> None:

@@ -48,9 +48,9 @@ from sim.state.views import define_view
 
 TASTE_HALF_WIDTH = 0.25
 # Largest initiation probability from which every pool position gets its own uniform instead
-# of geometric skipping: a skip costs a logarithm and a division (about 28 ns per visit on the
-# benchmark VM, against under 4 ns per position for a plain draw), so skipping pays below
-# about 0.13.  The model's rates (0.006-0.05 per quarter, 0.04 per pole call) stay far below.
+# of geometric skipping: a skip costs a logarithm and a division, about seven plain draws, so
+# skipping pays below about 0.13 (docs/performance.md).  The model's rates (0.006-0.05 per
+# quarter, 0.04 per pole call) stay far below.
 DENSE_INITIATION = 0.125
 VERTICAL_PEAK = 0.35
 VERTICAL_WIDTH = 0.2
@@ -130,8 +130,8 @@ def pair_match(knowledge, atype, stage, province, i, j, trust, weights):
     tuple (w_h, w_v, w_t, w_p).
 
     Inlined into its callers by Numba (``inline='always'``): a compiled call that is not
-    inlined increfs and decrefs every array it passes (about 45 ns against 10 ns per match when
-    it passed six arrays, 5 ns with one; the ``search`` step at 1,000 firms: 124 to 112 us).
+    inlined increfs and decrefs every array it passes, which cost more than the match itself
+    (docs/performance.md).
     """
     w_h, w_v, w_t, w_p = weights
     s = 0.0

@@ -11,7 +11,11 @@ from sim.kernels.predicates import is_company
 PW_BLOCKSIZE = 128  # NumPy's pairwise-summation block (numpy/_core/src/umath/loops_utils.h.src)
 
 
-@njit(cache=True)
+# explicit signatures: one compiled version whatever the callers pass (a literal 0, an int16)
+SUM_SIGNATURE = "float64(float64[::1], int64, int64)"
+
+
+@njit(SUM_SIGNATURE, cache=True)
 def _block_sum(a, lo, n):
     """NumPy's pairwise sum of a block of at most ``PW_BLOCKSIZE`` elements."""
     if n < 8:
@@ -40,7 +44,7 @@ def _block_sum(a, lo, n):
     return res
 
 
-@njit(cache=True)
+@njit(SUM_SIGNATURE, cache=True)
 def pairwise_sum(a, lo, n):
     """Sum of ``a[lo:lo + n]`` (float64) in NumPy's pairwise order (``ndarray.sum``).
 

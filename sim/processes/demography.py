@@ -90,11 +90,11 @@ def demography_step(a, n, per_sector, research, params, gen, step, entry_rng, re
             for _ in range(entrants[s]):
                 sector[q] = s
                 q += 1
-        write_smes(a, n, sector, parents[:0], level, gen, step, ENTRY, entry_rng)
+        write_smes(a, n, sector, parents[:0], level, gen, step, np.int64(ENTRY), entry_rng)
     if k:
         sector = np.empty(k, np.int64)
         for q in range(k):
             sector[q] = a.sector[parents[q]]
-        write_smes(a, n + n_entry, sector, parents, level, gen, step, SPINOFF_RESEARCH,
+        write_smes(a, n + n_entry, sector, parents, level, gen, step, np.int64(SPINOFF_RESEARCH),
                    research_rng)
     return n_entry, k

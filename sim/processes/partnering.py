@@ -45,7 +45,8 @@ def partnering(m: ClusterModel) -> None:
     while True:
         m.consortia = m.consortia.ensure(rows, m.sc.behaviour.partnering.max_consortium)
         k = cluster_partnering(a.view, a.n, cl.view, agreements, m.sectors, RATES.of(m),
-                               RULE.of(m), m.t, m.streams["partnering"], m.consortia.view)
+                               RULE.of(m), m.t, m.streams["partnering"], m.consortia.view, None,
+                               None)
         if k >= 0:
             break
         rows = -k  # more member companies than buffer rows: grow them, call again
@@ -110,9 +111,8 @@ def cluster_partnering(a, n, cl, agreements, sectors, rates, rule, step, rng, ou
     """
     active = cl.active
     n_c = active.shape[0]
-    # the whole step stays in this one function: a call between compiled functions that is
-    # not inlined increfs and decrefs each array argument (about 9 ns an array here), and
-    # splitting off the part after the index cost 1.2 us a step at 1,000 firms
+    # the whole step stays in one compiled call: splitting off the part after the index cost
+    # more than the rest of a small step (docs/performance.md)
     if index is None:
         co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(a.cluster[:n], a.atype,
                                                                   a.alive, n_c)
@@ -171,6 +171,9 @@ def commit_partnerships(k, p, n_free, cons, recent, step, params, rng, led):
     for q in range(k):
         slots[q] = p.free[n_free - 1 - q]
     rows = np.arange(k)
-    store_projects(p, slots, cons, rows, cons.group[:k], np.full(k, -1, np.int16), -1, step,
+    cluster = np.empty(k, np.int16)
+    for q in range(k):
+        cluster[q] = cons.group[q]
+    store_projects(p, slots, cons, rows, cluster, np.full(k, -1, np.int16), np.int64(-1), step,
                    params, rng)
     return tally_launches(k, cons, recent, step % 4, led)

@@ -71,9 +71,10 @@ def pole_call(m: ClusterModel) -> None:
     groups["discovery"] = 1.0
     groups["foreign"] = pp.foreign_prob
     m.consortia = cons = m.consortia.ensure(len(initiators), pp.max_consortium)
-    k = form_consortia(initiators, group[initiators],
+    k = form_consortia(initiators, group[initiators].astype(np.int32),
                        (co_ptr, co_idx, nc_ptr, nc_idx, np.zeros(0, np.int32)), groups,
-                       m.sectors, a.view, group, m.t, RULE.of(m), m.streams["poles"], cons.view)
+                       m.sectors, a.view, group, m.t, RULE.of(m), m.streams["poles"], cons.view,
+                       None)
     if k == 0:
         return
     rng = m.gen["jury"]
@@ -86,7 +87,7 @@ def pole_call(m: ClusterModel) -> None:
     rows, grants = judge_and_fund(k, cons.view, a.view, (z, rd_req), JURY.of(m), po.view,
                                   m.ledger.view, call, m.t, calls_left)
     if len(rows):
-        pole = cons.group[rows]
+        pole = cons.group[rows].astype(np.int16)
         slots = start_projects(m, cons, rows, a.cluster[cons.members[rows, 0]], pole, call)
         p = m.projects
         p.fund_rd[slots] = grants[rows, RD]
@@ -96,12 +97,13 @@ def pole_call(m: ClusterModel) -> None:
 
 @njit(cache=True)
 def pole_groups(a, n, po):
-    """The selected pole of each actor row ``< n`` by its sector (int32, ``-1`` when dead or
-    none) and the rows that can initiate a proposal (int32: companies, universities and
+    """The selected pole of each actor row ``< n`` by its sector (int16, as the actors'
+    ``cluster``, so that the group index and the consortia compile once for both; ``-1`` when
+    dead or none) and the rows that can initiate a proposal (int32: companies, universities and
     research centres of a selected pole)."""
     alive, atype, sector = a.alive, a.atype, a.sector
     sector_pole, status = po.sector_pole, po.status
-    group = np.empty(n, np.int32)
+    group = np.empty(n, np.int16)
     initiators = np.empty(n, np.int32)
     k = 0
     for i in range(n):

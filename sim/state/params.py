@@ -3,9 +3,9 @@
 A process declares the scalars its kernels read, once, as a :class:`Params`: a name per field
 and where its value comes from (a dotted path into the scenario, or a function of it).  Built
 once per model, the record is a one-element NumPy structured array: a kernel reads
-``p = params[0]`` then ``p.leave_rate``.  Passing it costs about 0.06 us more than an empty
-call (a structured array takes Numba's fast dispatch path), against 0.35 us for a view and
-1.1 us for a record scalar.
+``p = params[0]`` then ``p.leave_rate``.  A structured array takes Numba's fast dispatch path,
+a little dearer than a plain array and far cheaper than a view or a record scalar
+(docs/performance.md, "Views").
 
 Types are declared, never inferred from the values (a TOML ``1`` where ``1.0`` is meant would
 otherwise make an integer field, another compiled kernel and integer arithmetic).

@@ -2,16 +2,14 @@
 
 A view holds references to the arrays of a struct-of-arrays table (the actors, the projects,
 the clusters, ...), not copies: a kernel that writes ``a.load[i]`` writes the table's array.
-Measured on the development VM (2 vCPU, numba 0.68.1), a kernel call that takes one view of 21
-arrays dispatches in about 0.5 us against 1.1 us for the 21 arrays as separate arguments and
-2.5 us for a namedtuple of them; a view costs about 0.35 us more than one array, whatever its
-number of fields (docs/performance.md, "Views").  It works with ``cache=True`` and between
-compiled functions.
+Passing a view costs the same whatever its number of fields: less than its arrays as separate
+arguments, more than one or two of them, and much less than a namedtuple (docs/performance.md,
+"Views").  It works with ``cache=True`` and between compiled functions.
 
 Rule for kernels: read the fields a loop uses into local names first (``alive = a.alive``).
 Inside a loop that writes to an array, Numba cannot tell that the write leaves the view's
-fields alone, and reloads them at every iteration: writing through ``a.load[i]`` in a loop over
-100,000 actors took 7 times as long as through a local ``load``.
+fields alone, and reloads them at every iteration: writing through ``a.load[i]`` in a loop
+took several times as long as through a local ``load``.
 
 A kernel that reads one or two columns of a table takes them as arrays instead: the view would
 cost more to pass than the arrays.  A view is rebuilt when its table reallocates its arrays

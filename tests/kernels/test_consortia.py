@@ -154,7 +154,7 @@ def pole_mode_args(w: dict, *, step: int = 23) -> dict:
     selected[0] = True
     sector_pole[int(g.integers(S))] = 0
     group = np.where(w["alive"][:n], sector_pole[w["sector"][:n]], -1)
-    group = np.where((group >= 0) & selected[np.maximum(group, 0)], group, -1).astype(np.int32)
+    group = np.where((group >= 0) & selected[np.maximum(group, 0)], group, -1).astype(np.int16)
     comp = np.isin(w["atype"][:n], (SME, LARGE))
     co_ptr, co_idx = build_csr(group, comp, n_p)
     nc_ptr, nc_idx = build_csr(group, ~comp, n_p)
@@ -163,7 +163,7 @@ def pole_mode_args(w: dict, *, step: int = 23) -> dict:
     max_size = int(g.integers(3, 11))
     buf = out_buffers(max(len(initiators), 64), max_size)
     args = dict(
-        pool=initiators, pool_group=group[initiators],
+        pool=initiators, pool_group=group[initiators].astype(np.int32),
         group_rate=np.where(selected, float(g.uniform(0.3, 0.9)), 0.0), use_coop=False,
         sector_coop=g.uniform(0.3, 1.0, S),
         co_ptr=co_ptr, co_idx=co_idx, nc_ptr=nc_ptr, nc_idx=nc_idx,
@@ -318,7 +318,7 @@ def _refusals_allowed(max_refusals: int) -> int:
         alive=np.ones(n, np.bool_), atype=np.zeros(n, np.int8), sector=np.zeros(n, np.int16),
         province=np.zeros(n, np.int8), load=np.zeros(n, np.int16),
         capacity=np.ones(n, np.int16), knowledge=np.full((n, 2), 0.5, np.float32),
-        stage=np.zeros(n, np.float32), group_of=np.zeros(n, np.int32), tie_partner=tp,
+        stage=np.zeros(n, np.float32), group_of=np.zeros(n, np.int16), tie_partner=tp,
         tie_trust=np.full((n, TIES), 0.5, np.float32), last_project=np.full(n, -1, np.int32),
         step=0, n_candidates=0, w_h=1.0, w_v=0.8, w_t=1.0, w_p=0.3, threshold=100.0,
         max_refusals=max_refusals, max_size=2, grow_prob=0.0, require_mix=False,

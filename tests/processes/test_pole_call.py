@@ -234,7 +234,7 @@ def test_pole_groups(seed):
     group, initiators = pole_groups(a.view, n, po)
     want_g = np.where(alive[:n], sector_pole[sector[:n]], -1)
     want_g = np.where((want_g >= 0) & selected[np.maximum(want_g, 0)], want_g, -1)
-    assert group.dtype == np.int32 and np.array_equal(group, want_g)
+    assert group.dtype == np.int16 and np.array_equal(group, want_g)
     assert np.array_equal(initiators,
                           np.flatnonzero((want_g >= 0) & (atype[:n] != TRAINING_CENTRE)))
 

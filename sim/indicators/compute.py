@@ -132,13 +132,15 @@ def institutions(cl, po, agreements, step, led):
     """The institutions' stocks of the year: clusters active, dropped this year (by cluster),
     their agreements in force, their animators' effort (the sum over the tasks), the poles
     selected and the budget left."""
-    n_c = cl.status.shape[0]
+    status, status_step, effort = cl.status, cl.status_step, cl.effort
+    dropped, agreements_active, effort_fte = led.dropped, led.agreements_active, led.effort_fte
+    n_c = status.shape[0]
     active = 0
     for c in range(n_c):
-        active += cl.status[c] == ACTIVE
-        led.dropped[c] = 1.0 if cl.status[c] == DROPPED and cl.status_step[c] > step - 4 else 0.0
-        led.agreements_active[c] = agreements[c]
-        led.effort_fte[c] = 0.0 + pairwise_sum(cl.effort[c], 0, cl.effort.shape[1])
+        active += status[c] == ACTIVE
+        dropped[c] = 1.0 if status[c] == DROPPED and status_step[c] > step - 4 else 0.0
+        agreements_active[c] = agreements[c]
+        effort_fte[c] = 0.0 + pairwise_sum(effort[c], 0, effort.shape[1])
     led.clusters_active[()] = active
     selected = 0
     for p in range(po.status.shape[0]):

@@ -125,27 +125,30 @@ class Consortia:
 
 
 @njit(cache=True, inline='always')
-def pair_match(knowledge, atype, stage, province, i, j, trust, weights):
-    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3) with ``weights`` the
-    tuple (w_h, w_v, w_t, w_p).
+def pair_match(knowledge, i, j, actor_i, actor_j, trust, weights):
+    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3), ``actor_i`` and
+    ``actor_j`` their (type, value-chain stage, province), ``weights`` the tuple (w_h, w_v,
+    w_t, w_p).
 
-    Inlined into its callers by Numba (``inline='always'``): a compiled call that is not
-    inlined increfs and decrefs every array it passes, which cost more than the match itself
-    (docs/performance.md).
+    Inlined into its callers by Numba (``inline='always'``) and given scalars, not the actor
+    arrays: arrays passed to a compiled function, even an inlined one, are reference-counted at
+    every call, which cost more than the match itself (docs/performance.md).
     """
     w_h, w_v, w_t, w_p = weights
+    atype_i, stage_i, province_i = actor_i
+    atype_j, stage_j, province_j = actor_j
     s = 0.0
     for d in range(knowledge.shape[1]):
         s += knowledge[i, d] * knowledge[j, d]
     s = min(1.0, max(0.0, s))
     horizontal = 4.0 * s * (1.0 - s)
-    if is_company(atype[i]) and is_company(atype[j]):
-        dv = abs(stage[i] - stage[j])
+    if is_company(atype_i) and is_company(atype_j):
+        dv = abs(stage_i - stage_j)
         z = (dv - VERTICAL_PEAK) / VERTICAL_WIDTH
         vertical = np.exp(-z * z)
     else:
         vertical = 0.5  # R&D and training actors sit off the value chain
-    prox = 1.0 if province[i] == province[j] else 0.0
+    prox = 1.0 if province_i == province_j else 0.0
     return w_h * horizontal + w_v * vertical + w_t * trust + w_p * prox
 
 
@@ -153,7 +156,8 @@ def pair_match(knowledge, atype, stage, province, i, j, trust, weights):
 def match_score(a, i, j, weights):
     """Match of actors ``i`` and ``j`` of view ``a`` (dimensionless, about 0..3);
     ``weights`` = (w_h, w_v, w_t, w_p)."""
-    return pair_match(a.knowledge, a.atype, a.stage, a.province, i, j,
+    return pair_match(a.knowledge, i, j, (a.atype[i], a.stage[i], a.province[i]),
+                      (a.atype[j], a.stage[j], a.province[j]),
                       trust_of(a.tie_partner, a.tie_trust, i, j), weights)
 
 
@@ -243,12 +247,15 @@ def form_consortia(pool, pool_group, index, groups, sectors, a, group_of, step, 
     r = rule[0]
     nc_prob, threshold, grow_prob = r.nc_prob, r.threshold, r.grow_prob
     n_candidates, max_refusals = r.n_candidates, r.max_refusals
+    require_mix, mark_involvement = r.require_mix, r.mark_involvement
     weights = (r.w_h, r.w_v, r.w_t, r.w_p)
     co_ptr, co_idx, nc_ptr, nc_idx, cross_groups = index
     alive, atype, province, load, capacity = a.alive, a.atype, a.province, a.load, a.capacity
     knowledge, stage, last_project = a.knowledge, a.stage, a.last_project
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
-    out_members = out.members
+    out_members, out_size, out_match, out_group = out.members, out.size, out.match, out.group
+    out_foreign, out_cross, out_has_rd, out_has_training = (out.foreign, out.cross, out.has_rd,
+                                                            out.has_training)
     width = out_members.shape[1]
     cap_size = min(r.max_size, width)
     members = np.empty(width, np.int32)
@@ -321,7 +328,8 @@ def form_consortia(pool, pool_group, index, groups, sectors, a, group_of, step, 
                     continue
             if work is not None:
                 work[4] += 1
-            score = pair_match(knowledge, atype, stage, province, i, j,
+            score = pair_match(knowledge, i, j, (atype[i], stage[i], province[i]),
+                               (atype[j], stage[j], province[j]),
                                trust_of(tie_partner, tie_trust, i, j), weights)
             if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
                 members[size] = j
@@ -345,23 +353,23 @@ def form_consortia(pool, pool_group, index, groups, sectors, a, group_of, step, 
                 has_tr = True
             if group_of[members[m]] != g:
                 cross = True
-        if r.require_mix and not (has_co and (has_rd or has_tr)):
+        if require_mix and not (has_co and (has_rd or has_tr)):
             continue
         for m in range(size):
             load[members[m]] += 1
-            if r.mark_involvement:
+            if mark_involvement:
                 last_project[members[m]] = step
             out_members[n_out, m] = members[m]
         for m in range(size, width):
             out_members[n_out, m] = -1
-        out.size[n_out] = size
+        out_size[n_out] = size
         if work is not None:
             work[5] += size
-        out.match[n_out] = match_sum / (size - 1)
-        out.group[n_out] = g
-        out.foreign[n_out] = 1 if uniform(rng) < groups[g].foreign else 0
-        out.cross[n_out] = cross
-        out.has_rd[n_out] = has_rd
-        out.has_training[n_out] = has_tr
+        out_match[n_out] = match_sum / (size - 1)
+        out_group[n_out] = g
+        out_foreign[n_out] = 1 if uniform(rng) < groups[g].foreign else 0
+        out_cross[n_out] = cross
+        out_has_rd[n_out] = has_rd
+        out_has_training[n_out] = has_tr
         n_out += 1
     return n_out

@@ -95,6 +95,8 @@ def animation_budget(census, cl, t, params, led):
     ``animation_subsidy`` and ``fees``."""
     p = params[0]
     active, launch_step, effort = cl.active, cl.launch_step, cl.effort
+    subsidy, fee_sme, fee_large = cl.subsidy, cl.fee_sme, cl.fee_large
+    year_subsidy, year_fees = led.animation_subsidy, led.fees
     for c in range(active.shape[0]):
         if p.taper_per_year > 0:
             years = (t - launch_step[c]) // 4
@@ -123,8 +125,8 @@ def animation_budget(census, cl, t, params, led):
         fte = (s + fees) / p.cost_eur if s > 0 else 0.0
         for task in range(N_TASKS):
             effort[c, task] = fte * p.shares[task]
-        cl.subsidy[c] = s
-        cl.fee_sme[c] = fs
-        cl.fee_large[c] = fl
-        led.animation_subsidy[c] += s / 4.0
-        led.fees[c] += fees / 4.0
+        subsidy[c] = s
+        fee_sme[c] = fs
+        fee_large[c] = fl
+        year_subsidy[c] += s / 4.0
+        year_fees[c] += fees / 4.0

@@ -143,15 +143,16 @@ def tally_launches(k, cons, recent, col, led):
     members involved this quarter written to ``recent[:, col]``; returns (cross-cluster, with
     a foreign partner)."""
     launched, launched_members = led.launched, led.launched_members
+    group, size, cross, foreign = cons.group, cons.size, cons.cross, cons.foreign
     involved = np.zeros(launched.shape[0], np.int64)
     n_cross = 0
     n_foreign = 0
     for r in range(k):
-        g = cons.group[r]
+        g = group[r]
         launched[g] += 1
-        involved[g] += cons.size[r]
-        n_cross += cons.cross[r] != 0
-        n_foreign += cons.foreign[r] > 0
+        involved[g] += size[r]
+        n_cross += cross[r] != 0
+        n_foreign += foreign[r] > 0
     for g in range(launched.shape[0]):
         launched_members[g] += involved[g]
         recent[g, col] = involved[g]
@@ -167,13 +168,13 @@ def commit_partnerships(k, p, n_free, cons, recent, step, params, rng, led):
     :func:`sim.processes.projects.store_projects` with no pole and no call, and tallied per
     cluster by :func:`tally_launches` into ``recent`` (the clusters' launched_recent; whose
     counts it returns)."""
+    free, group = p.free, cons.group
     slots = np.empty(k, np.int32)
-    for q in range(k):
-        slots[q] = p.free[n_free - 1 - q]
-    rows = np.arange(k)
     cluster = np.empty(k, np.int16)
     for q in range(k):
-        cluster[q] = cons.group[q]
+        slots[q] = free[n_free - 1 - q]
+        cluster[q] = group[q]
+    rows = np.arange(k)
     store_projects(p, slots, cons, rows, cluster, np.full(k, -1, np.int16), np.int64(-1), step,
                    params, rng)
     return tally_launches(k, cons, recent, step % 4, led)

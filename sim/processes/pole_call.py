@@ -157,26 +157,29 @@ def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, g
 def _scores(k, cons, a, z, jury, call, led):
     """The jury's scores of the ``k`` proposals and whether each is labelled; books the
     proposals and the labelled consortia of call ``call`` in the ledger."""
-    members, size = cons.members, cons.size
+    members, size, group, match = cons.members, cons.size, cons.group, cons.match
+    has_rd, has_training, foreign = cons.has_rd, cons.has_training, cons.foreign
+    proposals, labelled_n, partners = led.proposals, led.labelled, led.consortium_partners
+    atype = a.atype
     cap_mean = consortium_means(a.capability, members, size, k)
     score = np.empty(k)
     labelled = np.zeros(k, np.bool_)
     for i in range(k):
-        g = cons.group[i]
-        led.proposals[g, call] += 1
-        s = W_CAPABILITY * cap_mean[i] + W_MATCH * cons.match[i]
-        s = s + (W_RD if cons.has_rd[i] else 0.0)
-        s = s + (W_TRAINING if cons.has_training[i] else 0.0)
-        s = s + (W_FOREIGN if cons.foreign[i] > 0 else 0.0)
+        g = group[i]
+        proposals[g, call] += 1
+        s = W_CAPABILITY * cap_mean[i] + W_MATCH * match[i]
+        s = s + (W_RD if has_rd[i] else 0.0)
+        s = s + (W_TRAINING if has_training[i] else 0.0)
+        s = s + (W_FOREIGN if foreign[i] > 0 else 0.0)
         s = s + jury.noise * z[i]
         score[i] = s
         if s >= jury.threshold:
             labelled[i] = True
-            led.labelled[g, call] += 1
+            labelled_n[g, call] += 1
             for m in range(size[i]):
-                led.consortium_partners[call, a.atype[members[i, m]]] += 1
+                partners[call, atype[members[i, m]]] += 1
             led.consortium_size[call] += size[i]
-            led.consortium_foreign[call] += cons.foreign[i]
+            led.consortium_foreign[call] += foreign[i]
     return score, labelled
 
 
@@ -205,7 +208,8 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     """
     j = jury[0]
     z, rd_req = draws
-    members, size, remaining = cons.members, cons.size, po.remaining
+    members, size, group, remaining = cons.members, cons.size, cons.group, po.remaining
+    load, a_pole, last_project, funded_n = a.load, a.pole, a.last_project, led.funded
     score, labelled = _scores(k, cons, a, z, j, call, led)
     funded = np.zeros(k, np.bool_)
     grants = np.zeros((k, 3))
@@ -216,8 +220,9 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
             envelope[q] = remaining[GRANTS[q]] / calls_left
         tr_req = np.empty(k)
         inv_req = np.empty(k)
+        has_training = cons.has_training
         for i in range(k):
-            tr_req[i] = j.training_eur if cons.has_training[i] else 0.0
+            tr_req[i] = j.training_eur if has_training[i] else 0.0
             inv_req[i] = j.investment_eur
         order = np.argsort(-score, kind="mergesort")  # stable, as NumPy's kind="stable"
         fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants)
@@ -232,17 +237,17 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     n_funded = 0
     for i in range(k):
         if funded[i]:
-            led.funded[cons.group[i], call] += 1
+            funded_n[group[i], call] += 1
             rows[n_funded] = i
             n_funded += 1
         else:  # a proposal that is not funded frees its partners' capacity
             for m in range(size[i]):
-                a.load[members[i, m]] -= 1
+                load[members[i, m]] -= 1
     for q in range(3):
         led.pole_funding[GRANTS[q]] += total[q]
     for r in range(n_funded):
         i = rows[r]
         for m in range(size[i]):
-            a.pole[members[i, m]] = cons.group[i]
-            a.last_project[members[i, m]] = step
+            a_pole[members[i, m]] = group[i]
+            last_project[members[i, m]] = step
     return rows[:n_funded], grants

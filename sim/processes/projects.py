@@ -103,29 +103,34 @@ def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng)
     per project, in order), unfunded, members ``-1`` padded."""
     pr = params[0]
     spread = pr.duration_max - pr.duration_min + 1
-    width = cons.members.shape[1]
+    active, start, end, p_cluster, p_pole = p.active, p.start, p.end, p.cluster, p.pole
+    p_call, size, members, match, has_rd = p.call, p.size, p.members, p.match, p.has_rd
+    has_training, foreign, cross = p.has_training, p.foreign, p.cross
+    fund_rd, fund_training, fund_investment = p.fund_rd, p.fund_training, p.fund_investment
+    c_members = cons.members
+    width = c_members.shape[1]
     for i in range(slots.shape[0]):
         s = slots[i]
         row = rows[i]
-        p.active[s] = True
-        p.start[s] = step
-        p.end[s] = step + pr.duration_min + randbelow(rng, spread)
-        p.cluster[s] = cluster[i]
-        p.pole[s] = pole[i]
-        p.call[s] = call
-        p.size[s] = cons.size[row]
+        active[s] = True
+        start[s] = step
+        end[s] = step + pr.duration_min + randbelow(rng, spread)
+        p_cluster[s] = cluster[i]
+        p_pole[s] = pole[i]
+        p_call[s] = call
+        size[s] = cons.size[row]
         for m in range(width):
-            p.members[s, m] = cons.members[row, m]
-        for m in range(width, p.members.shape[1]):
-            p.members[s, m] = -1
-        p.match[s] = cons.match[row]
-        p.has_rd[s] = cons.has_rd[row]
-        p.has_training[s] = cons.has_training[row]
-        p.foreign[s] = cons.foreign[row]
-        p.cross[s] = cons.cross[row]
-        p.fund_rd[s] = 0.0
-        p.fund_training[s] = 0.0
-        p.fund_investment[s] = 0.0
+            members[s, m] = c_members[row, m]
+        for m in range(width, members.shape[1]):
+            members[s, m] = -1
+        match[s] = cons.match[row]
+        has_rd[s] = cons.has_rd[row]
+        has_training[s] = cons.has_training[row]
+        foreign[s] = cons.foreign[row]
+        cross[s] = cons.cross[row]
+        fund_rd[s] = 0.0
+        fund_training[s] = 0.0
+        fund_investment[s] = 0.0
 
 
 @njit(cache=True)
@@ -154,6 +159,8 @@ def complete_projects(step, p, a, effort, params, rng, out):
     """
     pr = params[0]
     p_active, p_end, p_members, p_size = p.active, p.end, p.members, p.size
+    p_foreign, p_has_rd = p.foreign, p.has_rd
+    p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
     alive, atype, load, value_added = a.alive, a.atype, a.load, a.value_added
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
@@ -179,12 +186,12 @@ def complete_projects(step, p, a, effort, params, rng, out):
         n_innov = 0
         if success and n_alive > 0:
             gain = pr.productivity_gain
-            if p.fund_training[q] > 0.0:
+            if p_fund_training[q] > 0.0:
                 gain += pr.training_gain
-            if p.fund_investment[q] > 0.0:
+            if p_fund_investment[q] > 0.0:
                 gain += pr.investment_gain
             mult = np.exp(gain)
-            p_export = pr.export_gain * (2.0 if p.foreign[q] > 0 else 1.0)
+            p_export = pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0)
             for d in range(dims):
                 mean[d] /= n_alive
             for m in range(size):
@@ -219,7 +226,7 @@ def complete_projects(step, p, a, effort, params, rng, out):
                     touch_tie(tie_partner, tie_trust, ja, jb, delta)
         spin = False
         if success:
-            ps = pr.spinoff_prob_research if p.has_rd[q] else pr.spinoff_prob
+            ps = pr.spinoff_prob_research if p_has_rd[q] else pr.spinoff_prob
             spin = uniform(rng) < ps
         out[n_done].slot = q
         out[n_done].success = success
@@ -243,6 +250,7 @@ def resolve_projects(step, p, n_free, a, effort, params, rng, out):
     the free list's length.
     """
     k = complete_projects(step, p, a, effort, params, rng, out)
+    members, cluster, free, active = p.members, p.cluster, p.free, p.active
     n_success = 0
     n_innov = 0
     n_spin = 0
@@ -251,12 +259,13 @@ def resolve_projects(step, p, n_free, a, effort, params, rng, out):
         n_success += out[q].success
         n_innov += out[q].innovations
         if out[q].spinoff:
-            out[n_spin].lead = p.members[s, 0]
-            out[n_spin].parent = p.cluster[s]
+            out[n_spin].lead = members[s, 0]
+            out[n_spin].parent = cluster[s]
             n_spin += 1
     for q in range(k):
         s = out[q].slot
-        p.free[n_free + q] = s
-        p.active[s] = False
-        p.members[s, :] = -1
+        free[n_free + q] = s
+        active[s] = False
+        for m in range(members.shape[1]):
+            members[s, m] = -1
     return k, n_success, n_innov, n_spin

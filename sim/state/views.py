@@ -6,10 +6,12 @@ Passing a view costs the same whatever its number of fields: less than its array
 arguments, more than one or two of them, and much less than a namedtuple (docs/performance.md,
 "Views").  It works with ``cache=True`` and between compiled functions.
 
-Rule for kernels: read the fields a loop uses into local names first (``alive = a.alive``).
-Inside a loop that writes to an array, Numba cannot tell that the write leaves the view's
-fields alone, and reloads them at every iteration: writing through ``a.load[i]`` in a loop
-took several times as long as through a local ``load``.
+Rule for kernels: read the fields a kernel uses into local names at its top (``alive =
+a.alive``) and use those.  Inside a loop that writes to an array, Numba cannot tell that the
+write leaves the view's fields alone, and reloads them at every iteration: writing through
+``a.load[i]`` in a loop took several times as long as through a local ``load``.  Pass helpers
+called in hot loops scalars, not arrays: arrays passed to a compiled function, even an inlined
+one, are reference-counted at every call (docs/performance.md).
 
 A kernel that reads one or two columns of a table takes them as arrays instead: the view would
 cost more to pass than the arrays.  A view is rebuilt when its table reallocates its arrays

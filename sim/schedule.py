@@ -58,6 +58,7 @@ def substeps() -> tuple[SubStep, ...]:
     out = []
 
     def visit(body, quarter):
+        """Collect the sub-steps of ``body`` (inside ``if self.quarter == quarter``)."""
         for node in body:
             if isinstance(node, ast.If):
                 t = node.test

@@ -49,7 +49,18 @@ SECTOR = np.dtype([("cooperation", np.float64), ("knowledge_intensity", np.float
 
 
 def sector_table(sc: Scenario) -> np.ndarray:
-    """The scenario's sectors as a structured array of :data:`SECTOR` rows."""
+    """The scenario's sectors as a structured array.
+
+    Parameters
+    ----------
+    sc : Scenario
+
+    Returns
+    -------
+    ndarray(SECTOR, (S,))
+        One row per sector of ``sc.world.sectors``: cooperation, knowledge intensity, growth,
+        large firms' share, exporters' share.
+    """
     out = np.zeros(len(sc.world.sectors), SECTOR)
     for s, spec in enumerate(sc.world.sectors):
         out[s] = (spec.cooperation, spec.knowledge_intensity, spec.growth, spec.large_share,
@@ -352,10 +363,25 @@ _NO_ROWS = np.zeros(0, np.int64)
 
 def spawn_companies(m: ClusterModel, sector: np.ndarray, origin: int,
                     like: np.ndarray | None = None) -> np.ndarray:
-    """Create new SMEs of the given sectors (partnership spin-offs and pole-assets firms); a
-    spin-off copies its parent's (``like``) technology profile and province.  Returns their
-    rows.
+    """Create new SMEs (partnership spin-offs and pole-assets firms).
 
+    Parameters
+    ----------
+    m : ClusterModel
+    sector : ndarray(int, (k,))
+        Each new company's sector.
+    origin : int
+        ``codes.SPINOFF_PARTNERSHIP`` or ``codes.POLE_ASSETS``: chooses the stream.
+    like : ndarray(int, (k,)), optional
+        Each spin-off's parent, whose technology profile and province it copies.
+
+    Returns
+    -------
+    ndarray(int64, (k,))
+        The new companies' rows (Mesa handles made when the model keeps them).
+
+    Notes
+    -----
     The attributes are drawn by :func:`spawn_smes` from the origin's own kernel stream, so
     that a variant which changes, say, the number of pole-assets firms does not shift the draws
     of the partnership spin-offs.

@@ -113,9 +113,25 @@ def _cells(s: Sum, fixed: dict[str, list[int]], where: dict[str, tuple[int, int]
 def year_plan(clusters: tuple[str, ...], poles: tuple[str, ...], n_calls: int,
               cohort_years: tuple[int, ...], cohort_of: tuple[int, ...],
               calls: tuple[int, ...]) -> Plan:
-    """The plan of a year's rows for clusters ``clusters`` (cluster ``c`` of cohort
-    ``cohort_years[cohort_of[c]]``), poles ``poles``, ``n_calls`` calls of which ``calls``
-    (0-based) are held this year."""
+    """The plan of a year's rows: every row of every indicator of the catalogue.
+
+    Parameters
+    ----------
+    clusters, poles : tuple of str
+        The clusters' and the poles' names (the keys of their breakdowns).
+    n_calls : int
+        The scenario's calls.
+    cohort_years, cohort_of : tuple of int
+        The clusters' launch years, sorted, and each cluster's index among them.
+    calls : tuple of int
+        The calls held this year (0-based).
+
+    Returns
+    -------
+    Plan
+        The rows' strings and, per row, the ledger's cells of its numerator and denominator.
+        Cached: the same arguments give the same plan object.
+    """
     names = dict(FIXED_KEYS, cluster=clusters, pole=poles)
     sizes = dim_sizes(len(clusters), len(poles), n_calls)
     where = buffer_layout(len(clusters), len(poles), n_calls)[0]
@@ -147,6 +163,7 @@ def year_plan(clusters: tuple[str, ...], poles: tuple[str, ...], n_calls: int,
                     parts[f"{side}_idx"].append(flat)
 
     def csr(lists):
+        """Lists of cells as (pointers, indices)."""
         ptr = np.zeros(len(lists) + 1, np.int64)
         ptr[1:] = np.cumsum([len(x) for x in lists])
         idx = np.array([c for x in lists for c in x], np.int64)

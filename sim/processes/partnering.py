@@ -29,12 +29,14 @@ RATES = Params(floats={
     "initiate_rate": _P + "initiate_rate", "initiate_promotion": _P + "initiate_promotion",
     "discovery_base": _P + "discovery_base", "discovery_effort": _P + "discovery_effort",
     "cross_prob": _P + "cross_cluster_prob", "foreign_prob": _P + "foreign_prob"})
+# how a member searches and who accepts, in the clusters and at the poles' calls alike
+SEARCH = {"w_h": _P + "w_horizontal", "w_v": _P + "w_vertical", "w_t": _P + "w_trust",
+          "w_p": _P + "w_proximity", "threshold": _P + "accept_threshold",
+          "n_candidates": _P + "candidates", "max_refusals": _P + "max_refusals"}
 RULE = consortium_rule(
-    nc_prob=_P + "rd_candidate_prob", w_h=_P + "w_horizontal", w_v=_P + "w_vertical",
-    w_t=_P + "w_trust", w_p=_P + "w_proximity", threshold=_P + "accept_threshold",
-    grow_prob=_P + "consortium_growth", n_candidates=_P + "candidates",
-    max_refusals=_P + "max_refusals", max_size=_P + "max_consortium",
-    use_coop=lambda sc: True, require_mix=lambda sc: False, mark_involvement=lambda sc: True)
+    **SEARCH, nc_prob=_P + "rd_candidate_prob", grow_prob=_P + "consortium_growth",
+    max_size=_P + "max_consortium", use_coop=lambda sc: True, require_mix=lambda sc: False,
+    mark_involvement=lambda sc: True)
 
 
 def partnering(m: ClusterModel) -> None:

@@ -25,6 +25,7 @@ from sim.kernels.consortia import GROUP, consortium_rule, form_consortia
 from sim.kernels.groups import member_index
 from sim.kernels.predicates import is_training
 from sim.kernels.sums import pairwise_sum
+from sim.processes.partnering import SEARCH
 from sim.processes.projects import start_projects
 from sim.state.codes import GRANTS, INVESTMENT, RD, SELECTED, TRAINING
 from sim.state.params import Params
@@ -32,12 +33,10 @@ from sim.state.params import Params
 if TYPE_CHECKING:
     from sim.model import ClusterModel
 
-_P, _Q = "behaviour.partnering.", "policy.poles."
+_Q = "policy.poles."
 RULE = consortium_rule(
-    nc_prob=_Q + "rd_slot_prob", w_h=_P + "w_horizontal", w_v=_P + "w_vertical",
-    w_t=_P + "w_trust", w_p=_P + "w_proximity", threshold=_P + "accept_threshold",
-    grow_prob=_Q + "consortium_growth", n_candidates=_P + "candidates",
-    max_refusals=_P + "max_refusals", max_size=_Q + "max_consortium",
+    **SEARCH, nc_prob=_Q + "rd_slot_prob", grow_prob=_Q + "consortium_growth",
+    max_size=_Q + "max_consortium",
     # proposals are not projects: they leave the members' involvement (last_project) alone
     use_coop=lambda sc: False, require_mix=lambda sc: True, mark_involvement=lambda sc: False)
 JURY = Params(floats={

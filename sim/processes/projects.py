@@ -84,8 +84,25 @@ def projects(m: ClusterModel) -> None:
 
 def start_projects(m: ClusterModel, consortia, rows: np.ndarray, cluster: np.ndarray,
                    pole: np.ndarray, call: int) -> np.ndarray:
-    """Start the consortia ``rows`` of the buffers ``consortia`` as projects now (``cluster``
-    and ``pole`` one per row); return their slots."""
+    """Start consortia of the buffers as projects this quarter.
+
+    Parameters
+    ----------
+    m : ClusterModel
+    consortia : sim.kernels.consortia.Consortia
+        The buffers the consortia were formed in.
+    rows : ndarray(int64, (k,))
+        The buffers' rows to start.
+    cluster, pole : ndarray(int16, (k,))
+        Each project's cluster (its lead's; -1 none) and pole (-1 for a cluster partnership).
+    call : int
+        The call of a pole project (-1 for a cluster partnership).
+
+    Returns
+    -------
+    ndarray(int32, (k,))
+        The projects' slots, each with its duration drawn from the ``durations`` stream.
+    """
     p = m.projects
     k = len(rows)
     p.reserve(k)

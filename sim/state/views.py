@@ -27,12 +27,26 @@ from numba.experimental import structref
 
 
 def define_view(module: str, name: str, fields: tuple[str, ...], doc: str) -> type:
-    """Define the view class ``name`` over ``fields`` in ``module``.
+    """Define a view class.
 
-    Registers its Numba type as ``<name>Type`` in the module (Numba's cache finds it there when
-    it loads compiled kernels) and returns the proxy class, which kernels read like an object
-    with the fields as attributes.  Build views with a ``@njit(cache=True)`` constructor
-    (``return View(*arrays)``): the proxy's own constructor compiles anew in every process.
+    Parameters
+    ----------
+    module : str
+        The defining module's ``__name__``: its Numba type is registered there as
+        ``<name>Type``, where Numba's cache finds it when it loads compiled kernels.
+    name : str
+        The class's name.
+    fields : tuple of str
+        The fields (arrays), in the order the constructor takes them.
+    doc : str
+        The class's docstring.
+
+    Returns
+    -------
+    type
+        The proxy class, which kernels read like an object with the fields as attributes.
+        Build views with a ``@njit(cache=True)`` constructor (``return View(*arrays)``): the
+        proxy's own constructor compiles anew in every process.
     """
     typ = structref.register(type(f"{name}Type", (types.StructRef,), {
         "__module__": module, "__qualname__": f"{name}Type",

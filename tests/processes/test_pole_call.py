@@ -23,6 +23,20 @@ from tests.worlds import actors_of, ledger
 SEEDS = range(12)
 
 
+def numpy_funding(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants):
+    """The pole call's funding loop as it was in Python, before ``fund_proposals``."""
+    for i in order:
+        if not labelled[i] or rd_req[i] > envelope[0]:
+            continue
+        funded[i] = True
+        grants[i, 0] = rd_req[i]
+        envelope[0] -= rd_req[i]
+        for col, req in ((1, tr_req[i]), (2, inv_req[i])):
+            if 0 < req <= envelope[col]:
+                grants[i, col] = req
+                envelope[col] -= req
+
+
 def jury_numpy(k, members, size, match, pole, foreign, has_rd, has_tr, capability, atype, z,
                rd_req, jury_noise, label_threshold, training_eur, investment_eur, fund,
                calls_left, remaining, load, a_pole, last_project, step, call, c):
@@ -48,16 +62,8 @@ def jury_numpy(k, members, size, match, pole, foreign, has_rd, has_tr, capabilit
     grants = np.zeros((k, 3))
     if fund:
         envelope = remaining[[RD, TRAINING, INVESTMENT]] / max(calls_left, 1)
-        for i in np.argsort(-score, kind="stable"):  # the loop before fund_proposals
-            if not labelled[i] or rd_req[i] > envelope[0]:
-                continue
-            funded[i] = True
-            grants[i, 0] = rd_req[i]
-            envelope[0] -= rd_req[i]
-            for col, req in ((1, tr_req[i]), (2, inv_req[i])):
-                if 0 < req <= envelope[col]:
-                    grants[i, col] = req
-                    envelope[col] -= req
+        numpy_funding(np.argsort(-score, kind="stable"), labelled, rd_req, tr_req, inv_req,
+                      envelope, funded, grants)
         remaining[[RD, TRAINING, INVESTMENT]] -= grants.sum(axis=0)
     for i in np.flatnonzero(~funded):
         load[members[i, : size[i]]] -= 1
@@ -252,15 +258,6 @@ def test_fund_proposals(seed):
     funded, grants, envelope = np.zeros(k, bool), np.zeros((k, 3)), env.copy()
     fund_proposals(order, labelled, rd, tr, inv, envelope, funded, grants)
     w_funded, w_grants, w_env = np.zeros(k, bool), np.zeros((k, 3)), env.copy()
-    for i in order:  # the loop of the pole call before the kernel
-        if not labelled[i] or rd[i] > w_env[0]:
-            continue
-        w_funded[i] = True
-        w_grants[i, 0] = rd[i]
-        w_env[0] -= rd[i]
-        for col, req in ((1, tr[i]), (2, inv[i])):
-            if 0 < req <= w_env[col]:
-                w_grants[i, col] = req
-                w_env[col] -= req
+    numpy_funding(order, labelled, rd, tr, inv, w_env, w_funded, w_grants)
     assert np.array_equal(funded, w_funded)
     assert np.array_equal(grants, w_grants) and np.array_equal(envelope, w_env)

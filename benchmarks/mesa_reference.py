@@ -46,15 +46,19 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from sim.kernels.bookkeeping import tally_launches
-from sim.kernels.consortia import cluster_partnering, partnering_params
+from sim.indicators.ledger import Ledger
+from sim.kernels.consortia import Consortia
 from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
-from sim.state import consortium_buffers
+from sim.processes.partnering import RATES, RULE, cluster_partnering, tally_launches
+from sim.state.actors import Actors
+from sim.state.codes import KNOW, MAPPING, N_TASKS, PARTNERSHIPS
+from sim.state.institutions import CLUSTER_FIELDS, _clusters_view
+from sim.world import SECTOR
 
-# actor types (sim.state): companies are SME and LARGE
+# actor types (sim.state.codes), restated: companies are SME and LARGE
 SME, LARGE, UNIVERSITY, RESEARCH_CENTRE, TRAINING_CENTRE = 0, 1, 2, 3, 4
-TIES = 8  # tie slots per actor (sim.state.TIES)
+TIES = 8  # tie slots per actor (sim.state.codes.TIES)
 
 # the rule's fixed constants, restated independently of the kernel
 TASTE_HALF_WIDTH = 0.25
@@ -91,7 +95,8 @@ class RuleParams:
 
 @dataclass
 class World:
-    """A synthetic population as the model's arrays (same dtypes as :class:`sim.state.Actors`)."""
+    """A synthetic population as the model's arrays (same dtypes as
+    :class:`sim.state.actors.Actors`)."""
 
     n: int
     n_clusters: int
@@ -109,7 +114,7 @@ class World:
     tie_trust: np.ndarray  # float32 (n, TIES)
     sector_coop: np.ndarray  # float64 (S,)
     active: np.ndarray  # bool (C,)
-    effort_partnerships: np.ndarray  # float64 (C,) animator efforts, as in sim.institutions
+    effort_partnerships: np.ndarray  # float64 (C,) animator efforts (Clusters.effort's columns)
     effort_know: np.ndarray  # float64 (C,)
     effort_mapping: np.ndarray  # float64 (C,)
     agreements: np.ndarray  # int64 (C,) active intercluster agreements
@@ -120,7 +125,7 @@ class World:
 def cluster_probabilities(w: World) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-cluster initiation, discovery, cross-cluster and foreign probabilities.
 
-    Same formulas as :func:`sim.processes.partnering`.
+    Same formulas as :func:`sim.processes.partnering.cluster_probabilities`.
     """
     p = w.params
     rate = np.where(w.active, p.initiate_rate * (1.0 + p.initiate_promotion
@@ -422,51 +427,77 @@ class RefModel(mesa.Model):
 
 
 class KernelPartnering:
-    """What :func:`sim.processes.partnering` does per step, on a :class:`World`'s arrays.
+    """What :func:`sim.processes.partnering.partnering` does per step, on a :class:`World`'s
+    arrays.
 
-    The step reuses cached output buffers (``ClusterModel.buffers``) and makes the one
-    compiled call :func:`sim.kernels.consortia.cluster_partnering` (member index, per-cluster
+    The world's arrays are copied into the model's own tables (an
+    :class:`sim.state.actors.Actors`, the clusters' view, the sectors' table, the rule's
+    records from the world's parameters), so a kernel and a reference built from one world
+    never share state.  A step reuses cached output buffers (as the model's
+    ``Consortia.ensure``) and makes the one compiled call
+    :func:`sim.processes.partnering.cluster_partnering` (member index, per-cluster
     probabilities, ``form_consortia`` with the explicit xoshiro256** state), then books
-    launches per cluster.
-    The arrays are copies, so a kernel and a reference built from one world never share state.
+    launches per cluster (:func:`sim.processes.partnering.tally_launches`).
     """
 
     def __init__(self, world: World, seed: int = 0, *, keep_index: bool = False) -> None:
         w = world
         self.world = w
         self.n = w.n
-        self.alive = w.alive.copy()
-        self.atype = w.atype.copy()
-        self.sector = w.sector.copy()
-        self.province = w.province.copy()
-        self.cluster = w.cluster.copy()
-        self.load = w.load.copy()
-        self.capacity = w.capacity.copy()
-        self.knowledge = w.knowledge.copy()
-        self.stage = w.stage.copy()
-        self.tie_partner = w.tie_partner.copy()
-        self.tie_trust = w.tie_trust.copy()
-        self.last_project = np.full(w.n, -1, np.int32)
+        a = Actors(w.n, w.knowledge.shape[1])
+        for name in ("alive", "atype", "sector", "province", "cluster", "load", "capacity",
+                     "knowledge", "stage", "tie_partner", "tie_trust"):
+            getattr(a, name)[...] = getattr(w, name)
+        a.n = w.n
+        self.actors = a
+        # the arrays by name, as the floor (benchmarks/floor.py) reads them
+        for name in ("alive", "atype", "sector", "province", "cluster", "load", "capacity",
+                     "knowledge", "stage", "tie_partner", "tie_trust", "last_project"):
+            setattr(self, name, getattr(a, name))
         self.sector_coop = w.sector_coop.copy()
+        self.sectors = np.zeros(len(w.sector_coop), SECTOR)
+        self.sectors["cooperation"] = w.sector_coop
+        effort = np.zeros((w.n_clusters, N_TASKS))
+        effort[:, PARTNERSHIPS] = w.effort_partnerships
+        effort[:, KNOW] = w.effort_know
+        effort[:, MAPPING] = w.effort_mapping
+        self.recent = np.zeros((w.n_clusters, 4), np.int64)
+        cl = dict(active=w.active.copy(), status=np.zeros(w.n_clusters, np.int8),
+                  status_step=np.zeros(w.n_clusters, np.int64),
+                  launch_step=np.zeros(w.n_clusters, np.int64),
+                  last_eval_step=np.zeros(w.n_clusters, np.int64),
+                  sectors=np.zeros((w.n_clusters, 1), np.bool_),
+                  sector_clusters=np.full((1, 1), -1, np.int32), effort=effort,
+                  subsidy=np.zeros(w.n_clusters), fee_sme=np.zeros(w.n_clusters),
+                  fee_large=np.zeros(w.n_clusters), launched_recent=self.recent,
+                  pole=np.full(w.n_clusters, -1, np.int64))
+        self.clusters = _clusters_view(*(cl[f] for f in CLUSTER_FIELDS))
+        self.agreements = w.agreements.copy()
+        p = w.params
+        self.rates = rule_record(RATES, initiate_rate=p.initiate_rate,
+                                 initiate_promotion=p.initiate_promotion,
+                                 discovery_base=p.discovery_base,
+                                 discovery_effort=p.discovery_effort,
+                                 cross_prob=p.cross_cluster_prob, foreign_prob=p.foreign_prob)
+        self.rule = rule_record(RULE, nc_prob=p.rd_candidate_prob, w_h=p.w_horizontal,
+                                w_v=p.w_vertical, w_t=p.w_trust, w_p=p.w_proximity,
+                                threshold=p.accept_threshold, grow_prob=p.consortium_growth,
+                                n_candidates=p.candidates, max_refusals=p.max_refusals,
+                                max_size=p.max_consortium, use_coop=True, require_mix=False,
+                                mark_involvement=True)
         self.rng = new_state(np.random.SeedSequence(seed))
-        self.params = partnering_params(w.params)
         self.t = 0
         self.k = 0
-        self.launched = np.zeros(w.n_clusters, np.int64)  # per cluster, cumulative
-        self.launched_members = np.zeros(w.n_clusters, np.int64)
-        self.recent = np.zeros((w.n_clusters, 4), np.int64)
+        self.ledger = Ledger(w.n_clusters, 1, 1)  # launches per cluster, cumulative
+        self.launched = self.ledger.launched
+        self.launched_members = self.ledger.launched_members
         self.cross = self.foreign = 0
-        self._buffers: tuple[np.ndarray, ...] | None = None
+        self.consortia_buffers = Consortia(64, p.max_consortium)
         # keep_index: the clusters' member index is built once and passed to every step (what
         # an index kept up to date across quarters would cost); otherwise every step builds it,
         # as the model does
         self.index = (member_index(self.cluster, self.atype, self.alive, w.n_clusters)
                       if keep_index else None)
-
-    def buffers(self, rows: int, width: int) -> tuple[np.ndarray, ...]:
-        """Output buffers with at least ``rows`` rows (as ``ClusterModel.buffers``)."""
-        self._buffers = consortium_buffers(rows, width, self._buffers)
-        return self._buffers
 
     def step(self, work: np.ndarray | None = None) -> int:
         """One partnership step; returns the number of consortia formed.
@@ -474,29 +505,21 @@ class KernelPartnering:
         ``work`` (int64, (6,)), when given, receives the kernel's work counters
         (see :func:`sim.kernels.consortia.form_consortia`).
         """
-        w, p = self.world, self.world.params
-        n = self.n
+        p = self.world.params
         self.t += 1
-        extra = () if work is None else (work,)  # the optional arguments, positionally
-        if self.index is not None:
-            extra = (work, self.index)
         rows = 0
         while True:
-            buf = self.buffers(rows, p.max_consortium)
-            k = cluster_partnering(
-                n, self.params, w.active, w.effort_partnerships, w.effort_know,
-                w.effort_mapping, w.agreements, self.sector_coop, self.alive, self.atype,
-                self.sector, self.province, self.load, self.capacity, self.knowledge,
-                self.stage, self.cluster, self.tie_partner, self.tie_trust, self.last_project,
-                self.t, p.candidates, p.max_refusals, p.max_consortium, self.rng, *buf, *extra,
-            )
+            self.consortia_buffers = self.consortia_buffers.ensure(rows, p.max_consortium)
+            k = cluster_partnering(self.actors.view, self.n, self.clusters, self.agreements,
+                                   self.sectors, self.rates, self.rule, self.t, self.rng,
+                                   self.consortia_buffers.view, work, self.index)
             if k >= 0:
                 break
             rows = -k  # more member companies than buffer rows: grow, call again
         self.k = k
         if k:  # the model's bookings (sim.processes.partnering)
-            n_cross, n_foreign = tally_launches(k, buf[3], buf[1], buf[4], buf[5], self.launched,
-                                                self.launched_members, self.recent, self.t % 4)
+            n_cross, n_foreign = tally_launches(k, self.consortia_buffers.view, self.recent,
+                                                self.t % 4, self.ledger.view)
             self.cross += n_cross
             self.foreign += n_foreign
         else:
@@ -505,16 +528,24 @@ class KernelPartnering:
 
     def consortia(self) -> list[Consortium]:
         """The last step's consortia, in the reference's record format."""
-        members, size, match, group, foreign, cross = self._buffers[:6]
-        return [Consortium(members=tuple(int(j) for j in members[r, :size[r]]),
-                           cluster=int(group[r]), match=float(match[r]),
-                           foreign=bool(foreign[r]), cross=bool(cross[r]))
+        b = self.consortia_buffers
+        return [Consortium(members=tuple(int(j) for j in b.members[r, :b.size[r]]),
+                           cluster=int(b.group[r]), match=float(b.match[r]),
+                           foreign=bool(b.foreign[r]), cross=bool(b.cross[r]))
                 for r in range(self.k)]
 
     def set_loads(self, loads: np.ndarray) -> None:
         """Put every actor's load back (to repeat a step from the same state)."""
         np.copyto(self.load, loads)
         self.last_project.fill(-1)
+
+
+def rule_record(params, **values) -> np.ndarray:
+    """The record of ``params`` (a :class:`sim.state.params.Params`) holding ``values``."""
+    rec = np.zeros(1, params.dtype)
+    for name in params.names:
+        rec[0][name] = values[name]
+    return rec
 
 
 def build_pair(n: int, world_seed: int = 0, *, model_seed: int = 1, kernel_seed: int = 1,

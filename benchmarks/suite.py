@@ -77,14 +77,10 @@ def base_population() -> int:
 
 
 def state_bytes(m) -> int:
-    """Bytes of the model's array state: actors, projects, consortium buffers."""
-    from dataclasses import fields
-
-    total = sum(getattr(m.actors, f.name).nbytes for f in fields(m.actors) if f.name != "n")
-    total += sum(getattr(m.projects, f.name).nbytes for f in fields(m.projects)
-                 if hasattr(getattr(m.projects, f.name), "nbytes"))
-    total += sum(b.nbytes for b in (m._buffers or ()))
-    return total
+    """Bytes of the model's array state: actors, projects (with their free list), consortium
+    buffers."""
+    return (m.actors.nbytes_per_row() * m.actors.cap + m.projects.nbytes_per_row()
+            * m.projects.cap + m.projects.free.nbytes + m.consortia.nbytes())
 
 
 def scale_run(actors: int, base: int, seed: int = 1) -> dict:
@@ -111,7 +107,7 @@ def scale_run(actors: int, base: int, seed: int = 1) -> dict:
         "max_step_s": max(times), "run_s": sum(times) + init,
         "ns_per_actor_step": med * 1e9 / n0,
         "state_bytes_per_actor": state_bytes(m) / m.actors.n,
-        "actor_bytes_per_row": m.actors.nbytes_per_actor(),
+        "actor_bytes_per_row": m.actors.nbytes_per_row(),
         "members_2006": int(m.results().query("indicator == 'members_total' and year == 2006 "
                                               "and by == 'total'")["value"].sum()),
     }
@@ -128,20 +124,23 @@ def scaling_figures(sizes: list[int]) -> dict:
 
 
 # ----------------------------------------------------------------------------- 4
-KERNEL_MODULES = ("sim.processes", "sim.policy", "sim.model", "sim.world", "sim.indicators",
-                  "sim.institutions", "sim.state", "sim.agents")
+def kernel_modules() -> tuple[str, ...]:
+    """The model's modules whose Python code calls compiled kernels."""
+    from sim.schedule import kernel_calls
+
+    return tuple(dict.fromkeys(module for module, _ in kernel_calls()))
 
 
 @contextmanager
 def timed_kernels(by_substep: dict[str | None, float] | None = None,
                   current: list[str | None] | None = None):
-    """Wrap every Numba dispatcher the model's modules call, summing the time spent in them
-    (Numba's argument dispatch included); yields a one-element list of seconds and one of
-    calls.  With ``by_substep`` and ``current`` (see :func:`timed_substeps`), each call's time
+    """Wrap every Numba dispatcher the model's Python code calls
+    (:func:`sim.schedule.kernel_calls`), summing the time spent in them (Numba's argument
+    dispatch included); yields a one-element list of seconds and one of calls.  With ``by_substep`` and ``current`` (see :func:`timed_substeps`), each call's time
     is also added to ``by_substep[current[0]]``, the sub-step running it."""
     import importlib
 
-    from numba.core.registry import CPUDispatcher
+    from sim.schedule import kernel_calls
 
     spent = [0.0]
     calls = [0]
@@ -160,12 +159,11 @@ def timed_kernels(by_substep: dict[str | None, float] | None = None,
             return r
         return timed
 
-    for name in KERNEL_MODULES:
+    for name, attr in kernel_calls():
         mod = importlib.import_module(name)
-        for attr, value in list(vars(mod).items()):
-            if isinstance(value, CPUDispatcher):
-                patched.append((mod, attr, value))
-                setattr(mod, attr, wrap(value))
+        value = getattr(mod, attr)
+        patched.append((mod, attr, value))
+        setattr(mod, attr, wrap(value))
     try:
         yield spent, calls
     finally:
@@ -173,13 +171,13 @@ def timed_kernels(by_substep: dict[str | None, float] | None = None,
             setattr(mod, attr, value)
 
 
-SUBSTEPS = (("sim.policy", "launch_clusters"), ("sim.policy", "select_poles"),
-            ("sim.policy", "fund_animation"), ("sim.policy", "internationalise"),
-            ("sim.processes", "membership"), ("sim.processes", "partnering"),
-            ("sim.policy", "pole_call"), ("sim.processes", "projects"),
-            ("sim.policy", "pole_programmes"), ("sim.processes", "economy"),
-            ("sim.processes", "demography"), ("sim.policy", "evaluate_clusters"),
-            ("sim.model", "record_year"))
+def substep_functions() -> list[tuple[str, str]]:
+    """(module, function) of every sub-step of the schedule that a process runs."""
+    from sim.schedule import substeps
+
+    return [(sub.module, sub.function) for sub in substeps() if "." not in sub.function]
+
+
 # the sub-steps that act only in some quarters (launches, the poles' selection, calls and
 # budget period, the year's evaluation and indicators): the Region's rare policy events
 POLICY_EVENTS = ("launch_clusters", "select_poles", "pole_call", "pole_programmes",
@@ -193,7 +191,11 @@ def timed_substeps(current: list[str | None] | None = None):
     sub-step running (None between them), for :func:`timed_kernels`."""
     import importlib
 
-    spent: dict[str, float] = {name: 0.0 for _, name in SUBSTEPS}
+    from sim.schedule import kernel_calls
+
+    kernel_calls()  # read the code before its sub-steps are wrapped (the result is kept)
+    steps = substep_functions()
+    spent: dict[str, float] = {name: 0.0 for _, name in steps}
     patched = []
     perf = time.perf_counter
     cur = current if current is not None else [None]
@@ -208,7 +210,7 @@ def timed_substeps(current: list[str | None] | None = None):
             return r
         return timed
 
-    for modname, name in SUBSTEPS:
+    for modname, name in steps:
         mod = importlib.import_module(modname)
         value = getattr(mod, name)
         patched.append((mod, name, value))

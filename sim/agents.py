@@ -1,8 +1,9 @@
 """Thin Mesa agents: identity, inspection and visualisation handles over the arrays.
 
-The state of an actor lives in :class:`sim.state.Actors`; an agent keeps only its ``index``
-and exposes the arrays through read-only properties, so there is one source of truth.
+The state of an actor lives in :class:`sim.state.actors.Actors`; an agent keeps only its
+``index`` and exposes the arrays through read-only properties, so there is one source of truth.
 Agents take no part in the step: the hot path runs in kernels over all actors at once.
+:class:`Handles` keeps one agent per living actor when the model asks for them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,17 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.institutions import CLUSTER_STATUS, TASKS
-from sim.state import ACTOR_TYPE_NAMES
+from sim.state.codes import (
+    ACTOR_TYPES,
+    CLUSTER_STATUSES,
+    INSTRUMENTS,
+    LARGE,
+    RESEARCH_CENTRE,
+    SME,
+    TASKS,
+    TRAINING_CENTRE,
+    UNIVERSITY,
+)
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
@@ -56,7 +66,7 @@ class Actor(Handle):
     @property
     def actor_type(self) -> str:
         """One of ``sme``, ``large_firm``, ``university``, ``research_centre``, ``training_centre``."""
-        return ACTOR_TYPE_NAMES[self.model.actors.atype[self.index]]
+        return ACTOR_TYPES[self.model.actors.atype[self.index]]
 
     @property
     def sector(self) -> str:
@@ -117,11 +127,13 @@ class TrainingCentre(Actor):
     """A training centre or other support body."""
 
 
-ACTOR_CLASSES = (Company, Company, University, ResearchCentre, TrainingCentre)
+ACTOR_CLASSES = {SME: Company, LARGE: Company, UNIVERSITY: University,
+                 RESEARCH_CENTRE: ResearchCentre, TRAINING_CENTRE: TrainingCentre}
 
 
 class Animator(Handle):
-    """The animator of one cluster: its funding and effort by task (see sim.policy)."""
+    """The animator of one cluster: its funding and effort by task (see
+    sim.processes.animation)."""
 
     model: ClusterModel
 
@@ -137,7 +149,7 @@ class Animator(Handle):
     @property
     def status(self) -> str:
         """The cluster's status."""
-        return CLUSTER_STATUS[self.model.clusters.status[self.cluster]]
+        return CLUSTER_STATUSES[self.model.clusters.status[self.cluster]]
 
     @property
     def effort(self) -> dict[str, float]:
@@ -152,13 +164,54 @@ class Animator(Handle):
 
 
 class Region(Handle):
-    """The Walloon Region: the funder and evaluator (its processes are in sim.policy)."""
+    """The Walloon Region: the funder and evaluator (its processes are the launches, the
+    poles' selection, calls and programmes, the animation funding, the tender subsidy and the
+    evaluation, in sim.processes)."""
 
     model: ClusterModel
 
     @property
     def pole_budget_left(self) -> dict[str, float]:
         """EUR left per pole instrument."""
-        from sim.scenario import INSTRUMENTS
-
         return dict(zip(INSTRUMENTS, self.model.poles.remaining.tolist(), strict=True))
+
+
+class Handles:
+    """The Mesa agents of the actors, one per living actor row, when ``on``; nothing
+    otherwise (batch runs: the dynamics do not depend on them)."""
+
+    def __init__(self, model: ClusterModel, on: bool) -> None:
+        self.model = model
+        self.on = on
+        self._handle: dict[int, mesa.Agent] = {}
+        self._handled = np.zeros(0, bool)  # rows that have a Mesa handle
+        if on:
+            self.add(np.arange(model.actors.n))
+
+    def add(self, rows: np.ndarray) -> None:
+        """Create the agents of new actor rows."""
+        if not self.on:
+            return
+        atype = self.model.actors.atype
+        for i in rows:
+            self._handle[int(i)] = ACTOR_CLASSES[atype[i]](self.model, int(i))
+        cap = self.model.actors.cap
+        if self._handled.shape[0] < cap:
+            grown = np.zeros(cap, bool)
+            grown[: self._handled.shape[0]] = self._handled
+            self._handled = grown
+        self._handled[rows] = True
+
+    def prune(self) -> None:
+        """Remove the agents of actors that exited."""
+        if not self.on:
+            return
+        a = self.model.actors
+        dead = np.flatnonzero(self._handled[: a.n] & ~a.alive[: a.n])
+        for i in dead:
+            self._handle.pop(int(i)).remove()
+        self._handled[dead] = False
+
+    def get(self, index: int) -> mesa.Agent | None:
+        """The agent of actor ``index`` (None if it exited or handles are off)."""
+        return self._handle.get(int(index))

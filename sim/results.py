@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from sim.loader import scenario_hash
-from sim.model import ClusterModel
 from sim.scenario import Scenario
 
 PACKAGES = ("clustersim", "numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "scipy")
@@ -87,6 +86,8 @@ def git_commit() -> dict[str, Any]:
 
 def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.DataFrame, dict]:
     """Run one replication to the end; return its tidy table (with run columns) and facts."""
+    from sim.model import ClusterModel  # the model only when a run is asked for
+
     t0 = time.perf_counter()
     model = ClusterModel(scenario, seed=seed, replication=replication, handles=False)
     df = model.run()

@@ -25,14 +25,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# the names of the model's codes (sim.state.codes imports nothing), here for the schema's users
+from sim.state.codes import ACTOR_TYPES, INSTRUMENTS, PROVINCES  # noqa: F401
+
 # Source tags, used in field metadata.  Long forms are in docs/ODD.md, section 7.
 SEED = "seed"  # ../shared/seed/000_daa5029ac5e1a80b.txt (Walloon cluster & pole policy)
 CAL = "to be calibrated"
 ASSUME = "assumption"
-
-PROVINCES = ("Hainaut", "Liege", "Luxembourg", "Namur", "Walloon_Brabant")
-ACTOR_TYPES = ("sme", "large_firm", "university", "research_centre", "training_centre")
-INSTRUMENTS = ("rd", "training", "investment", "export", "assets")
 
 
 def P(

@@ -1,4 +1,4 @@
-"""Slow pure-Python twins of the Numba kernels in :mod:`sim.kernels` (test oracle).
+"""Slow pure-Python twins of the model's Numba kernels (test oracle).
 
 Everything here is plain Python: ints, floats, lists and loops; no NumPy arithmetic and no
 Numba.  The module deliberately imports nothing from ``sim`` so that it stays an independent
@@ -6,11 +6,12 @@ re-implementation of the rules written in the kernels' docstrings.
 
 Conventions
 -----------
-* Every function takes the same positional arguments as the kernel it mirrors (NumPy arrays are
-  accepted and converted to lists; nothing passed in is modified) and returns a ``dict`` with
-  the kernel's return value under ``"return"`` (when it has one), every array the kernel updates
-  in place or writes to (as nested lists, under the kernel's parameter name) and the final
-  generator state under ``"rng"`` (a list of four ints).
+* Every function takes the kernel's inputs as flat positional arguments, a view's or a
+  record's fields one by one (``tests/worlds.py`` builds the kernel's call from them; NumPy
+  arrays are accepted and converted to lists; nothing passed in is modified), and returns a
+  ``dict`` with the kernel's return value under ``"return"`` (when it has one), every array the
+  kernel updates in place or writes to (as nested lists, under the argument's name) and the
+  final generator state under ``"rng"`` (a list of four ints).
 * The kernels work on the model's real dtypes.  Where a kernel does arithmetic in float32 (a
   product or difference of two float32 array elements) or stores a float64 result into a float32
   array, the twin rounds with :func:`f32`, so results agree bit for bit in practice.
@@ -238,11 +239,12 @@ def form_consortia(
     alive, atype, sector, province, load, capacity, knowledge, stage, group_of,
     tie_partner, tie_trust, last_project, step,
     n_candidates, w_h, w_v, w_t, w_p, threshold, max_refusals, max_size, grow_prob,
-    require_mix, rng,
+    require_mix, mark_involvement, rng,
     out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
     out_has_training,
 ):
-    """Twin of :func:`sim.kernels.consortia.form_consortia`."""
+    """Twin of :func:`sim.kernels.consortia.form_consortia` (its record's and views' fields as
+    separate arguments)."""
     r = Xoshiro(rng)
     pool = _tolist(pool)
     pool_group = _tolist(pool_group)
@@ -383,7 +385,8 @@ def form_consortia(
             continue
         for j in members:
             load[j] += 1
-            last_project[j] = step
+            if mark_involvement:
+                last_project[j] = step
         out_members[n_out] = members + [-1] * (width - size)
         out_size[n_out] = size
         out_match[n_out] = f32(match_sum / (size - 1))
@@ -437,7 +440,7 @@ def membership_step(
     benefit_activity, benefit_taste, cost_weight, noise, leave_rate, rd_join_rate, rng,
     out_flows,
 ):
-    """Twin of :func:`sim.kernels.membership.membership_step`."""
+    """Twin of :func:`sim.processes.membership.membership_step`."""
     r = Xoshiro(rng)
     alive, atype, sector, taste = _tolist(alive), _tolist(atype), _tolist(sector), _tolist(taste)
     cluster = _tolist(cluster)
@@ -503,7 +506,7 @@ def complete_projects(
     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, rng,
     out_done, out_success, out_spinoff, out_innovations,
 ):
-    """Twin of :func:`sim.kernels.projects.complete_projects`."""
+    """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
     step = int(step)
     p_active, p_end, p_members = _tolist(p_active), _tolist(p_end), _tolist(p_members)
@@ -612,9 +615,10 @@ def economy_step(
     n, alive, atype, sector, cluster, pole, employment, value_added, exporter,
     sector_growth, va_noise, elasticity, exit_rate, export_entry_rate, export_exit_rate,
     cl_promotion, promotion_effect, pole_export_spend, pole_export_effect,
-    tie_trust, trust_decay, rng, out_counts,
+    tie_trust, trust_decay, rng, per_sector, research,
 ):
-    """Twin of :func:`sim.kernels.economy.economy_step`."""
+    """Twin of :func:`sim.processes.economy.economy_step` (its views' and records' fields as
+    separate arguments)."""
     r = Xoshiro(rng)
     n = int(n)
     alive, atype, sector = _tolist(alive), _tolist(atype), _tolist(sector)
@@ -622,19 +626,23 @@ def economy_step(
     employment, value_added, exporter = _tolist(employment), _tolist(value_added), _tolist(exporter)
     sector_growth, cl_promotion = _tolist(sector_growth), _tolist(cl_promotion)
     pole_export_spend, tie_trust = _tolist(pole_export_spend), _tolist(tie_trust)
-    out_counts = _tolist(out_counts)
+    per_sector, research = [0] * len(_tolist(per_sector)), _tolist(research)
     va_noise, elasticity, exit_rate = float(va_noise), float(elasticity), float(exit_rate)
     export_entry_rate, export_exit_rate = float(export_entry_rate), float(export_exit_rate)
     promotion_effect, pole_export_effect = float(promotion_effect), float(pole_export_effect)
     trust_decay = float(trust_decay)
 
     companies = [i for i in range(n) if alive[i] and atype[i] <= 1]
+    # the living universities and research centres, in row order (the demography's census)
+    living_rd = [i for i in range(n) if alive[i] and atype[i] in (2, 3)]
+    research[: len(living_rd)] = living_rd
     total_va = 0.0
     total_emp = 0.0
     for i in companies:
         total_va += value_added[i]
         total_emp += employment[i]
     mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
+    exits = starts = stops = 0
     for i in companies:
         dl = sector_growth[sector[i]] + va_noise * r.normal()
         value_added[i] *= math.exp(dl)
@@ -645,12 +653,13 @@ def economy_step(
             alive[i] = False
             cluster[i] = -1
             pole[i] = -1
-            out_counts[0] += 1
+            exits += 1
             continue
+        per_sector[sector[i]] += 1
         if exporter[i]:
             if r.uniform() < export_exit_rate:
                 exporter[i] = False
-                out_counts[2] += 1
+                stops += 1
         else:
             mult = 1.0
             if cluster[i] >= 0:
@@ -660,15 +669,15 @@ def economy_step(
             size_factor = 2.0 if atype[i] == 1 else 1.0
             if r.uniform() < export_entry_rate * size_factor * mult:
                 exporter[i] = True
-                out_counts[1] += 1
+                starts += 1
     keep = 1.0 - trust_decay
     for i in range(n):
         tie_trust[i] = [f32(t * keep) for t in tie_trust[i]]
     return {
-        "return": 0,  # the census the kernel takes on request (not requested here)
+        "return": (len(living_rd), exits, starts, stops),
         "alive": alive, "cluster": cluster, "pole": pole, "employment": employment,
         "value_added": value_added, "exporter": exporter, "tie_trust": tie_trust,
-        "out_counts": out_counts, "rng": r.state(),
+        "per_sector": per_sector, "research": research, "rng": r.state(),
     }
 
 
@@ -676,12 +685,12 @@ def economy_step(
 # demography: new companies
 # --------------------------------------------------------------------------------------------
 
-# the kernels' parameter vector (sim.kernels.demography.firm_params), restated
+# the new firms' parameters in the order of sim.world.NEW_FIRM's floats, restated
 F_SPREAD, F_SME_MEAN, F_SME_SIGMA, F_PROD_MEAN, F_PROD_SD, F_CAP_SIGMA, F_PROD_START = range(7)
 
 
 def bernoulli_count(rng, trials, p):
-    """Twin of :func:`sim.kernels.demography.bernoulli_count` (on an :class:`Xoshiro`)."""
+    """Twin of :func:`sim.kernels.rng.bernoulli_count` (on an :class:`Xoshiro`)."""
     r = rng
     trials, p = int(trials), float(p)
     if trials <= 0 or p <= 0.0:
@@ -716,7 +725,7 @@ _SME_COLUMNS = ("alive", "atype", "a_sector", "province", "employment", "value_a
 
 def _write_smes(r, n, sector, like, has_like, level, params, centroids, cdf, export_share,
                 capacity, step, origin, cols):
-    """The rule of :func:`sim.kernels.demography.write_smes` on lists (``cols`` by name)."""
+    """The rule of :func:`sim.world.write_smes` on lists (``cols`` by name)."""
     c = cols
     spread, sme_sigma, prod_sd = params[F_SPREAD], params[F_SME_SIGMA], params[F_PROD_SD]
     dims = len(centroids[0])
@@ -757,7 +766,7 @@ def _write_smes(r, n, sector, like, has_like, level, params, centroids, cdf, exp
 
 def spawn_smes(rng, n, sector, like, has_like, params, centroids, cdf, export_share, capacity,
                step, origin, *arrays):
-    """Twin of :func:`sim.kernels.demography.spawn_smes`."""
+    """Twin of :func:`sim.world.spawn_smes`."""
     r = Xoshiro(rng)
     cols = dict(zip(_SME_COLUMNS, (_tolist(a) for a in arrays), strict=True))
     params, centroids = _tolist(params), _tolist(centroids)
@@ -773,7 +782,7 @@ def spawn_smes(rng, n, sector, like, has_like, params, centroids, cdf, export_sh
 def demography_step(n, cap, per_sector, research, entry_rate, spinoff_rate, entry_rng,
                     research_rng, params, centroids, cdf, export_share, capacity, step,
                     origin_entry, origin_research, *arrays):
-    """Twin of :func:`sim.kernels.demography.demography_step`."""
+    """Twin of :func:`sim.processes.demography.demography_step`."""
     re, rr = Xoshiro(entry_rng), Xoshiro(research_rng)
     cols = dict(zip(_SME_COLUMNS, (_tolist(a) for a in arrays), strict=True))
     params, centroids = _tolist(params), _tolist(centroids)

@@ -29,25 +29,19 @@ half-width 0.35 instead of 0.25 -> 6.7 SE at 1.5.  Not detected: a refusal limit
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `benchmarks` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.mesa_reference import (  # noqa: E402
+from benchmarks.mesa_reference import (
     KernelPartnering,
     RefModel,
     World,
     make_world,
     summarize,
 )
-from sim.kernels.rng import new_state  # noqa: E402
+from sim.kernels.rng import new_state
 
 N = 600
 WORLD_SEED = 7
@@ -149,72 +143,18 @@ def test_reference_sees_a_different_threshold():
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 7])
-def test_cluster_partnering_equals_the_unfused_step(seed):
-    """``cluster_partnering`` (one compiled call) = member index + per-cluster probabilities +
-    ``form_consortia``, bit for bit; its probabilities = the documented formulas."""
-    from benchmarks.mesa_reference import cluster_probabilities as numpy_probabilities
-    from sim.kernels.consortia import (
-        cluster_partnering,
-        cluster_probabilities,
-        partnering_params,
-    )
-    from sim.kernels.groups import member_index
-    from sim.state import consortium_buffers
-
-    w = make_world(600, seed, initiate_rate=0.3, inactive=2)
-    params = partnering_params(w.params)
-    probs = cluster_probabilities(params, w.active, w.effort_partnerships, w.effort_know,
-                                  w.effort_mapping, w.agreements)
-    for got, want in zip(probs, numpy_probabilities(w), strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
-    p = w.params
-    runs = []
-    for fused in (True, False):
-        load, last = w.load.copy(), np.full(w.n, -1, np.int32)
-        state = new_state(np.random.SeedSequence(seed))
-        buf = consortium_buffers(w.n, p.max_consortium)
-        work = np.zeros(6, np.int64)
-        common = (w.alive, w.atype, w.sector, w.province, load, w.capacity, w.knowledge,
-                  w.stage, w.cluster, w.tie_partner, w.tie_trust, last, 5)
-        if fused:
-            k = cluster_partnering(w.n, params, w.active, w.effort_partnerships, w.effort_know,
-                                   w.effort_mapping, w.agreements, w.sector_coop, *common,
-                                   p.candidates, p.max_refusals, p.max_consortium, state, *buf,
-                                   work)
-        else:
-            co_ptr, co_idx, nc_ptr, nc_idx, _ = member_index(w.cluster, w.atype, w.alive,
-                                                          w.n_clusters)
-            rate, discovery, cross, foreign = probs
-            pool_group = np.repeat(np.arange(w.n_clusters, dtype=np.int32), np.diff(co_ptr))
-            from sim.kernels.consortia import form_consortia
-
-            k = form_consortia(
-                co_idx, pool_group, rate, True, w.sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
-                np.flatnonzero(w.active).astype(np.int32), discovery, cross,
-                p.rd_candidate_prob, foreign, *common, p.candidates, p.w_horizontal,
-                p.w_vertical, p.w_trust, p.w_proximity, p.accept_threshold, p.max_refusals,
-                p.max_consortium, p.consortium_growth, False, state, *buf, work)
-        runs.append((k, load, last, state, [b[:k].copy() for b in buf], work))
-    (k1, load1, last1, s1, b1, w1), (k2, load2, last2, s2, b2, w2) = runs
-    assert k1 == k2 > 0
-    assert np.array_equal(load1, load2) and np.array_equal(last1, last2)
-    assert np.array_equal(s1, s2) and np.array_equal(w1, w2)
-    for x, y in zip(b1, b2, strict=True):
-        assert np.array_equal(x, y)
-    # the work counters add up: members committed = sum of sizes; searched <= drawn;
-    # matches <= tie slots read + random candidates drawn
-    assert w1[5] == int(b1[1].sum())
-    assert 0 < w1[1] <= w1[0] and w1[4] <= w1[2] + w1[3]
-
-
 def test_performance_suite_parts_run_small():
     """The suite's parts run on small sizes and report what they claim (no timing asserted)."""
     import numpy as np
 
     from benchmarks.floor import Floor
-    from benchmarks.suite import POLICY_EVENTS, overhead_figure, scale_run, timed_kernels
-    from sim import processes
+    from benchmarks.suite import (
+        POLICY_EVENTS,
+        kernel_modules,
+        overhead_figure,
+        scale_run,
+        timed_kernels,
+    )
 
     ker = KernelPartnering(make_world(400, 3, initiate_rate=0.5), seed=1)
     work = np.zeros(6, np.int64)
@@ -223,7 +163,10 @@ def test_performance_suite_parts_run_small():
     assert np.isfinite(Floor(ker, work).step())
 
     # the kernel timer wraps the model's compiled calls and puts them back
-    before = dict(vars(processes))
+    import importlib
+
+    modules = [importlib.import_module(name) for name in kernel_modules()]
+    before = [dict(vars(mod)) for mod in modules]
     with timed_kernels() as (spent, calls):
         from sim import ClusterModel, load_scenario
 
@@ -231,7 +174,8 @@ def test_performance_suite_parts_run_small():
         for _ in range(8):
             m.step()
     assert spent[0] > 0 and calls[0] >= 8
-    assert all(vars(processes)[k] is v for k, v in before.items())
+    for mod, was in zip(modules, before, strict=True):
+        assert all(vars(mod)[k] is v for k, v in was.items())
 
     # figure 4 charges each kernel call to the sub-step making it: what is left outside
     # kernels, sub-step by sub-step, is less than the whole quarter
@@ -243,28 +187,6 @@ def test_performance_suite_parts_run_small():
     r = scale_run(2_000, base=3_710)
     assert abs(r["actors_start"] - 2_000) < 20
     assert 0 < r["state_bytes_per_actor"] < 1_000 and r["ns_per_actor_step"] > 0
-
-
-def test_cluster_partnering_asks_for_larger_buffers_before_drawing():
-    """Too few buffer rows: the kernel returns minus the number of living member companies and
-    leaves the random stream and the loads untouched; the caller grows the buffers."""
-    import numpy as np
-
-    from sim.kernels.consortia import cluster_partnering, partnering_params
-    from sim.state import consortium_buffers
-
-    w = make_world(300, 5, initiate_rate=0.5)
-    state = new_state(np.random.SeedSequence(9))
-    before, load = state.copy(), w.load.copy()
-    args = (w.n, partnering_params(w.params), w.active, w.effort_partnerships, w.effort_know,
-            w.effort_mapping, w.agreements, w.sector_coop, w.alive, w.atype, w.sector,
-            w.province, load, w.capacity, w.knowledge, w.stage, w.cluster, w.tie_partner,
-            w.tie_trust, np.full(w.n, -1, np.int32), 1, 10, 4, 6, state)
-    k = cluster_partnering(*args, *consortium_buffers(2, 6))
-    companies = int(((w.atype <= 1) & w.alive & (w.cluster >= 0)).sum())
-    assert k == -companies
-    assert np.array_equal(state, before) and np.array_equal(load, w.load)
-    assert cluster_partnering(*args, *consortium_buffers(companies, 6)) > 0
 
 
 def test_kept_index_and_kept_lists_change_no_draw():

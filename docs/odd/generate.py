@@ -1,10 +1,16 @@
-"""Generate the ODD's parameter, scenario-list and indicator tables from the code."""
+"""Generate the ODD's parameter, scenario-list, schedule and indicator tables from the code, and
+the README's indicator table.
+
+    python docs/odd/generate.py docs/odd/ODD.template.md docs/ODD.md
+    python docs/odd/generate.py --readme README.md
+"""
 from __future__ import annotations
 import sys
 from pydantic import BaseModel
 from sim.scenario import (parameter_bounds, Scenario, Sector, ClusterSpec, Call, Pole,
                           Evaluation, Poles, World)
-from sim.indicators import CATALOGUE
+from sim.indicators.table import markdown_table as indicator_table
+from sim.schedule import markdown_table as schedule_table
 from sim.loader import load_scenario
 
 # ---------------------------------------------------------------- all numeric parameters
@@ -166,15 +172,20 @@ def calls_table() -> str:
         rows.append(f"| {i + 1} | {c.year}Q{c.quarter} | {4 * (c.year - st) + c.quarter - 1} |")
     return "\n".join(rows)
 
-def indicator_table() -> str:
-    rows = ["| indicator | unit | breakdowns (`by`) | definition |", "|---|---|---|---|"]
-    for ind in CATALOGUE:
-        rows.append(f"| `{ind.name}` | {esc(ind.unit)} | {', '.join(ind.by)} | {esc(ind.definition)} |")
-    return "\n".join(rows)
-
 TABLES = {f"PARAMS:{s}": (lambda s=s: param_table(s)) for s in set(SECTION.values())}
 TABLES.update({"SWITCHES": switch_table, "SECTORS": sectors_table, "CLUSTERS": clusters_table,
-               "POLES": poles_table, "CALLS": calls_table, "INDICATORS": indicator_table})
+               "POLES": poles_table, "CALLS": calls_table, "INDICATORS": indicator_table,
+               "SCHEDULE": schedule_table})
+
+README_START, README_END = "<!-- INDICATORS (generated: docs/odd/generate.py) -->", "<!-- /INDICATORS -->"
+
+
+def readme(text: str) -> str:
+    """The README with its indicator table regenerated between the two markers."""
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    assert rest, "README markers missing"
+    return f"{head}{README_START}\n{indicator_table()}\n{README_END}{tail}"
 
 def fill(template: str) -> str:
     import re
@@ -225,6 +236,11 @@ TABLES["PATTERNS"] = pattern_table
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "--readme":
+        path = sys.argv[2]
+        text = readme(open(path).read())
+        open(path, "w").write(text)
+        sys.exit(0)
     print(f"{len(PARAMS)} numeric parameters ({len(parameter_bounds())} from parameter_bounds() "
           f"of Scenario + list-item fields)", file=sys.stderr)
     src, dst = sys.argv[1], sys.argv[2]

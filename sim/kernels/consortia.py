@@ -1,10 +1,11 @@
 """Partner search and consortium formation: the hot path of the model.
 
-One kernel serves the clusters' partnerships (groups = clusters) and the poles' calls
-(groups = poles).  The rule (docs/ODD.md, submodel "Partnership formation"):
+One kernel, shared by two processes, serves the clusters' partnerships (groups = clusters,
+:mod:`sim.processes.partnering`) and the poles' calls (groups = poles,
+:mod:`sim.processes.pole_call`).  The rule (docs/ODD.md, submodel "Partnership formation"):
 
-1. Each potential initiator initiates this step with probability ``p_i = group_rate[g]`` (times
-   its sector's cooperation propensity when ``use_coop``).  These independent Bernoulli draws
+1. Each potential initiator initiates this step with probability ``p_i = groups[g].rate``
+   (times its sector's cooperation propensity when the rule's ``use_coop``).  These independent Bernoulli draws
    are made by geometric skipping at ``p_max`` (the largest possible ``p_i``) and thinning with
    probability ``p_i / p_max``, which is exact and costs draws in proportion to the initiators,
    not to the pool; from ``p_max >= DENSE_INITIATION`` on, where a skip (a logarithm) costs
@@ -14,10 +15,10 @@ One kernel serves the clusters' partnerships (groups = clusters) and the poles' 
    consortium size (2, +1 with probability ``grow_prob`` each time, up to ``max_size``).
 2. It asks its remembered partners first (trust ties; SKIN / INFSO-SKIN "previous partners
    first"), then screens ``K`` random candidates: with probability ``nc_prob`` a university,
-   research or training centre of its group, with probability ``cross_prob[g]`` a company of
-   another group of ``cross_groups`` (uniformly among them; ``cross_groups`` must contain ``g``),
-   otherwise a company of its own group.  A random candidate is only known with probability
-   ``discovery[g]`` (the animator's "knowing each other" effort raises it).
+   research or training centre of its group, with probability ``groups[g].cross`` a company
+   of another group of ``cross_groups`` (uniformly among them; ``cross_groups`` must contain
+   ``g``), otherwise a company of its own group.  A random candidate is only known with
+   probability ``groups[g].discovery`` (the animator's "knowing each other" effort raises it).
 3. A known candidate with spare capacity accepts when its match plus a uniform taste shock in
    [-0.25, 0.25) exceeds ``threshold``; the match is
    ``w_h * 4s(1-s) + w_v * vertical + w_t * trust + w_p * same_province`` with ``s`` the cosine of
@@ -26,8 +27,9 @@ One kernel serves the clusters' partnerships (groups = clusters) and the poles' 
    stops once ``max_refusals`` candidates have refused (Tomasello et al.'s R) or at the target
    size.
 4. A consortium of two or more local actors (and, if ``require_mix``, with a company and a
-   research or training actor) is committed: members' loads rise and a foreign partner joins
-   with probability ``foreign_prob[g]``.
+   research or training actor) is committed: members' loads rise (and, if
+   ``mark_involvement``, their last project's step is this one) and a foreign partner joins
+   with probability ``groups[g].foreign``.
 
 All draws come from the explicit xoshiro state ``rng`` in a fixed order, so the kernel is a
 pure function of its inputs; ``tests/reference.py`` re-implements it in plain Python.
@@ -38,38 +40,109 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.kernels.groups import member_index
+from sim.kernels.predicates import is_company, is_research
 from sim.kernels.rng import randbelow, shuffle, uniform
 from sim.kernels.ties import trust_of
+from sim.state.params import Params, Source
+from sim.state.views import define_view
 
 TASTE_HALF_WIDTH = 0.25
 # Largest initiation probability from which every pool position gets its own uniform instead
-# of geometric skipping: a skip costs a logarithm and a division (about 28 ns per visit on the
-# benchmark VM, against under 4 ns per position for a plain draw), so skipping pays below
-# about 0.13.  The model's rates (0.006-0.05 per quarter, 0.04 per pole call) stay far below.
+# of geometric skipping: a skip costs a logarithm and a division, about seven plain draws, so
+# skipping pays below about 0.13 (docs/performance.md).  The model's rates (0.006-0.05 per
+# quarter, 0.04 per pole call) stay far below.
 DENSE_INITIATION = 0.125
 VERTICAL_PEAK = 0.35
 VERTICAL_WIDTH = 0.2
 
+# each group's probabilities this step (a structured array, one row per group)
+GROUP = np.dtype([("rate", np.float64), ("discovery", np.float64), ("cross", np.float64),
+                  ("foreign", np.float64)], align=True)
+
+# the rule's constants: one record type for both callers, so that the kernel compiles once
+RULE_FIELDS = {
+    "floats": ("nc_prob", "w_h", "w_v", "w_t", "w_p", "threshold", "grow_prob"),
+    "ints": ("n_candidates", "max_refusals", "max_size"),
+    "flags": ("use_coop", "require_mix", "mark_involvement"),
+}
+
+
+def consortium_rule(**sources: Source) -> Params:
+    """The record of the rule's constants, every field of :data:`RULE_FIELDS` given its
+    source: ``nc_prob`` (the chance that a candidate slot goes to a university, research or
+    training centre), ``w_h``, ``w_v``, ``w_t``, ``w_p`` (the match's weights), ``threshold``
+    (acceptance), ``grow_prob`` (the target size's growth), ``n_candidates``, ``max_refusals``,
+    ``max_size``, ``use_coop`` (the sector's cooperation propensity scales initiation),
+    ``require_mix`` (a company with a research or training actor) and ``mark_involvement``
+    (members' ``last_project`` takes the step)."""
+    assert set(sources) == {f for group in RULE_FIELDS.values() for f in group}, sources
+    return Params(**{group: {f: sources[f] for f in names}
+                     for group, names in RULE_FIELDS.items()})
+
+
+CONSORTIUM_FIELDS = ("members", "size", "match", "group", "foreign", "cross", "has_rd",
+                     "has_training")
+ConsortiaView = define_view(__name__, "ConsortiaView", CONSORTIUM_FIELDS,
+                            "The consortium buffers as one kernel argument.")
+
+
+@njit(cache=True)
+def _consortia_view(*arrays):
+    return ConsortiaView(*arrays)
+
+
+class Consortia:
+    """Output buffers of :func:`form_consortia`: row ``r`` is the r-th consortium formed, its
+    members (``(rows, width)``, -1 padded), size, match, group, foreign partners, whether it
+    spans two groups and has a research or training member."""
+
+    def __init__(self, rows: int, width: int) -> None:
+        self.members = np.full((rows, width), -1, np.int32)
+        self.size = np.zeros(rows, np.int16)
+        self.match = np.zeros(rows, np.float32)
+        self.group = np.zeros(rows, np.int32)
+        self.foreign = np.zeros(rows, np.int8)
+        self.cross = np.zeros(rows, np.bool_)
+        self.has_rd = np.zeros(rows, np.bool_)
+        self.has_training = np.zeros(rows, np.bool_)
+        self.view = _consortia_view(*(getattr(self, f) for f in CONSORTIUM_FIELDS))
+
+    @property
+    def rows(self) -> int:
+        """Consortia the buffers hold."""
+        return self.members.shape[0]
+
+    def ensure(self, rows: int, width: int) -> Consortia:
+        """Buffers with at least ``rows`` rows of ``width`` members: these, or larger ones
+        (by half at least, so that a slowly rising need does not reallocate every step)."""
+        if self.rows >= rows and self.members.shape[1] >= width:
+            return self
+        return Consortia(max(rows, 64, self.rows * 3 // 2), max(width, self.members.shape[1]))
+
+    def nbytes(self) -> int:
+        """Bytes of the buffers."""
+        return sum(getattr(self, f).nbytes for f in CONSORTIUM_FIELDS)
+
 
 @njit(cache=True, inline='always')
-def pair_match(knowledge, i, j, atype_i, atype_j, stage_i, stage_j, province_i, province_j,
-               trust, w_h, w_v, w_t, w_p):
-    """Match of actors ``i`` and ``j`` from their attributes (dimensionless, about 0..3).
+def pair_match(knowledge, i, j, actor_i, actor_j, trust, weights):
+    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3), ``actor_i`` and
+    ``actor_j`` their (type, value-chain stage, province), ``weights`` the tuple (w_h, w_v,
+    w_t, w_p).
 
-    The kernel's form of :func:`match_score`: scalars instead of the actor arrays, because a
-    call to a compiled function that passes many arrays costs more (reference counting,
-    argument marshalling) than the arithmetic itself (about 45 ns against 10 ns per match).
-    Inlined into its callers by Numba (``inline='always'``), since LLVM did not and even the
-    one array's reference counting cost about 5 ns a match (the ``search`` step at 1,000
-    firms: 124 to 112 us; the same draws and results).
+    Inlined into its callers by Numba (``inline='always'``) and given scalars, not the actor
+    arrays: arrays passed to a compiled function, even an inlined one, are reference-counted at
+    every call, which cost more than the match itself (docs/performance.md).
     """
+    w_h, w_v, w_t, w_p = weights
+    atype_i, stage_i, province_i = actor_i
+    atype_j, stage_j, province_j = actor_j
     s = 0.0
     for d in range(knowledge.shape[1]):
         s += knowledge[i, d] * knowledge[j, d]
     s = min(1.0, max(0.0, s))
     horizontal = 4.0 * s * (1.0 - s)
-    if atype_i <= 1 and atype_j <= 1:
+    if is_company(atype_i) and is_company(atype_j):
         dv = abs(stage_i - stage_j)
         z = (dv - VERTICAL_PEAK) / VERTICAL_WIDTH
         vertical = np.exp(-z * z)
@@ -80,11 +153,12 @@ def pair_match(knowledge, i, j, atype_i, atype_j, stage_i, stage_j, province_i, 
 
 
 @njit(cache=True)
-def match_score(i, j, atype, province, knowledge, stage, tie_partner, tie_trust,
-                w_h, w_v, w_t, w_p):
-    """Match of actors ``i`` and ``j`` (dimensionless, about 0..3)."""
-    return pair_match(knowledge, i, j, atype[i], atype[j], stage[i], stage[j], province[i],
-                      province[j], trust_of(tie_partner, tie_trust, i, j), w_h, w_v, w_t, w_p)
+def match_score(a, i, j, weights):
+    """Match of actors ``i`` and ``j`` of view ``a`` (dimensionless, about 0..3);
+    ``weights`` = (w_h, w_v, w_t, w_p)."""
+    return pair_match(a.knowledge, i, j, (a.atype[i], a.stage[i], a.province[i]),
+                      (a.atype[j], a.stage[j], a.province[j]),
+                      trust_of(a.tie_partner, a.tie_trust, i, j), weights)
 
 
 @njit(cache=True)
@@ -96,25 +170,25 @@ def _in(members, size, j):
 
 
 @njit(cache=True)
-def draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector, rng):
+def draw_initiators(pool, pool_group, groups, use_coop, sectors, sector, rng):
     """Positions in ``pool`` of this step's initiators, in pool order.
 
     Each entry ``pos`` is drawn independently with probability
-    ``p = group_rate[pool_group[pos]]`` (times ``sector_coop[sector[pool[pos]]]`` when
-    ``use_coop``), by geometric skipping at ``p_max`` (the largest possible ``p``, capped at 1)
-    and thinning with probability ``p / p_max``: exact Bernoulli draws at a cost proportional to
-    ``len(pool) * p_max``.  An entry with ``p >= p_max`` is taken without a thinning draw.
-    From ``p_max >= DENSE_INITIATION`` on, every position is visited and draws one uniform
-    (none when ``p >= 1``), which at ``p_max = 1`` is the same as skipping.
+    ``p = groups[pool_group[pos]].rate`` (times ``sectors[sector[pool[pos]]].cooperation``
+    when ``use_coop``), by geometric skipping at ``p_max`` (the largest possible ``p``, capped
+    at 1) and thinning with probability ``p / p_max``: exact Bernoulli draws at a cost
+    proportional to ``len(pool) * p_max``.  An entry with ``p >= p_max`` is taken without a
+    thinning draw.  From ``p_max >= DENSE_INITIATION`` on, every position is visited and
+    draws one uniform (none when ``p >= 1``), which at ``p_max = 1`` is the same as skipping.
     """
     n_pool = pool.shape[0]
     p_max = 0.0
-    for g in range(group_rate.shape[0]):
-        p_max = max(p_max, group_rate[g])
+    for g in range(groups.shape[0]):
+        p_max = max(p_max, groups[g].rate)
     if use_coop:
         c_max = 0.0
-        for s in range(sector_coop.shape[0]):
-            c_max = max(c_max, sector_coop[s])
+        for s in range(sectors.shape[0]):
+            c_max = max(c_max, sectors[s].cooperation)
         p_max *= c_max
     p_max = min(p_max, 1.0)
     chosen = np.empty(n_pool, np.int64)
@@ -133,9 +207,9 @@ def draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector,
                 pos += 1
                 if pos >= n_pool:
                     break
-            prob = group_rate[pool_group[pos]]
+            prob = groups[pool_group[pos]].rate
             if use_coop:
-                prob *= sector_coop[sector[pool[pos]]]
+                prob *= sectors[sector[pool[pos]]].cooperation
             if dense:
                 taken = prob >= 1.0 or uniform(rng) < prob
             else:
@@ -146,46 +220,49 @@ def draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector,
 
 
 @njit(cache=True)
-def form_consortia(
-    pool, pool_group, group_rate, use_coop, sector_coop,
-    co_ptr, co_idx, nc_ptr, nc_idx, cross_groups,
-    discovery, cross_prob, nc_prob, foreign_prob,
-    alive, atype, sector, province, load, capacity, knowledge, stage, group_of,
-    tie_partner, tie_trust, last_project, step,
-    n_candidates, w_h, w_v, w_t, w_p, threshold, max_refusals, max_size, grow_prob,
-    require_mix, rng,
-    out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
-    out_has_training, work=None,
-):
-    """Form consortia; return how many were written to the ``out_*`` buffers.
+def form_consortia(pool, pool_group, index, groups, sectors, a, group_of, step, rule, rng, out,
+                   work=None):
+    """Form consortia; return how many were written to the buffers ``out``.
 
     Parameters
     ----------
     pool, pool_group : ndarray(int32, (m,))  potential initiators and their group.
-    group_rate : ndarray(float64, (G,))      initiation probability per step in each group.
-    cross_groups : ndarray(int32, (h,))      groups open to cross-group search (contains every
-                                             initiator's group when h > 1).
-    use_coop : bool                          multiply it by ``sector_coop[sector[i]]``.
-    co_ptr, co_idx / nc_ptr, nc_idx : CSR    companies / other actors of each group.
-    discovery, cross_prob, foreign_prob : ndarray(float64, (G,))  per-group probabilities.
-    nc_prob : float                          chance a candidate slot goes to a non-company.
-    alive .. last_project : actor arrays (see ``sim.state.Actors``); ``load`` and
-        ``last_project`` are updated in place for committed members.
+    index : tuple (co_ptr, co_idx, nc_ptr, nc_idx, cross_groups)
+        The companies / other actors of each group as CSR (``sim.kernels.groups``), and the
+        groups open to cross-group search (containing every initiator's group when more than
+        one).
+    groups : ndarray(GROUP, (G,))            each group's probabilities this step.
+    sectors : ndarray(world.SECTOR, (S,))    the sectors' cooperation propensity.
+    a : ActorsView                           ``load`` and ``last_project`` are updated in place
+                                             for committed members.
     group_of : ndarray(int, (n,))            each actor's group (-1 none), for cross flags.
+    rule : ndarray(RULE record, (1,))        the rule's constants (:func:`consortium_rule`).
     rng : ndarray(uint64, (4,))              xoshiro256** state, advanced in place.
-    out_* : caller-allocated buffers of length B (``out_members`` is (B, width)).
+    out : ConsortiaView                      caller-allocated buffers of B rows.
     work : ndarray(int64, (6,)), optional
         Work counters, incremented (for the benchmarks' floor): initiators drawn, initiators
         that searched, tie slots read, random candidates drawn, matches evaluated, members
         committed.  When omitted, the counting branches are compiled out.
     """
+    r = rule[0]
+    nc_prob, threshold, grow_prob = r.nc_prob, r.threshold, r.grow_prob
+    n_candidates, max_refusals = r.n_candidates, r.max_refusals
+    require_mix, mark_involvement = r.require_mix, r.mark_involvement
+    weights = (r.w_h, r.w_v, r.w_t, r.w_p)
+    co_ptr, co_idx, nc_ptr, nc_idx, cross_groups = index
+    alive, atype, province, load, capacity = a.alive, a.atype, a.province, a.load, a.capacity
+    knowledge, stage, last_project = a.knowledge, a.stage, a.last_project
+    tie_partner, tie_trust = a.tie_partner, a.tie_trust
+    out_members, out_size, out_match, out_group = out.members, out.size, out.match, out.group
+    out_foreign, out_cross, out_has_rd, out_has_training = (out.foreign, out.cross, out.has_rd,
+                                                            out.has_training)
     width = out_members.shape[1]
-    cap_size = min(max_size, width)
+    cap_size = min(r.max_size, width)
     members = np.empty(width, np.int32)
     n_out = 0
     n_cross = cross_groups.shape[0]
     # 1. who initiates, then in what order
-    chosen = draw_initiators(pool, pool_group, group_rate, use_coop, sector_coop, sector, rng)
+    chosen = draw_initiators(pool, pool_group, groups, r.use_coop, sectors, a.sector, rng)
     n_chosen = chosen.shape[0]
     if work is not None:
         work[0] += n_chosen
@@ -208,6 +285,8 @@ def form_consortia(
         size = 1
         match_sum = 0.0
         refusals = 0
+        cross_prob = groups[g].cross
+        discovery = groups[g].discovery
         # remembered partners first (the tie slots), then random candidates
         n_ties = tie_partner.shape[1]
         for q in range(n_ties + n_candidates):
@@ -227,7 +306,7 @@ def form_consortia(
                     lo = nc_ptr[g]
                     hi = nc_ptr[g + 1]
                     src = nc_idx
-                elif u < nc_prob + cross_prob[g] and n_cross > 1:
+                elif u < nc_prob + cross_prob and n_cross > 1:
                     h = cross_groups[randbelow(rng, n_cross - 1)]
                     if h == g:  # uniform over the other groups: g's draw stands for the last
                         h = cross_groups[n_cross - 1]
@@ -245,13 +324,13 @@ def form_consortia(
                     work[3] += 1
                 if not alive[j] or load[j] >= capacity[j] or _in(members, size, j):
                     continue
-                if uniform(rng) >= discovery[g]:
+                if uniform(rng) >= discovery:
                     continue
             if work is not None:
                 work[4] += 1
-            score = pair_match(knowledge, i, j, atype[i], atype[j], stage[i], stage[j],
-                               province[i], province[j], trust_of(tie_partner, tie_trust, i, j),
-                               w_h, w_v, w_t, w_p)
+            score = pair_match(knowledge, i, j, (atype[i], stage[i], province[i]),
+                               (atype[j], stage[j], province[j]),
+                               trust_of(tie_partner, tie_trust, i, j), weights)
             if score + TASTE_HALF_WIDTH * (2.0 * uniform(rng) - 1.0) > threshold:
                 members[size] = j
                 size += 1
@@ -265,10 +344,10 @@ def form_consortia(
         has_tr = False
         cross = False
         for m in range(size):
-            a = atype[members[m]]
-            if a <= 1:
+            kind = atype[members[m]]
+            if is_company(kind):
                 has_co = True
-            elif a <= 3:
+            elif is_research(kind):
                 has_rd = True
             else:
                 has_tr = True
@@ -278,7 +357,8 @@ def form_consortia(
             continue
         for m in range(size):
             load[members[m]] += 1
-            last_project[members[m]] = step
+            if mark_involvement:
+                last_project[members[m]] = step
             out_members[n_out, m] = members[m]
         for m in range(size, width):
             out_members[n_out, m] = -1
@@ -287,110 +367,9 @@ def form_consortia(
             work[5] += size
         out_match[n_out] = match_sum / (size - 1)
         out_group[n_out] = g
-        out_foreign[n_out] = 1 if uniform(rng) < foreign_prob[g] else 0
+        out_foreign[n_out] = 1 if uniform(rng) < groups[g].foreign else 0
         out_cross[n_out] = cross
         out_has_rd[n_out] = has_rd
         out_has_training[n_out] = has_tr
         n_out += 1
     return n_out
-
-
-# Indices of the partnership rule's parameters in the ``params`` vector of
-# :func:`cluster_partnering` (built once per run by :func:`partnering_params`).
-(P_RATE, P_PROMOTION, P_DISCOVERY_BASE, P_DISCOVERY_EFFORT, P_CROSS, P_FOREIGN, P_NC,
- P_W_H, P_W_V, P_W_T, P_W_P, P_THRESHOLD, P_GROWTH) = range(13)
-
-
-def partnering_params(pp) -> np.ndarray:
-    """The float parameters of the cluster partnership rule as a vector (``P_*`` order);
-    ``pp`` is the scenario's ``behaviour.partnering``."""
-    return np.array([pp.initiate_rate, pp.initiate_promotion, pp.discovery_base,
-                     pp.discovery_effort, pp.cross_cluster_prob, pp.foreign_prob,
-                     pp.rd_candidate_prob, pp.w_horizontal, pp.w_vertical, pp.w_trust,
-                     pp.w_proximity, pp.accept_threshold, pp.consortium_growth], np.float64)
-
-
-@njit(cache=True)
-def cluster_probabilities(params, active, effort_partnerships, effort_know, effort_mapping,
-                          agreements):
-    """Per-cluster initiation, discovery, cross-cluster and foreign-partner probabilities.
-
-    rate = initiate_rate (1 + promotion x effort) in active clusters (0 elsewhere);
-    discovery = 1 - (1 - base) exp(-effort_coefficient x effort_know);
-    cross = min(1, cross_prob (1 + effort_mapping)); foreign = min(1, foreign_prob (1 + agreements)).
-    """
-    n_c = active.shape[0]
-    rate = np.zeros(n_c)
-    discovery = np.empty(n_c)
-    cross = np.empty(n_c)
-    foreign = np.empty(n_c)
-    for c in range(n_c):
-        if active[c]:
-            rate[c] = params[P_RATE] * (1.0 + params[P_PROMOTION] * effort_partnerships[c])
-        discovery[c] = 1.0 - (1.0 - params[P_DISCOVERY_BASE]) * np.exp(
-            -params[P_DISCOVERY_EFFORT] * effort_know[c])
-        cross[c] = min(1.0, params[P_CROSS] * (1.0 + effort_mapping[c]))
-        foreign[c] = min(1.0, params[P_FOREIGN] * (1.0 + agreements[c]))
-    return rate, discovery, cross, foreign
-
-
-@njit(cache=True)
-def cluster_partnering(
-    n, params, active, effort_partnerships, effort_know, effort_mapping, agreements,
-    sector_coop, alive, atype, sector, province, load, capacity, knowledge, stage, cluster,
-    tie_partner, tie_trust, last_project, step, n_candidates, max_refusals, max_size, rng,
-    out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
-    out_has_training, work=None, index=None,
-):
-    """One quarter's partnership step in the clusters, in one compiled call.
-
-    Indexes the living members of every cluster (:func:`sim.kernels.groups.member_index`),
-    computes the per-cluster probabilities (:func:`cluster_probabilities`) and runs
-    :func:`form_consortia` in cluster mode (every member company a potential initiator, its
-    sector's cooperation propensity applied, cross-cluster search among the active clusters).
-    One call instead of a dozen NumPy operations keeps the step's fixed cost near Numba's
-    dispatch (a few microseconds), which matters at small sizes and many replications.
-
-    Returns the number of consortia written, or, when the ``out_*`` buffers have fewer rows
-    than there are living member companies (each could lead one consortium), minus that
-    number, before any draw: the caller grows the buffers and calls again.
-
-    ``work``: see :func:`form_consortia`.  ``index``, optional: the clusters' member index (the
-    five arrays of :func:`sim.kernels.groups.member_index`, which must be up to date) when the
-    caller keeps one; the model does not (it builds the index here every quarter), but
-    ``benchmarks/bench_index.py`` passes one built once, to measure what keeping it up to date
-    across quarters would save.
-    """
-    n_c = active.shape[0]
-    # the whole step stays in this one function: a call between compiled functions that is
-    # not inlined increfs and decrefs each array argument (about 9 ns an array here), and
-    # splitting off the part after the index cost 1.2 us a step at 1,000 firms
-    if index is None:
-        co_ptr, co_idx, nc_ptr, nc_idx, pool_group = member_index(cluster[:n], atype, alive,
-                                                                  n_c)
-    else:
-        co_ptr, co_idx, nc_ptr, nc_idx, pool_group = index
-    if co_idx.shape[0] == 0:
-        return 0
-    if co_idx.shape[0] > out_members.shape[0]:
-        return -co_idx.shape[0]
-    n_active = 0
-    for c in range(n_c):
-        n_active += active[c]
-    cross_groups = np.empty(n_active, np.int32)
-    q = 0
-    for c in range(n_c):
-        if active[c]:
-            cross_groups[q] = c
-            q += 1
-    rate, discovery, cross, foreign = cluster_probabilities(
-        params, active, effort_partnerships, effort_know, effort_mapping, agreements)
-    return form_consortia(
-        co_idx, pool_group, rate, True, sector_coop, co_ptr, co_idx, nc_ptr, nc_idx,
-        cross_groups, discovery, cross, params[P_NC], foreign, alive, atype, sector, province,
-        load, capacity, knowledge, stage, cluster, tie_partner, tie_trust, last_project, step,
-        n_candidates, params[P_W_H], params[P_W_V], params[P_W_T], params[P_W_P],
-        params[P_THRESHOLD], max_refusals, max_size, params[P_GROWTH], False, rng,
-        out_members, out_size, out_match, out_group, out_foreign, out_cross, out_has_rd,
-        out_has_training, work,
-    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.predicates import is_company
+
 
 @njit(cache=True)
 def build_csr(group_of, mask, n_groups):
@@ -45,7 +47,7 @@ def member_index(group_of, atype, alive, n_groups):
     Parameters
     ----------
     group_of : ndarray(int, (n,))   group of each actor (-1 none).
-    atype : ndarray(int8, (n,))     actor type; 0 and 1 are companies.
+    atype : ndarray(int8, (n,))     actor type (companies: predicates.is_company).
     alive : ndarray(bool, (>= n,))
     n_groups : int
 
@@ -63,7 +65,7 @@ def member_index(group_of, atype, alive, n_groups):
     for i in range(n):
         g = group_of[i]
         if g >= 0 and alive[i]:
-            if atype[i] <= 1:
+            if is_company(atype[i]):
                 co[g + 1] += 1
             else:
                 nc[g + 1] += 1
@@ -78,7 +80,7 @@ def member_index(group_of, atype, alive, n_groups):
     for i in range(n):
         g = group_of[i]
         if g >= 0 and alive[i]:
-            if atype[i] <= 1:
+            if is_company(atype[i]):
                 co_idx[co_fill[g]] = i
                 co_group[co_fill[g]] = g
                 co_fill[g] += 1

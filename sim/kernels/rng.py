@@ -3,7 +3,7 @@
 Kernels never touch Numba's global ``np.random``.  Each run owns one state array, seeded from the
 run's :class:`numpy.random.SeedSequence` (:func:`new_state`); a kernel that draws takes the array
 and advances it in place, so the stream is a pure function of (root seed, run key) whatever the
-worker, the backend or the order of runs.  About 1 ns per draw (performance.md, section 2.4).
+worker, the backend or the order of runs.
 
 Reference: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021),
 xoshiro256** 1.0.  A pure-Python twin lives in ``tests/reference.py``.
@@ -83,11 +83,10 @@ def normal(s):
     """Standard normal draw by the ziggurat method (exact: rejection sampling).
 
     One 64-bit output per draw in 98.8 % of the cases: its low 7 bits pick the layer, its top
-    53 bits a uniform in (-1, 1); wedges and the tail (|z| > 3.44) take more draws.  About 5 ns
-    against 20-30 ns for Box-Muller (log, sqrt and cos per draw).  Inlined into its callers
-    by Numba (``inline='always'``): called as a function, the state array's reference counting
-    cost about 2 ns a draw, and the economy's step (one draw per company) went from 86 to 76 us
-    a quarter at the baseline's size; the same draws.
+    53 bits a uniform in (-1, 1); wedges and the tail (|z| > 3.44) take more draws (a fraction
+    of Box-Muller's log, sqrt and cos per draw).  Inlined into its callers by Numba
+    (``inline='always'``): called as a function, the state array's reference counting cost a
+    measurable share of a draw (docs/performance.md).
     """
     while True:
         b = next_u64(s)
@@ -117,3 +116,22 @@ def shuffle(s, arr):
         tmp = arr[i]
         arr[i] = arr[j]
         arr[j] = tmp
+
+
+@njit(cache=True)
+def bernoulli_count(s, trials, p):
+    """Successes among ``trials`` independent Bernoulli(``p``) trials: an exact
+    Binomial(trials, p) draw by geometric skipping (about ``trials * p + 1`` uniforms)."""
+    if trials <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return trials
+    log_q = np.log1p(-p)
+    k = 0
+    pos = -1
+    while True:
+        skip = np.log(1.0 - uniform(s)) / log_q  # failures before the next success
+        if pos + 1 + skip >= trials:
+            return k
+        pos += 1 + int(skip)
+        k += 1

@@ -1,0 +1,93 @@
+"""Sub-step 9, pole programmes: export promotion (AWEX) and assets and holdings, whose budgets
+are spread evenly over the quarters left in the budget period from the poles' selection on;
+the assets programme creates new companies (docs/ODD.md, submodel 7.9)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+from sim.state.codes import ASSETS, EXPORT, POLE_ASSETS, SELECTED
+from sim.world import spawn_companies
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+def pole_programmes(m: ClusterModel) -> None:
+    """Export promotion (AWEX) and assets and holdings: what is left of each is spread evenly
+    over the quarters left in the budget period, from the poles' selection on."""
+    po, pp, a = m.poles, m.sc.policy.poles, m.actors
+    if not po.in_budget_period(m.t):
+        po.export_spend[:] = 0.0
+        return
+    quarters_left = po.budget_steps[1] - m.t + 1  # this one included
+    expected = np.zeros(len(po.names))
+    if not programme_spend(a.pole, a.n, po.view, quarters_left, pp.assets_firms_per_meur,
+                           m.ledger.view, expected):
+        return
+    gen = m.gen["assets"]
+    new_firms = gen.poisson(expected)
+    for p in np.flatnonzero(new_firms):
+        sectors = np.flatnonzero(po.sectors[p])
+        # choice(sectors, size=...), which draws exactly these integers
+        sec = sectors[gen.integers(0, len(sectors), size=int(new_firms[p]), dtype=np.int64)]
+        rows = spawn_companies(m, sec, POLE_ASSETS)
+        a.pole[rows] = p
+        m.ledger.new_firms[POLE_ASSETS] += len(rows)
+
+
+@njit(cache=True)
+def programme_spend(pole, n, po, quarters_left, firms_per_meur, led, expected_firms):
+    """One quarter of export promotion (AWEX) and assets and holdings.
+
+    What is left of each of the two programmes is spread evenly over the ``quarters_left``
+    quarters of the budget period: this quarter's share is spent over the selected poles in
+    proportion to their members (the actors of rows ``< n`` with that ``pole``), evenly when
+    none has any.
+    Writes each pole's export promotion spending (``po.export_spend``, MEUR this quarter;
+    zero for all when no pole is selected) and the expected number of pole-assets firms
+    (``expected_firms``, ``firms_per_meur`` per MEUR of assets spending); reduces
+    ``po.remaining`` and adds to the ledger's ``pole_funding``.  Returns False, having spent
+    nothing, when no pole is selected.
+    """
+    status, remaining, export_spend = po.status, po.remaining, po.export_spend
+    n_p = status.shape[0]
+    export_spend[:] = 0.0
+    any_selected = False
+    for p in range(n_p):
+        any_selected |= status[p] == SELECTED
+    if not any_selected:
+        return False
+    weight = np.zeros(n_p, np.int64)
+    for i in range(n):
+        if pole[i] >= 0:
+            weight[pole[i]] += 1
+    total = 0
+    for p in range(n_p):
+        if status[p] != SELECTED:
+            weight[p] = 0
+        total += weight[p]
+    share = np.empty(n_p)
+    if total == 0:  # spread evenly over the selected poles
+        n_sel = 0.0
+        for p in range(n_p):
+            n_sel += 1.0 if status[p] == SELECTED else 0.0
+        for p in range(n_p):
+            share[p] = (1.0 if status[p] == SELECTED else 0.0) / n_sel
+    else:
+        for p in range(n_p):
+            share[p] = weight[p] / total
+    export = remaining[EXPORT] / quarters_left
+    remaining[EXPORT] -= export
+    for p in range(n_p):
+        export_spend[p] = share[p] * export / 1e6
+    assets = remaining[ASSETS] / quarters_left
+    remaining[ASSETS] -= assets
+    led.pole_funding[EXPORT] += export
+    led.pole_funding[ASSETS] += assets
+    for p in range(n_p):
+        expected_firms[p] = firms_per_meur * share[p] * assets / 1e6
+    return True

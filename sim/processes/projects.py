@@ -1,0 +1,288 @@
+"""Sub-step 8, project outcomes: projects ending this quarter succeed or fail, with their
+effects on the members, their ties and spin-offs; and the start of new projects (their slots
+and durations), which the partnering and the pole call use.
+
+Rule (docs/ODD.md, submodel "Project outcomes"), for each project whose end step is ``step``,
+in slot order:
+
+* success with probability ``logistic(success_base + success_match * match
+  + success_research * has_rd + success_benchmark * benchmarking[cluster]
+  + success_funded * funded)``;
+* every member frees one unit of capacity;
+* on success, each living company gains ``productivity_gain`` (plus ``training_gain`` /
+  ``investment_gain`` when the pole funded training / investment) in log value added, launches
+  a new product with probability ``innovation_prob``, and a non-exporter starts exporting with
+  probability ``export_gain`` (doubled with a foreign partner); every living member moves its
+  technology profile by ``learning`` towards the consortium's mean and gains capability;
+* trust between every pair of living members rises by ``trust_gain`` on success, falls by
+  ``trust_loss`` on failure;
+* a successful project creates a new enterprise with probability ``spinoff_prob``
+  (``spinoff_prob_research`` when a university or research centre took part).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+from sim.kernels.predicates import is_company
+from sim.kernels.rng import randbelow, uniform
+from sim.kernels.ties import touch_tie
+from sim.state.codes import BENCHMARKING, SPINOFF_PARTNERSHIP
+from sim.state.params import Params
+from sim.world import spawn_companies
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+CAPABILITY_GAIN = 0.05
+
+_B = "behaviour.projects."
+PARAMS = Params(
+    floats={name: _B + name for name in (
+        "success_base", "success_match", "success_research", "success_benchmark",
+        "success_funded", "productivity_gain", "innovation_prob", "export_gain", "learning",
+        "spinoff_prob", "spinoff_prob_research", "trust_gain", "trust_loss")}
+    | {"training_gain": "policy.poles.training_gain",
+       "investment_gain": "policy.poles.investment_gain"},
+    ints={"duration_min": _B + "duration_min", "duration_max": _B + "duration_max"},
+)
+
+# what resolve_projects reports of each project it resolves (one row per project)
+OUTCOME = np.dtype([("slot", np.int32), ("success", np.bool_), ("spinoff", np.bool_),
+                    ("innovations", np.int64), ("lead", np.int32), ("parent", np.int16)],
+                   align=True)
+
+
+def projects(m: ClusterModel) -> None:
+    """Projects ending this quarter succeed or fail; effects, ties and spin-offs (one compiled
+    call resolves them, tallies them and frees their slots)."""
+    a, p, led = m.actors, m.projects, m.ledger
+    out = m.scratch.get("outcomes")
+    if out is None or out.shape[0] < p.cap:  # reused from quarter to quarter
+        out = m.scratch["outcomes"] = np.empty(p.cap, OUTCOME)
+    k, n_success, n_innov, n_spin = resolve_projects(
+        m.t, p.view, p.n_free, a.view, m.clusters.effort, PARAMS.of(m), m.streams["projects"],
+        out)
+    if k == 0:
+        return
+    p.n_free += k
+    led.add("completed", k)
+    led.add("succeeded", n_success)
+    led.add("innovations", n_innov)
+    if n_spin:
+        leads = out["lead"][:n_spin].astype(np.int64)
+        new = spawn_companies(m, a.sector[leads], SPINOFF_PARTNERSHIP, like=leads)
+        # a partnership spin-off joins its parent's cluster when that cluster is active
+        parent = out["parent"][:n_spin]
+        ok = (parent >= 0) & (m.clusters.active[np.maximum(parent, 0)])
+        a.cluster[new[ok]] = parent[ok]
+        led.new_firms[SPINOFF_PARTNERSHIP] += len(new)
+
+
+def start_projects(m: ClusterModel, consortia, rows: np.ndarray, cluster: np.ndarray,
+                   pole: np.ndarray, call: int) -> np.ndarray:
+    """Start consortia of the buffers as projects this quarter.
+
+    Parameters
+    ----------
+    m : ClusterModel
+    consortia : sim.kernels.consortia.Consortia
+        The buffers the consortia were formed in.
+    rows : ndarray(int64, (k,))
+        The buffers' rows to start.
+    cluster, pole : ndarray(int16, (k,))
+        Each project's cluster (its lead's; -1 none) and pole (-1 for a cluster partnership).
+    call : int
+        The call of a pole project (-1 for a cluster partnership).
+
+    Returns
+    -------
+    ndarray(int32, (k,))
+        The projects' slots, each with its duration drawn from the ``durations`` stream.
+    """
+    p = m.projects
+    k = len(rows)
+    p.reserve(k)
+    slots = p.take(k)
+    store_projects(p.view, slots, consortia.view, rows, cluster, pole, call, m.t, PARAMS.of(m),
+                   m.streams["durations"])
+    return slots
+
+
+@njit(cache=True)
+def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng):
+    """Write consortium ``rows[i]`` of the buffers ``cons`` into project slot ``slots[i]``,
+    with cluster ``cluster[i]``, pole ``pole[i]`` and call ``call``, starting at ``step`` for
+    a duration drawn uniformly in ``duration_min .. duration_max`` steps (one draw of ``rng``
+    per project, in order), unfunded, members ``-1`` padded."""
+    pr = params[0]
+    spread = pr.duration_max - pr.duration_min + 1
+    active, start, end, p_cluster, p_pole = p.active, p.start, p.end, p.cluster, p.pole
+    p_call, size, members, match, has_rd = p.call, p.size, p.members, p.match, p.has_rd
+    has_training, foreign, cross = p.has_training, p.foreign, p.cross
+    fund_rd, fund_training, fund_investment = p.fund_rd, p.fund_training, p.fund_investment
+    c_members = cons.members
+    width = c_members.shape[1]
+    for i in range(slots.shape[0]):
+        s = slots[i]
+        row = rows[i]
+        active[s] = True
+        start[s] = step
+        end[s] = step + pr.duration_min + randbelow(rng, spread)
+        p_cluster[s] = cluster[i]
+        p_pole[s] = pole[i]
+        p_call[s] = call
+        size[s] = cons.size[row]
+        for m in range(width):
+            members[s, m] = c_members[row, m]
+        for m in range(width, members.shape[1]):
+            members[s, m] = -1
+        match[s] = cons.match[row]
+        has_rd[s] = cons.has_rd[row]
+        has_training[s] = cons.has_training[row]
+        foreign[s] = cons.foreign[row]
+        cross[s] = cons.cross[row]
+        fund_rd[s] = 0.0
+        fund_training[s] = 0.0
+        fund_investment[s] = 0.0
+
+
+@njit(cache=True)
+def _succeeds(p, q, effort, pr, rng):
+    """Draw whether project ``q`` succeeds (one uniform)."""
+    c = p.cluster[q]
+    funded = p.fund_rd[q] > 0.0 or p.fund_training[q] > 0.0 or p.fund_investment[q] > 0.0
+    logit = pr.success_base + pr.success_match * p.match[q]
+    if p.has_rd[q]:
+        logit += pr.success_research
+    if c >= 0:
+        logit += pr.success_benchmark * effort[c, BENCHMARKING]
+    if funded:
+        logit += pr.success_funded
+    return uniform(rng) < 1.0 / (1.0 + np.exp(-logit))
+
+
+@njit(cache=True)
+def complete_projects(step, p, a, effort, params, rng, out):
+    """Resolve the projects ending at ``step`` (the clusters' ``effort`` for benchmarking);
+    return how many were resolved.
+
+    ``out[k]`` reports the k-th resolved project: its ``slot``, ``success``, whether it
+    creates a new enterprise (``spinoff``) and the new products it yielded
+    (``innovations``).  The actors' arrays are updated in place.
+    """
+    pr = params[0]
+    p_active, p_end, p_members, p_size = p.active, p.end, p.members, p.size
+    p_foreign, p_has_rd = p.foreign, p.has_rd
+    p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
+    alive, atype, load, value_added = a.alive, a.atype, a.load, a.value_added
+    exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
+                                                    a.innovations)
+    tie_partner, tie_trust = a.tie_partner, a.tie_trust
+    dims = knowledge.shape[1]
+    mean = np.empty(dims, np.float64)
+    n_done = 0
+    for q in range(p_active.shape[0]):
+        if not p_active[q] or p_end[q] != step:
+            continue
+        success = _succeeds(p, q, effort, pr, rng)
+        size = p_size[q]
+        mean[:] = 0.0
+        n_alive = 0
+        for m in range(size):
+            j = p_members[q, m]
+            if load[j] > 0:
+                load[j] -= 1
+            if alive[j]:
+                n_alive += 1
+                for d in range(dims):
+                    mean[d] += knowledge[j, d]
+        n_innov = 0
+        if success and n_alive > 0:
+            gain = pr.productivity_gain
+            if p_fund_training[q] > 0.0:
+                gain += pr.training_gain
+            if p_fund_investment[q] > 0.0:
+                gain += pr.investment_gain
+            mult = np.exp(gain)
+            p_export = pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0)
+            for d in range(dims):
+                mean[d] /= n_alive
+            for m in range(size):
+                j = p_members[q, m]
+                if not alive[j]:
+                    continue
+                if is_company(atype[j]):
+                    value_added[j] *= mult
+                    if uniform(rng) < pr.innovation_prob:
+                        innovations[j] += 1
+                        n_innov += 1
+                    if not exporter[j] and uniform(rng) < p_export:
+                        exporter[j] = True
+                capability[j] += CAPABILITY_GAIN
+                norm = 0.0
+                for d in range(dims):
+                    v = knowledge[j, d] + pr.learning * (mean[d] - knowledge[j, d])
+                    knowledge[j, d] = v
+                    norm += v * v
+                norm = np.sqrt(norm)
+                if norm > 0.0:
+                    for d in range(dims):
+                        knowledge[j, d] /= norm
+        delta = pr.trust_gain if success else -pr.trust_loss
+        for x in range(size):
+            ja = p_members[q, x]
+            if not alive[ja]:
+                continue
+            for y in range(size):
+                jb = p_members[q, y]
+                if x != y and alive[jb]:
+                    touch_tie(tie_partner, tie_trust, ja, jb, delta)
+        spin = False
+        if success:
+            ps = pr.spinoff_prob_research if p_has_rd[q] else pr.spinoff_prob
+            spin = uniform(rng) < ps
+        out[n_done].slot = q
+        out[n_done].success = success
+        out[n_done].spinoff = spin
+        out[n_done].innovations = n_innov
+        n_done += 1
+    return n_done
+
+
+@njit(cache=True)
+def resolve_projects(step, p, n_free, a, effort, params, rng, out):
+    """:func:`complete_projects`, then what the quarter books of it, in the same call.
+
+    Tallies the outcomes, lists the spin-offs' parents (``out[s].lead``, the lead member of
+    the s-th successful project that creates a new enterprise, in slot order, and
+    ``out[s].parent``, that project's cluster) and releases the resolved slots to the free
+    list (pushed onto ``p.free`` from position ``n_free``, in resolution order; slots made
+    inactive with their members cleared).
+
+    Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
+    the free list's length.
+    """
+    k = complete_projects(step, p, a, effort, params, rng, out)
+    members, cluster, free, active = p.members, p.cluster, p.free, p.active
+    n_success = 0
+    n_innov = 0
+    n_spin = 0
+    for q in range(k):
+        s = out[q].slot
+        n_success += out[q].success
+        n_innov += out[q].innovations
+        if out[q].spinoff:
+            out[n_spin].lead = members[s, 0]
+            out[n_spin].parent = cluster[s]
+            n_spin += 1
+    for q in range(k):
+        s = out[q].slot
+        free[n_free + q] = s
+        active[s] = False
+        for m in range(members.shape[1]):
+            members[s, m] = -1
+    return k, n_success, n_innov, n_spin

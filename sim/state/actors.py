@@ -1,0 +1,89 @@
+"""The actors: companies (SMEs and large firms), universities, research centres and training
+centres, as one struct-of-arrays table.
+
+Arrays are over-allocated and grown by doubling; an actor's row never changes (an exited firm
+keeps its row with ``alive = False``), so Mesa handles and ties stay valid.  Adding an actor
+attribute is one line of :data:`ACTOR_COLUMNS` (and the process that uses it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.state.codes import TIES
+from sim.state.columns import Column, Table
+from sim.state.views import define_view
+
+ACTOR_COLUMNS = (
+    Column("alive", np.bool_, False, doc="in business (False for an exited company)"),
+    Column("atype", np.int8, doc="actor type (codes.ACTOR_TYPES)"),
+    Column("sector", np.int16, doc="sector (index into world.sectors)"),
+    Column("province", np.int8, doc="province (codes.PROVINCES)"),
+    Column("cluster", np.int16, -1, doc="cluster it belongs to (-1: none)"),
+    Column("pole", np.int16, -1, doc="competitiveness pole it takes part in (-1: none)"),
+    Column("employment", np.float64, doc="employment [FTE] (0 for institutions)"),
+    Column("value_added", np.float64, doc="value added [EUR/year] (exports are value_added x "
+                                          "world.export_intensity for exporters)"),
+    Column("exporter", np.bool_, False, doc="exports"),
+    Column("capability", np.float64, doc="expertise level (the jury's quality; grows with "
+                                         "success)"),
+    Column("taste", np.float32, doc="persistent taste for cooperation (standard normal)"),
+    Column("knowledge", np.float32, width="dims", doc="unit-norm non-negative technology "
+                                                      "profile (world.knowledge_dims)"),
+    Column("stage", np.float32, doc="position on the value chain (0 upstream .. 1 downstream)"),
+    Column("load", np.int16, doc="projects under way and pending proposals"),
+    Column("capacity", np.int16, doc="most concurrent projects"),
+    Column("born", np.int32, -1, doc="step of birth (-1: the initial population)"),
+    Column("origin", np.int8, doc="how it came to be (codes.ORIGINS)"),
+    Column("last_project", np.int32, -1, doc="last step it started a project (-1: never)"),
+    Column("innovations", np.int32, doc="new products launched, cumulative"),
+    Column("tie_partner", np.int32, -1, width="ties", doc="remembered partners (-1: empty "
+                                                          "slot)"),
+    Column("tie_trust", np.float32, width="ties", doc="trust in each remembered partner "
+                                                      "[0, 1]"),
+)
+
+ActorsView = define_view(__name__, "ActorsView", tuple(c.name for c in ACTOR_COLUMNS),
+                         "The actors' arrays as one kernel argument (fields: ACTOR_COLUMNS).")
+
+
+@njit(cache=True)
+def _actors_view(*arrays):
+    return ActorsView(*arrays)
+
+
+class Actors(Table):
+    """The actors' arrays (one attribute per :data:`ACTOR_COLUMNS` entry) and ``n``, the rows
+    in use.
+
+    Parameters
+    ----------
+    capacity : int
+        Rows to allocate (all dead).
+    dims : int
+        Knowledge dimensions (width of ``knowledge``).
+    """
+
+    COLUMNS = ACTOR_COLUMNS
+    make_view = staticmethod(_actors_view)
+
+    def __init__(self, capacity: int, dims: int) -> None:
+        super().__init__(capacity, {"dims": dims, "ties": TIES})
+        self.n = 0
+
+    def ensure(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all (doubling the capacity at least)."""
+        if rows > self.cap:
+            self.reallocate(max(rows, 2 * self.cap))
+
+    def add(self, **cols: np.ndarray) -> np.ndarray:
+        """Append living actors given column arrays of equal length; return their rows."""
+        k = len(next(iter(cols.values())))
+        self.ensure(self.n + k)
+        rows = slice(self.n, self.n + k)
+        for name, values in cols.items():
+            getattr(self, name)[rows] = values
+        self.alive[rows] = True
+        self.n += k
+        return np.arange(rows.start, rows.stop)

@@ -1,0 +1,21 @@
+"""The quick subset: ``pytest -m "not slow"`` leaves out the tests marked slow here and in the
+test files.
+
+Whole files of end-to-end tests are slow: the command line's, the experiment engine's (process
+pools, Dask, killed workers), the validation's and the calibration's run designs and spawn
+processes, seconds each.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.py",
+              "test_experiments_failures.py", "test_experiments_report.py",
+              "test_validation.py"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

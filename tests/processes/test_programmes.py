@@ -1,0 +1,65 @@
+"""The pole programmes (:mod:`sim.processes.programmes`): the quarter's spending against the
+NumPy it replaced, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.processes.programmes import programme_spend
+from sim.state.codes import ASSETS, EXPORT, SELECTED
+from sim.state.institutions import POLE_FIELDS, _poles_view
+from tests.worlds import ledger
+
+SEEDS = range(12)
+
+
+def programmes_numpy(n, pole, status, remaining, quarters_left, firms_per_meur, export_spend,
+                     funding):
+    """The programmes' spending as it was in NumPy, before the kernel (returns the expected
+    firms, or None when no pole is selected)."""
+    export_spend[:] = 0.0
+    selected = status == SELECTED
+    if not selected.any():
+        return None
+    weight = np.bincount(pole[:n][pole[:n] >= 0], minlength=len(status)) * selected
+    if weight.sum() == 0:
+        weight = selected.astype(float)
+    share = weight / weight.sum()
+    export = remaining[EXPORT] / quarters_left
+    remaining[EXPORT] -= export
+    export_spend[:] = share * export / 1e6
+    assets = remaining[ASSETS] / quarters_left
+    remaining[ASSETS] -= assets
+    funding[[EXPORT, ASSETS]] += (export, assets)
+    return firms_per_meur * share * assets / 1e6
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_programme_spend_is_the_numpy_spending(seed):
+    g = np.random.default_rng(100 + seed)
+    n_p, n = int(g.integers(1, 8)), int(g.integers(0, 300))
+    status = g.choice([0, 1, 2], n_p, p=[0.2, 0.5, 0.3]).astype(np.int8)
+    pole = g.integers(-1, n_p, n + 5).astype(np.int16)
+    if seed % 4 == 0:
+        pole[:] = -1  # no pole members: spread evenly
+    remaining = g.uniform(0.0, 1e8, 5)
+    funding = g.uniform(0.0, 1e7, 5)
+    q_left, rate = int(g.integers(1, 30)), float(g.uniform(0.0, 2.0))
+    spend1, spend2 = np.full(n_p, 7.0), np.full(n_p, 7.0)
+    rem1, rem2, f1, f2 = remaining.copy(), remaining.copy(), funding.copy(), funding.copy()
+    expected = programmes_numpy(n, pole, status, rem1, q_left, rate, spend1, f1)
+    out = np.full(n_p, np.nan)
+    arrays = dict(status=status, sectors=np.zeros((n_p, 1), np.bool_),
+                  sector_pole=np.zeros(1, np.int64), call_steps=np.zeros(0, np.int64),
+                  budget=rem2.copy(), remaining=rem2, export_spend=spend2)
+    led = ledger(1, n_p, 1)
+    led.pole_funding[...] = f2
+    spent = programme_spend(pole, n, _poles_view(*(arrays[f] for f in POLE_FIELDS)), q_left,
+                            rate, led.view, out)
+    f2 = led.pole_funding
+    assert spent == (expected is not None)
+    if spent:
+        assert np.array_equal(out, expected)
+    assert np.array_equal(spend1, spend2) and np.array_equal(rem1, rem2)
+    assert np.array_equal(f1, f2)

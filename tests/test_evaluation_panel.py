@@ -8,9 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim import scenario, state
+from sim import scenario
 from sim.evaluation import panel as P
 from sim.evaluation.synthetic import SyntheticDesign, synthetic_pair
+from sim.state import codes
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +21,9 @@ def small():
 
 
 def test_categories_mirror_the_model():
-    assert P.ACTOR_TYPES == scenario.ACTOR_TYPES == state.ACTOR_TYPE_NAMES
+    assert P.ACTOR_TYPES == scenario.ACTOR_TYPES == codes.ACTOR_TYPES
     assert P.PROVINCES == scenario.PROVINCES
-    assert P.ORIGINS == state.ORIGIN_NAMES
+    assert P.ORIGINS == codes.ORIGINS
     assert set(scenario.INSTRUMENTS) <= set(P.GRANT_INSTRUMENTS)
 
 

@@ -38,12 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# Fixed categories.  They mirror sim.scenario (ACTOR_TYPES, PROVINCES) and sim.state
-# (ORIGIN_NAMES); tests/evaluation checks that they stay equal.
-ACTOR_TYPES = ("sme", "large_firm", "university", "research_centre", "training_centre")
+from sim.state.codes import ACTOR_TYPES, ORIGINS, PROVINCES
+
+# Fixed categories (ACTOR_TYPES, PROVINCES, ORIGINS come from sim.state.codes, the one source).
 COMPANY_TYPES = ("sme", "large_firm")
-PROVINCES = ("Hainaut", "Liege", "Luxembourg", "Namur", "Walloon_Brabant")
-ORIGINS = ("initial", "entry", "partnership_spinoff", "research_spinoff", "pole_assets")
 # Instruments that pay firms: the poles' five budget lines (sim.scenario.INSTRUMENTS) and the
 # international tender subsidy.  (The animation subsidy pays the cluster organisations, not
 # firms: it is public spending without a firm row; see sim.evaluation.truth.cost_per_outcome.)

@@ -57,59 +57,6 @@ CI_LABEL = "95% interval of the mean"
 SPREAD_LABEL = "2.5-97.5% of replications"
 OBSERVED_LABEL = "observed (seed) ± tolerance"
 
-# Human labels of the catalogue's indicators, for axes and legends.  The catalogue
-# (sim/indicators.py) is to carry them as a ``label`` field; until it does, this table is the one
-# place they live (label_of reads the catalogue's field first).
-LABELS = {
-    "clusters_active": "Active clusters",
-    "clusters_created": "Clusters launched",
-    "clusters_dropped": "Clusters dropped",
-    "clusters_absorbed": "Clusters absorbed into poles",
-    "members_total": "Cluster members",
-    "members_enterprises": "Member companies",
-    "members_enterprise_share": "Companies' share of members",
-    "members_rd": "Member R&D actors",
-    "member_joins": "Actors joining",
-    "member_leaves": "Actors leaving",
-    "partnerships_active": "Partnerships under way",
-    "partnerships_launched": "Partnerships launched",
-    "partnerships_launched_cumulative": "Partnerships launched, cumulative",
-    "partnership_members_involved": "Actors in partnerships",
-    "pole_projects_active": "Pole projects under way",
-    "partnership_size_mean": "Mean partnership size",
-    "projects_completed": "Projects completed",
-    "projects_succeeded": "Projects succeeded",
-    "innovations": "New products",
-    "new_enterprises": "New enterprises",
-    "new_enterprises_partnership": "New enterprises from partnerships",
-    "new_enterprises_research": "Research spin-offs",
-    "firm_entries": "Other firm entries",
-    "firm_exits": "Company exits",
-    "firms_alive": "Companies in business",
-    "cross_cluster_partnerships_launched": "Cross-cluster partnerships launched",
-    "foreign_partnerships_launched": "Partnerships with a foreign partner",
-    "intercluster_partnerships_active": "Agreements with foreign clusters",
-    "intercluster_partnerships_signed": "Agreements signed",
-    "animation_subsidy_eur": "Animation subsidy",
-    "member_fees_eur": "Member fees",
-    "animator_effort_fte": "Animator effort",
-    "tender_subsidy_eur": "Tender subsidy",
-    "poles_selected": "Poles selected",
-    "pole_members": "Pole participants",
-    "pole_proposals_submitted": "Proposals submitted",
-    "pole_proposals_labelled": "Proposals labelled",
-    "pole_projects_funded": "Pole projects funded",
-    "pole_consortium_size_mean": "Mean pole consortium size",
-    "pole_consortium_partners": "Pole consortium partners",
-    "pole_consortium_foreign": "Foreign partners of pole consortia",
-    "pole_funding_eur": "Pole funding committed",
-    "pole_budget_left_eur": "Pole budget left",
-    "employment": "Employment",
-    "value_added": "Value added",
-    "productivity": "Labour productivity",
-    "exports": "Exports",
-    "exporters_share": "Share of exporters",
-}
 # Short names of the levers of the shipped designs; any other lever gets its humanised name.
 LEVER_LABELS = {
     "policy.animation.subsidy_eur_per_year": "Animation subsidy",
@@ -136,7 +83,7 @@ def label_of(name: str) -> str:
     from sim.indicators import BY_NAME
 
     label = getattr(BY_NAME.get(name), "label", None)
-    return label or LABELS.get(name) or humanise(name)
+    return label or humanise(name)
 
 
 def unit_of(name: str) -> str:

@@ -45,6 +45,7 @@ import os
 import re
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -171,10 +172,7 @@ class Store:
         try:
             lock.acquire()
         except Timeout:
-            try:
-                holder = (self.root / HOLDER).read_text()[:300].strip() or "unknown"
-            except OSError:
-                holder = "unknown"
+            holder = self._holder()
             raise StoreBusy(f"{self.root}: another clustersim is writing this store ({holder}); "
                             "wait for it to finish, or choose another --out") from None
         except OSError as exc:
@@ -188,6 +186,19 @@ class Store:
         finally:
             (self.root / HOLDER).unlink(missing_ok=True)
             lock.release()
+
+    def _holder(self, wait: float = 2.0) -> str:
+        """Who holds the lock, from its holder file; a holder that has just taken the lock
+        writes that file a moment later, so wait up to ``wait`` seconds for it."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                text = (self.root / HOLDER).read_text()[:300].strip()
+            except OSError:
+                text = ""
+            if text or time.monotonic() >= deadline:
+                return text or "a process that did not say who it is"
+            time.sleep(0.05)
 
     # ------------------------------------------------------------------ low-level writes
     def _mkdir(self, path: Path) -> None:

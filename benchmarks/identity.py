@@ -117,15 +117,21 @@ def runs() -> list[tuple[str, str, int, dict]]:
     return out
 
 
-def compute() -> dict[str, dict[str, str]]:
-    """The digests of every run, keyed by run label."""
+def compute(known: dict | None = None) -> dict[str, dict[str, str]]:
+    """The digests of every run, keyed by run label.  With ``known`` (a reference), only its
+    runs, and each frame restricted to the reference's indicators (``--known-only``)."""
     from sim.loader import load_scenario
     from sim.model import ClusterModel
 
     result = {}
     for label, path, seed, overrides in runs():
+        if known is not None and label not in known:
+            continue
         m = ClusterModel(load_scenario(path, overrides=overrides), seed=seed, handles=False)
         df = m.run()
+        if known is not None:
+            names = set(known[label]["frame"]) - {"__columns__", "__frame__"}
+            df = df[df["indicator"].astype(str).isin(names)].reset_index(drop=True)
         result[label] = {"frame": frame_digests(df), "state": state_digests(m)}
     return result
 
@@ -149,8 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="regenerate the reference")
     ap.add_argument("--reference", type=Path, default=REFERENCE)
+    ap.add_argument("--known-only", action="store_true",
+                    help="compare the reference's runs and indicators only (new scenarios and "
+                         "new indicators left out): a model-neutral change that adds outputs")
     args = ap.parse_args(argv)
-    new = compute()
+    known = json.loads(args.reference.read_text()) if args.known_only else None
+    new = compute(known)
     if args.write:
         args.reference.write_text(json.dumps(new, indent=1, sort_keys=True) + "\n")
         print(f"wrote {len(new)} runs to {args.reference}")

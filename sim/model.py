@@ -46,6 +46,7 @@ from sim.processes import (
     projects,
     selection,
 )
+from sim.rules.state import RuleState
 from sim.scenario import Scenario
 from sim.state.institutions import Agreements, Clusters, Poles
 from sim.state.projects import Projects
@@ -121,6 +122,7 @@ class ClusterModel(mesa.Model):
                              len(sc.policy.poles.calls))
         self.recorder = Recorder()
         self.evaluations: list[tuple[int, str, int, float, bool]] = []
+        self.rulebook = RuleState.new(sc, len(self.clusters.names), len(self.poles.names))
         # per-run constants of the processes (sim.state.params.Params.of) and their work
         # buffers, reused from quarter to quarter (they hold nothing between two calls)
         self.constants: dict = {}

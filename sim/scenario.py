@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # the names of the model's codes (sim.state.codes imports nothing), here for the schema's users
+from sim.rules.schema import Rulebook, ScheduleEntry
 from sim.state.codes import ACTOR_TYPES, INSTRUMENTS, PROVINCES  # noqa: F401
 
 # Source tags, used in field metadata.  Long forms are in docs/ODD.md, section 7.
@@ -476,6 +477,21 @@ class Policy(Strict):
     evaluation: Evaluation = Evaluation()
     international: International = International()
     poles: Poles = Poles()
+    # the Region's rulebook and the policy by year (issue 17; sim/rules/)
+    rules: Rulebook = Rulebook()
+    schedule: list[ScheduleEntry] = Field(
+        default_factory=list, max_length=200,
+        description="Levers by year: from each entry's year on, its values are in force.",
+        json_schema_extra={"source": ASSUME})
+
+    @model_validator(mode="after")
+    def _schedule(self) -> Policy:
+        from sim.rules.schedule import problems
+
+        found = problems(self)
+        if found:
+            raise ValueError("; ".join(found))
+        return self
 
 
 class ClusterSpec(Strict):

@@ -1,5 +1,5 @@
-"""Sub-step 3, animation funding: the Region's animation subsidy (tapered), the members'
-fees, and the animators' effort by task; and the clusters' census of the quarter, which the
+"""Sub-step 3, animation funding: the Region's animation subsidy (its amount and taper
+chosen by the rulebook, :mod:`sim.rules.funding`), the members' fees, and the animators' effort by task; and the clusters' census of the quarter, which the
 membership (sub-step 5) reads too.
 
 An animator is hired only with a subsidy; fees complement it up to their caps.  Effort is
@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from sim.kernels.predicates import is_company
+from sim.rules.funding import LARGE_FEE_UNITS, subsidies
 from sim.state.codes import LARGE, N_ACTOR_TYPES, N_TASKS, SME, TASKS
 from sim.state.params import Params
 
@@ -22,13 +23,11 @@ if TYPE_CHECKING:
 
 _A = "policy.animation."
 PARAMS = Params(
-    floats={"taper_per_year": _A + "taper_per_year", "taper_floor": _A + "taper_floor",
-            "subsidy_eur": _A + "subsidy_eur_per_year", "cost_eur": _A + "cost_eur_per_year",
+    floats={"cost_eur": _A + "cost_eur_per_year",
             "fee_cap_sme": _A + "fee_cap_sme_eur", "fee_cap_large": _A + "fee_cap_large_eur"},
     arrays={"shares": (lambda sc: [getattr(sc.policy.animation, f"effort_{task}")
                                    for task in TASKS], N_TASKS)},
 )
-LARGE_FEE_UNITS = 4.0  # a large firm pays the fee of four SMEs
 
 # the clusters' census of a quarter, one row per cluster
 CENSUS = np.dtype([("members", np.int64), ("pull", np.float64), ("activity", np.float64),
@@ -36,20 +35,19 @@ CENSUS = np.dtype([("members", np.int64), ("pull", np.float64), ("activity", np.
 
 
 def fund_animation(m: ClusterModel) -> np.ndarray:
-    """The clusters' census of this quarter, then their animation budget: subsidy, fees and
-    effort by task.  Returns the census (one :data:`CENSUS` row per cluster), for the
-    membership of sub-step 5: nothing joins or leaves in between."""
+    """The clusters' census of this quarter, then their animation budget: subsidy (the
+    rulebook's subsidy and taper rules, :mod:`sim.rules.funding`), fees and effort by task.
+    Returns the census (one :data:`CENSUS` row per cluster), for the membership of sub-step 5:
+    nothing joins or leaves in between."""
     a, cl = m.actors, m.clusters
     census = np.empty(len(cl.names), CENSUS)
-    census_and_budget(a.view, a.n, cl.view, census, m.t, PARAMS.of(m), m.ledger.view)
+    cluster_census(a.view, a.n, cl.view, census)
+    years = np.maximum((m.t - cl.launch_step) // 4, 0)
+    cl.subsidy[:] = subsidies(years, cl.active, census, m.rulebook.scores(),
+                              m.rulebook.factors(), m.sc.policy.rules.animation,
+                              m.sc.policy.animation)
+    animation_budget(census, cl.view, PARAMS.of(m), m.ledger.view)
     return census
-
-
-@njit(cache=True)
-def census_and_budget(a, n, cl, census, t, params, led):
-    """:func:`cluster_census`, then :func:`animation_budget`, in one compiled call."""
-    cluster_census(a, n, cl, census)
-    animation_budget(census, cl, t, params, led)
 
 
 @njit(cache=True)
@@ -88,26 +86,16 @@ def cluster_census(a, n, cl, census):
 
 
 @njit(cache=True)
-def animation_budget(census, cl, t, params, led):
-    """The clusters' animation budget this quarter, from their member SMEs and large firms
-    (``census``): writes each cluster's subsidy rate (EUR/year), SME and large-firm fees and
-    effort by task; adds a quarter of the subsidy and of the fees to the ledger's
-    ``animation_subsidy`` and ``fees``."""
+def animation_budget(census, cl, params, led):
+    """The clusters' animation budget this quarter, from their subsidy (``cl.subsidy``,
+    EUR/year, set by the funding rules) and their member SMEs and large firms (``census``):
+    writes each cluster's SME and large-firm fees and effort by task; adds a quarter of the
+    subsidy and of the fees to the ledger's ``animation_subsidy`` and ``fees``."""
     p = params[0]
-    active, launch_step, effort = cl.active, cl.launch_step, cl.effort
-    subsidy, fee_sme, fee_large = cl.subsidy, cl.fee_sme, cl.fee_large
+    effort, subsidy, fee_sme, fee_large = cl.effort, cl.subsidy, cl.fee_sme, cl.fee_large
     year_subsidy, year_fees = led.animation_subsidy, led.fees
-    for c in range(active.shape[0]):
-        if p.taper_per_year > 0:
-            years = (t - launch_step[c]) // 4
-            if years < 0:
-                years = 0
-            rate = 1.0 - p.taper_per_year * years
-            if rate < p.taper_floor:
-                rate = p.taper_floor
-        else:
-            rate = 1.0
-        s = rate * p.subsidy_eur if active[c] else 0.0
+    for c in range(subsidy.shape[0]):
+        s = subsidy[c]
         need = p.cost_eur - s
         if need < 0.0:
             need = 0.0
@@ -125,7 +113,6 @@ def animation_budget(census, cl, t, params, led):
         fte = (s + fees) / p.cost_eur if s > 0 else 0.0
         for task in range(N_TASKS):
             effort[c, task] = fte * p.shares[task]
-        subsidy[c] = s
         fee_sme[c] = fs
         fee_large[c] = fl
         year_subsidy[c] += s / 4.0

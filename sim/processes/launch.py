@@ -1,5 +1,8 @@
-"""Sub-step 1, cluster launch: the clusters due this quarter start, founded by companies of
-their sectors (bottom-up; docs/ODD.md, submodel 7.1)."""
+"""Sub-step 1, cluster launch: on 1 January the policy scheduled for the year comes into force
+(:mod:`sim.rules.schedule`); the clusters due this quarter start, founded by companies of
+their sectors (bottom-up; docs/ODD.md, submodel 7.1).  Their dates are the scenario's
+(``recognition = pinned``, the historical replay) or the Region's recognitions of the groups
+of firms that applied (``bottom_up``, :mod:`sim.rules.recognition`)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from sim.kernels.predicates import is_company, is_large
+from sim.rules import schedule
 from sim.state.codes import ACTIVE, PLANNED
 
 if TYPE_CHECKING:
@@ -19,6 +23,8 @@ LARGE_FOUNDER_WEIGHT = 2.0  # a large firm is twice as likely to found (per unit
 
 def launch_clusters(m: ClusterModel) -> None:
     """Clusters due this quarter start, founded by companies of their sectors (bottom-up)."""
+    if m.quarter == 1:
+        schedule.apply(m)
     cl, a = m.clusters, m.actors
     if m.t not in cl.launch_step_set:
         return
@@ -28,6 +34,7 @@ def launch_clusters(m: ClusterModel) -> None:
         k = min(len(cand), max(2, round(cl.founders[c] * m.sc.run.scale)))
         if k:
             a.cluster[weighted_sample(m.gen["launch"], cand, weight, k)] = c
+        m.rulebook.clusters[c].members_before = float(k)
         cl.set_status(c, ACTIVE, m.t)
         cl.last_eval_step[c] = m.t
         m.ledger.add("clusters_created", 1)

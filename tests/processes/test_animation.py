@@ -1,12 +1,17 @@
 """The animation funding (:mod:`sim.processes.animation`): the clusters' census and the
-animation budget against the NumPy expressions they replaced, bit for bit."""
+animation budget (with the baseline's funding rules) against the NumPy expressions they
+replaced, bit for bit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from types import SimpleNamespace
+
 from sim.processes.animation import CENSUS, PARAMS, animation_budget, cluster_census
+from sim.rules.funding import subsidies
+from sim.rules.schema import AnimationRules
 from sim.state.codes import LARGE, N_ACTOR_TYPES, N_TASKS, SME
 from tests.worlds import actors_of, clusters_view, ledger
 
@@ -46,13 +51,17 @@ def test_animation_budget(seed, taper):
     census = np.zeros(n_c, CENSUS)
     census["n_sme"], census["n_large"] = n_sme, n_large
     rec = np.zeros(1, PARAMS.dtype)
-    rec[0] = (taper, floor, sub_eur, cost, cap_s, cap_l, shares)
+    rec[0] = (cost, cap_s, cap_l, shares)
     led = ledger(n_c)
     led.animation_subsidy[...] = ys
     led.fees[...] = yf
+    # the baseline's rules (flat subsidy, linear taper to a floor), then the kernel
+    anim = SimpleNamespace(taper_per_year=taper, taper_floor=floor, subsidy_eur_per_year=sub_eur)
+    subsidy[:] = subsidies(np.maximum((t - launch) // 4, 0), active, census, np.ones(n_c),
+                           np.ones(n_c), AnimationRules(), anim)
     animation_budget(census, clusters_view(active=active, launch_step=launch, effort=effort,
                                            subsidy=subsidy, fee_sme=fee_sme,
-                                           fee_large=fee_large), t, rec, led.view)
+                                           fee_large=fee_large), rec, led.view)
     # the NumPy expressions of the animation funding before the kernel
     if taper > 0:
         years = np.maximum(0, (t - launch) // 4)

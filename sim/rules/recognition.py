@@ -1,0 +1,2 @@
+"""Recognition rules: how clusters come to be (placeholder, filled below)."""
+RECOGNITION: dict = {}

@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from sim.kernels.predicates import is_company, is_large
-from sim.rules import schedule
+from sim.rules import recognition, schedule
 from sim.state.codes import ACTIVE, PLANNED
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ def launch_clusters(m: ClusterModel) -> None:
     """Clusters due this quarter start, founded by companies of their sectors (bottom-up)."""
     if m.quarter == 1:
         schedule.apply(m)
+        recognition.recognise(m)
     cl, a = m.clusters, m.actors
     if m.t not in cl.launch_step_set:
         return

@@ -1,2 +1,146 @@
-"""Recognition rules: how clusters come to be (placeholder, filled below)."""
-RECOGNITION: dict = {}
+"""Recognition rules: how clusters come to be (``policy.rules.recognition``).
+
+* ``pinned`` (the baseline): the clusters launch on the scenario's dates, the historical
+  replay; nothing is decided here.
+* ``none``: the Region recognises no cluster; none launches.
+* ``bottom_up``: the scenario's clusters are the groups of related activities that *may*
+  form (their sectors), not dated launches.  On 1 January of each year from ``first_year``,
+  the companies of a group's sectors that are in no cluster weigh the benefit they expect
+  (:func:`interested`); a group applies when at least ``min_founders`` of them do (times
+  ``run.scale``); the Region recognises the applications in order of the interested
+  companies' number, at most ``per_year`` a year, while the yearly subsidy committed to the
+  active and recognised clusters stays within ``budget_eur``, and none after ``last_year``.
+  A recognised cluster launches that quarter (:func:`sim.processes.launch.launch_clusters`
+  draws its founders); a dropped one may apply again ``wait_years`` after its drop.
+  Deterministic given the state: no random stream of its own.
+
+Each rule is a function ``rule(m, spec) -> list of clusters to launch this quarter``
+(:data:`RECOGNITION`); every application and its decision is recorded in the decisions'
+table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.rules.schema import BottomUp, NoneRecognised, Pinned
+from sim.state.codes import DROPPED, LARGE, PLANNED, SME
+
+if TYPE_CHECKING:
+    from sim.model import ClusterModel
+
+
+
+def pinned(m: ClusterModel, rule: Pinned) -> list[int]:
+    """``pinned``: the scenario's launch dates (nothing to decide)."""
+    return []
+
+
+def none(m: ClusterModel, rule: NoneRecognised) -> list[int]:
+    """``none``: no cluster is ever recognised: the scenario's dates are cleared."""
+    if m.t == 0:
+        _clear_dates(m)
+    return []
+
+
+def _clear_dates(m: ClusterModel) -> None:
+    cl = m.clusters
+    # a cluster not (yet) recognised is dated the quarter after the run (its cohort, in the
+    # indicators, is the year after the last)
+    cl.launch_step[cl.status == PLANNED] = m.n_quarters
+    cl.launch_step_set = frozenset()
+
+
+def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
+    """The companies of cluster ``c``'s sectors, alive and in no cluster, whose expected
+    benefit of a cluster reaches ``benefit_threshold``: the membership's weights
+    (``behaviour.membership``) over their sector's knowledge intensity times cooperation,
+    the pull of existing cooperation (the share of the group's companies that took part in a
+    partnership), their own taste for cooperation, and the animation subsidy on offer (its
+    share of an animator's cost, weight ``subsidy_weight``)."""
+    a, n, sc = m.actors, m.actors.n, m.sc
+    mb, an = sc.behaviour.membership, sc.policy.animation
+    sector = a.sector[:n]
+    company = a.alive[:n] & np.isin(a.atype[:n], (SME, LARGE))
+    in_group = company & cl_sectors(m, c)[sector]
+    if not in_group.any():
+        return 0
+    coop_share = float((a.last_project[:n][in_group] >= 0).mean())
+    free = in_group & (a.cluster[:n] < 0)
+    ki = m.sectors["knowledge_intensity"][sector[free]]
+    co = m.sectors["cooperation"][sector[free]]
+    offer = min(an.subsidy_eur_per_year / an.cost_eur_per_year, 1.0)
+    u = (mb.benefit_base + mb.benefit_knowledge * ki * co + mb.benefit_pull * coop_share
+         + mb.benefit_taste * a.taste[:n][free] + rule.subsidy_weight * offer)
+    return int((u >= rule.benefit_threshold).sum())
+
+
+def cl_sectors(m: ClusterModel, c: int) -> np.ndarray:
+    """Bool by sector: the sectors of cluster ``c``."""
+    return m.clusters.sectors[c]
+
+
+def bottom_up(m: ClusterModel, rule: BottomUp) -> list[int]:
+    """``bottom_up``: the groups that apply this year and those the Region recognises."""
+    cl, st = m.clusters, m.rulebook
+    if m.t == 0:
+        _clear_dates(m)
+    if m.year < rule.first_year:
+        return []
+    need = max(2, round(rule.min_founders * m.sc.run.scale))
+    applicants = []
+    for c in range(len(cl.names)):
+        status = cl.status[c]
+        if status == DROPPED:
+            if m.year - (m.sc.time.start_year + int(cl.status_step[c]) // 4) < rule.wait_years:
+                continue
+        elif status != PLANNED:
+            continue
+        k = interested(m, c, rule)
+        if k >= need:
+            applicants.append((k, c))
+    if not applicants:
+        return []
+    m.ledger.add("applications", len(applicants))
+    applicants.sort(key=lambda x: (-x[0], x[1]))
+    committed = float(np.sum(cl.active)) * m.sc.policy.animation.subsidy_eur_per_year
+    out = []
+    for k, c in applicants:
+        why = f"{k} interested companies >= {need}"
+        if m.year > rule.last_year:
+            decision, why = "refused", why + f"; no recognition after {rule.last_year}"
+        elif len(out) >= rule.per_year:
+            decision, why = "refused", why + f"; {rule.per_year} recognitions a year at most"
+        elif committed + m.sc.policy.animation.subsidy_eur_per_year > rule.budget_eur:
+            decision, why = "refused", why + f"; the budget ({rule.budget_eur:.0f} EUR/year) " \
+                "is committed"
+        else:
+            decision = "recognised"
+            committed += m.sc.policy.animation.subsidy_eur_per_year
+            out.append(c)
+        st.decide(m.year, m.quarter, "cluster", cl.names[c], "recognition", "bottom_up",
+                  decision, decision == "recognised", float(k), why)
+    for c in out:
+        if cl.status[c] == DROPPED:
+            cl.set_status(c, PLANNED, m.t)
+            st.clusters[c].probation_until = -1
+            st.clusters[c].subsidy_factor = 1.0
+            st.clusters[c].failures = 0
+        cl.launch_step[c] = m.t
+        st.clusters[c].recognised_year = m.year
+    if out:
+        cl.launch_step_set = cl.launch_step_set | {m.t}
+        m.ledger.add("recognitions", len(out))
+    return out
+
+
+RECOGNITION = {"pinned": pinned, "none": none, "bottom_up": bottom_up}
+
+
+def recognise(m: ClusterModel) -> list[int]:
+    """On 1 January: the recognition rule's decisions (the clusters it launches now)."""
+    rule = m.sc.policy.rules.recognition
+    return RECOGNITION[rule.rule](m, rule)
+

@@ -401,6 +401,10 @@ class BottomUp(RuleBlock):
                        doc="Last year-end at which the Region recognises a cluster.")
     wait_years: int = P(3, ge=0, le=50, unit="years", source=ASSUME,
                         doc="Years a dropped cluster waits before applying again.")
+    subsidy_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per animator funded",
+                              source=ASSUME, doc="Weight, in a company's expected benefit, "
+                              "of the animation subsidy on offer (its share of an animator's "
+                              "cost).")
 
 
 class NoneRecognised(RuleBlock):

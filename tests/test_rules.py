@@ -86,7 +86,7 @@ def test_combination_rules(values, want):
 def test_weighted_score_by_hand():
     assert ev.score([30, 0.05, 6], CRIT) == pytest.approx((0.75 + 0.5 + 2 * 1.0) / 4)
     assert ev.score([0, 0, 0], CRIT) == 0.0
-    assert ev.score([-5, 1, 1], CRIT) == pytest.approx(3 / 4)
+    assert ev.score([-5, 1, 3], CRIT) == pytest.approx(3 / 4)
 
 
 def test_a_threshold_of_zero_drops_nothing_under_every_combination_rule():

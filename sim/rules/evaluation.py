@@ -256,8 +256,9 @@ def common(year: int, t: int, launch_year: int, ref_step: int, rule: Common,
 def per_cluster(year: int, t: int, launch_year: int, ref_step: int, rule: PerCluster,
                 default_period: int) -> bool:
     """``per_cluster``: the year end of the year in which ``4 * period_years`` quarters have
-    passed since the cluster's recognition or its last evaluation (``ref_step``)."""
-    return t - ref_step >= 4 * rule.period_years - 3
+    passed since the cluster's recognition or its last evaluation (``ref_step``): its
+    anniversary step ``ref_step + 4 * period_years`` is at or before ``t``."""
+    return t - ref_step >= 4 * rule.period_years
 
 
 CALENDARS = {"launch_years": launch_years, "common": common, "per_cluster": per_cluster}

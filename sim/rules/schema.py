@@ -188,7 +188,7 @@ class Common(RuleBlock):
 
 class PerCluster(RuleBlock):
     """Each cluster is evaluated ``period_years`` after its own recognition, then after its
-    own last evaluation (the real decree's calendar): at the year end of the quarter in which
+    own last evaluation (the real decree's calendar): at the end of the year in which
     ``4 * period_years`` quarters have passed."""
 
     rule: Literal["per_cluster"]

@@ -100,6 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its results."""
     from sim.figures import run_overview
     from sim.results import manifest, run_one, write_json, write_parquet
+    from sim.rules.state import DECISION_COLUMNS
     from sim.targets import load_targets
 
     path = Path(args.scenario) if args.scenario else embedded_path("baseline")
@@ -115,6 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_parquet(df, out / "indicators.parquet")
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
+    pd.DataFrame(facts["decisions"], columns=list(DECISION_COLUMNS)).to_csv(
+        out / "decisions.csv", index=False)
     figs = [] if args.no_figure else run_overview(
         df, targets if sc.run.scale == 1.0 else [], out / "overview",
         f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).")
@@ -127,7 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     drops = [f"{e['cluster']} ({e['year']})" for e in facts["evaluations"] if e["dropped"]]
     print(f"Clusters dropped by the Region's evaluation: {', '.join(drops) or 'none'}")
     print(f"Results written to {out}/: indicators.parquet (tidy: scenario, replication, seed, "
-          f"indicator, year, by, key, value), manifest.json, summary.csv"
+          f"indicator, year, by, key, value), manifest.json, summary.csv, decisions.csv (the "
+          f"Region's decisions and their reasons)"
           + (", " + ", ".join(p.name for p in figs) if figs else ""))
     return 0
 

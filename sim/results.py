@@ -103,6 +103,7 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.Dat
             for y, c, n, inv, d in model.evaluations
         ],
         "actors_final": int(model.actors.n),
+        "decisions": model.rulebook.decisions,  # the rulebook's decisions and their reasons
     }
     return df, facts
 

@@ -36,7 +36,7 @@ class RuleState:
         """Record one decision and its reason."""
         self.decisions.append(dict(zip(DECISION_COLUMNS, (
             year, quarter, obj, name, process, rule, decision, passed,
-            np.nan if score is None else float(score), reason), strict=True)))
+            None if score is None else float(score), reason), strict=True)))
 
     def table(self) -> pd.DataFrame:
         """The decisions of the run, one row each, in the order they were taken."""

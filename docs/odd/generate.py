@@ -11,6 +11,7 @@ from sim.scenario import (parameter_bounds, Scenario, Sector, ClusterSpec, Call,
                           Evaluation, Poles, World)
 from sim.indicators.table import markdown_table as indicator_table
 from sim.schedule import markdown_table as schedule_table
+from sim.rules import markdown_table as rules_table
 from sim.loader import load_scenario
 
 # ---------------------------------------------------------------- all numeric parameters
@@ -77,6 +78,7 @@ assign("economy", "world.va_noise", "world.employment_elasticity", "world.exit_r
        "behaviour.projects.trust_decay")
 assign("demography", "world.entry_rate", "behaviour.projects.academic_spinoff_rate")
 assign("evaluation", *[p for p in PARAMS if p.startswith("policy.evaluation.")])
+assign("rules", *[p for p in PARAMS if p.startswith("policy.rules.")])
 missing = sorted(set(PARAMS) - set(SECTION))
 assert not missing, missing
 
@@ -175,7 +177,7 @@ def calls_table() -> str:
 TABLES = {f"PARAMS:{s}": (lambda s=s: param_table(s)) for s in set(SECTION.values())}
 TABLES.update({"SWITCHES": switch_table, "SECTORS": sectors_table, "CLUSTERS": clusters_table,
                "POLES": poles_table, "CALLS": calls_table, "INDICATORS": indicator_table,
-               "SCHEDULE": schedule_table})
+               "SCHEDULE": schedule_table, "RULES": rules_table})
 
 README_START, README_END = "<!-- INDICATORS (generated: docs/odd/generate.py) -->", "<!-- /INDICATORS -->"
 

@@ -40,6 +40,7 @@ from sim.state.codes import (
     EXPORT,
     INSTRUMENTS,
     LARGE,
+    NOT_SELECTED,
     PLANNED,
     POLE_ASSETS,
     RESEARCH_CENTRE,
@@ -50,7 +51,14 @@ from sim.state.codes import (
     UNIVERSITY,
 )
 
-RUNS = [("baseline", {}, 3), ("absorbing", {"policy.poles.absorb_clusters": True}, 2)]
+RUNS = [("baseline", {}, 3), ("absorbing", {"policy.poles.absorb_clusters": True}, 2),
+        ("rules", {"policy.rules.evaluation.consequence": {"rule": "probation"},
+                   "policy.rules.pole_evaluation": {"enabled": True, "first_year": 2008,
+                                                    "criteria": [{"indicator": "members",
+                                                                  "min": 120.0}]}}, 1)]
+RULE_CLUSTER_FLOWS = ("clusters_evaluated", "clusters_on_probation", "clusters_subsidy_cut",
+                      "clusters_renewed_conditionally")
+RULE_POLE_FLOWS = ("poles_label_withdrawn", "poles_on_probation")
 
 
 class Recount:
@@ -221,6 +229,53 @@ class Recount:
                   lambda before: self.add("firm_exits", int(
                       (before & ~self.companies()[: len(before)]).sum())))
 
+        # the rulebook's decisions (sim/rules/): from the evaluation record, the decisions'
+        # table and the poles' statuses; the poles' money from its documented rule
+        def rules_before():
+            return len(m.evaluations), len(m.rulebook.decisions), po.status.copy()
+
+        def rules_after(before):
+            n_eval, n_dec, pole_status = before
+            for _, name, *_ in m.evaluations[n_eval:]:
+                self.add("clusters_evaluated", 1)
+                self.add("clusters_evaluated", 1, "cluster", name)
+            kinds = {("cluster", "probation"): "clusters_on_probation",
+                     ("cluster", "subsidy_cut"): "clusters_subsidy_cut",
+                     ("cluster", "conditional_renewal"): "clusters_renewed_conditionally",
+                     ("pole", "probation"): "poles_on_probation"}
+            for d in m.rulebook.decisions[n_dec:]:
+                ind = kinds.get((d["object"], d["decision"]))
+                if ind:
+                    self.add(ind, 1)
+                    self.add(ind, 1, d["object"], d["name"])
+            for k in np.flatnonzero((pole_status == SELECTED) & (po.status == NOT_SELECTED)):
+                self.add("poles_label_withdrawn", 1)
+                self.add("poles_label_withdrawn", 1, "pole", po.names[k])
+            pp = m.sc.policy.poles
+            assert m.sc.policy.rules.pole_money.rule == "carry_over"  # the runs' rule
+            if pp.enabled and pp.budget_start_year <= m.year <= pp.budget_end_year:
+                years = pp.budget_end_year - pp.budget_start_year + 1
+                left = pp.budget_end_year - m.year
+                for code, name in enumerate(INSTRUMENTS):
+                    if left == 0:
+                        ind, v = "pole_funds_lapsed_eur", po.remaining[code]
+                    else:
+                        ind = "pole_funds_carried_eur"
+                        v = max(po.remaining[code] - po.budget[code] * left / years, 0.0)
+                    self.add(ind, v)
+                    self.add(ind, v, "instrument", name)
+
+        self.wrap(mp, evaluation, "evaluate_clusters", rules_before, rules_after)
+
+        def recognition_after(n_dec):
+            for d in m.rulebook.decisions[n_dec:]:
+                if d["process"] == "recognition":
+                    self.add("cluster_applications", 1)
+                    self.add("clusters_recognised", d["decision"] == "recognised")
+
+        self.wrap(mp, launch, "launch_clusters", lambda: len(m.rulebook.decisions),
+                  recognition_after)
+
         self.wrap(mp, compute, "record_year", self.year_end, lambda _: None)
 
     # ------------------------------------------------------------------ 31 December
@@ -242,14 +297,21 @@ class Recount:
                      "cross_cluster_partnerships_launched", "foreign_partnerships_launched",
                      "projects_completed", "projects_succeeded", "innovations", "firm_exits",
                      "intercluster_partnerships_signed", "tender_subsidy_eur",
-                     "animation_subsidy_eur", "member_fees_eur", "pole_funding_eur"):
+                     "animation_subsidy_eur", "member_fees_eur", "pole_funding_eur",
+                     *RULE_CLUSTER_FLOWS, *RULE_POLE_FLOWS, "pole_funds_lapsed_eur",
+                     "pole_funds_carried_eur", "cluster_applications", "clusters_recognised"):
             rows.setdefault((name, year, "total", ""), 0.0)
         for name in cl.names:
             for ind in ("clusters_dropped", "member_joins", "member_leaves",
-                        "partnerships_launched", "animation_subsidy_eur"):
+                        "partnerships_launched", "animation_subsidy_eur", *RULE_CLUSTER_FLOWS):
                 rows.setdefault((ind, year, "cluster", name), 0.0)
+        for name in po.names:
+            for ind in RULE_POLE_FLOWS:
+                rows.setdefault((ind, year, "pole", name), 0.0)
         for code in INSTRUMENTS:
-            rows.setdefault(("pole_funding_eur", year, "instrument", code), 0.0)
+            for ind in ("pole_funding_eur", "pole_funds_lapsed_eur", "pole_funds_carried_eur",
+                        "pole_funds_reallocated_eur"):
+                rows.setdefault((ind, year, "instrument", code), 0.0)
         launched = self.flow[("partnerships_launched", year, "total", "")]
         put("partnerships_launched_cumulative", self.launched_total)
         size = self.flow[("_launched_members", year, "total", "")]
@@ -369,5 +431,8 @@ def test_every_indicator_equals_its_recount(label, overrides, seed, monkeypatch)
               "innovations", "firm_exits", "firm_entries", "new_enterprises_research",
               "new_enterprises_partnership", "pole_projects_funded",
               "intercluster_partnerships_signed", "cross_cluster_partnerships_launched"]
-    events.append("clusters_dropped" if label == "baseline" else "clusters_absorbed")
+    events.append({"baseline": "clusters_dropped", "absorbing": "clusters_absorbed",
+                   "rules": "clusters_on_probation"}[label])
+    if label == "rules":
+        events.append("poles_label_withdrawn")
     assert (totals[events] > 0).all(), totals[events]

@@ -35,8 +35,8 @@ CENSUS = np.dtype([("members", np.int64), ("pull", np.float64), ("activity", np.
 
 
 def fund_animation(m: ClusterModel) -> np.ndarray:
-    """The clusters' census of this quarter, then their animation budget: subsidy (the
-    rulebook's subsidy and taper rules, :mod:`sim.rules.funding`), fees and effort by task.
+    """The clusters' census of this quarter, then their animation budget: subsidy (by the
+    rulebook's subsidy and taper rules), fees and effort by task.
     Returns the census (one :data:`CENSUS` row per cluster), for the membership of sub-step 5:
     nothing joins or leaves in between."""
     a, cl = m.actors, m.clusters

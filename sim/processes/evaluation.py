@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.rules import evaluation as rules
+from sim.rules.evaluation import member_counts
 from sim.rules.funding import POLE_MONEY
 from sim.rules.schema import All, Any_, Criterion
 from sim.state.codes import DROPPED, INSTRUMENTS, NOT_SELECTED, SELECTED
@@ -81,7 +82,7 @@ def evaluate_cluster_rules(m: ClusterModel) -> None:
     criteria = rb.criteria or default_criteria(ev)
     combine = rb.combine or default_combine(ev)
     # dropping one cluster changes no other cluster's counts
-    counts = rules.member_counts(a.view, n, cl.view)
+    counts = member_counts(a.view, n, cl.view)
     measures = rules.cluster_measures(
         counts, np.array([r.launched_since for r in st.clusters], np.int64),
         m.ledger.animation_subsidy, m.ledger.fees,

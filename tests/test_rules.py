@@ -411,3 +411,44 @@ def test_combinations_cover_the_names():
 
         EvaluationRules.model_validate({"combine": {"rule": comb}, "consequence": {"rule": cons},
                                         "criteria": [{"indicator": "members", "min": 1.0}]})
+
+
+# ------------------------------------------------------------------------------ recognition
+@pytest.mark.slow
+def test_recognition_switched_off_creates_no_cluster():
+    m, df = _run(None, {"policy.rules.recognition": {"rule": "none"}})
+    created = df[(df.indicator == "clusters_created") & (df.by == "total")].value
+    assert created.sum() == 0 and (m.clusters.status == 0).all()
+    assert (m.actors.cluster[: m.actors.n] < 0).all()
+
+
+@pytest.mark.slow
+def test_both_modes_pinned_dates_and_bottom_up_recognition():
+    """Pinned (the default): the scenario's launch years.  Bottom-up: the Region's
+    recognitions decide the launches, within the quota and the budget, each recorded."""
+    m0, d0 = _run(None)
+    c0 = d0[(d0.indicator == "clusters_created") & (d0.by == "total")].set_index("year").value
+    assert dict(c0[c0 > 0]) == {2001: 4, 2003: 3, 2004: 5}
+    assert not len(m0.rulebook.table().query("process == 'recognition'"))
+    rule = {"rule": "bottom_up", "per_year": 3, "budget_eur": 5 * 150_000.0,
+            "min_founders": 12, "benefit_threshold": 0.6}
+    m1, d1 = _run(None, {"policy.rules.recognition": rule})
+    t = m1.rulebook.table()
+    rec = t[t.process == "recognition"]
+    got = rec[rec.decision == "recognised"].groupby("year").size()
+    assert len(got) and (got <= 3).all()
+    created = d1[(d1.indicator == "clusters_created") & (d1.by == "total")].set_index("year")
+    assert created.value.sum() == len(rec[rec.decision == "recognised"])
+    active = d1[(d1.indicator == "clusters_active") & (d1.by == "total")].value
+    assert active.max() <= 5  # the budget: five clusters at full rate
+    assert (rec[rec.decision == "refused"].reason.str.contains("at most|budget")).all()
+    recognised = d1[(d1.indicator == "clusters_recognised") & (d1.by == "total")].value.sum()
+    assert recognised == len(rec[rec.decision == "recognised"])
+
+
+@pytest.mark.slow
+def test_recognition_rounds_and_last_year():
+    rule = {"rule": "bottom_up", "per_year": 4, "rounds": [2001, 2003], "last_year": 2003}
+    m, df = _run(None, {"policy.rules.recognition": rule})
+    c = df[(df.indicator == "clusters_created") & (df.by == "total")].set_index("year").value
+    assert set(c[c > 0].index) <= {2001, 2003}

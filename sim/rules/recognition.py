@@ -10,7 +10,8 @@
   ``run.scale``); the Region recognises the applications in order of the interested
   companies' number, at most ``per_year`` a year, while the yearly subsidy committed to the
   active and recognised clusters stays within ``budget_eur``, and none after ``last_year``.
-  A recognised cluster launches that quarter (:func:`sim.processes.launch.launch_clusters`
+  When ``rounds`` lists years, groups apply in those years only (the Region's calls for
+  recognition).  A recognised cluster launches that quarter (:func:`sim.processes.launch.launch_clusters`
   draws its founders); a dropped one may apply again ``wait_years`` after its drop.
   Deterministic given the state: no random stream of its own.
 
@@ -87,7 +88,7 @@ def bottom_up(m: ClusterModel, rule: BottomUp) -> list[int]:
     cl, st = m.clusters, m.rulebook
     if m.t == 0:
         _clear_dates(m)
-    if m.year < rule.first_year:
+    if m.year < rule.first_year or (rule.rounds and m.year not in rule.rounds):
         return []
     need = max(2, round(rule.min_founders * m.sc.run.scale))
     applicants = []

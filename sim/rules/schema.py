@@ -381,7 +381,8 @@ class BottomUp(RuleBlock):
     that see a benefit (sim.rules.recognition.interested) apply when at least
     ``min_founders`` of them do; the Region recognises, in order of group size, at most
     ``per_year`` applications a year, within ``budget_eur`` of yearly animation subsidy
-    committed to all recognised clusters, and none after ``last_year``.  A dropped cluster
+    committed to all recognised clusters, and none after ``last_year``; when ``rounds`` lists
+    years, groups apply in those years only (the Region's calls).  A dropped cluster
     may apply again after ``wait_years``.  Recognised clusters launch in Q1 of the next year."""
 
     rule: Literal["bottom_up"]
@@ -401,6 +402,11 @@ class BottomUp(RuleBlock):
                        doc="Last year-end at which the Region recognises a cluster.")
     wait_years: int = P(3, ge=0, le=50, unit="years", source=ASSUME,
                         doc="Years a dropped cluster waits before applying again.")
+    rounds: list[int] = Field(default_factory=list, max_length=100,
+                              description="The years the Region takes applications (its calls "
+                                          "for recognition); empty: every year.",
+                              json_schema_extra={"source": SEED + " (pilots in 2001, "
+                                                 "extensions in 2003 and 2004)"})
     subsidy_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per animator funded",
                               source=ASSUME, doc="Weight, in a company's expected benefit, "
                               "of the animation subsidy on offer (its share of an animator's "

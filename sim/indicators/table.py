@@ -92,6 +92,8 @@ QUANTITIES: tuple[Quantity, ...] = (
              "pole money carried over to the next year beyond its tranche [EUR]"),
     Quantity("pole_money_moved", ("instrument",), FLOW, "evaluation (pole money)",
              "pole money reallocated, in (+) or out (-) [EUR]"),
+    Quantity("proposals_over_firm_cap", (), FLOW, "pole call",
+             "proposals not funded because of the cap per firm"),
     Quantity("applications", (), FLOW, "launch (recognition)",
              "groups of firms applying for recognition as a cluster"),
     Quantity("recognitions", (), FLOW, "launch (recognition)",
@@ -332,6 +334,9 @@ CATALOGUE: tuple[Indicator, ...] = (
     _i("pole_funds_reallocated_eur", "Pole money reallocated", "EUR", INSTRUMENT,
        "Pole money moved between instruments at the year end, in (+) or out (-).",
        Sum("pole_money_moved")),
+    _i("pole_proposals_over_firm_cap", "Proposals over the firm cap", "proposals", TOTAL,
+       "Proposals not funded during the year because a company would exceed the grants' cap "
+       "per firm.", Sum("proposals_over_firm_cap")),
     _i("cluster_applications", "Applications for recognition", "groups", TOTAL,
        "Groups of firms applying to the Region for recognition as a cluster during the year.",
        Sum("applications")),

@@ -27,7 +27,8 @@ from sim.kernels.predicates import is_training
 from sim.kernels.sums import pairwise_sum
 from sim.processes.partnering import SEARCH
 from sim.processes.projects import start_projects
-from sim.state.codes import GRANTS, INVESTMENT, RD, SELECTED, TRAINING
+from sim.rules.funding import capped, over_firm_cap, sme_bonus
+from sim.state.codes import GRANTS, INVESTMENT, LARGE, RD, SELECTED, SME, TRAINING
 from sim.state.params import Params
 
 if TYPE_CHECKING:
@@ -41,8 +42,14 @@ RULE = consortium_rule(
     use_coop=lambda sc: False, require_mix=lambda sc: True, mark_involvement=lambda sc: False)
 JURY = Params(floats={
     "noise": _Q + "jury_noise", "threshold": _Q + "label_threshold",
-    "training_eur": lambda sc: 1e6 * sc.policy.poles.training_request_meur,
-    "investment_eur": lambda sc: 1e6 * sc.policy.poles.investment_request_meur})
+    "training_eur": lambda sc: _cap(1e6 * sc.policy.poles.training_request_meur, sc),
+    "investment_eur": lambda sc: _cap(1e6 * sc.policy.poles.investment_request_meur, sc)})
+
+
+def _cap(request_eur: float, sc) -> float:
+    """A grant request under the rulebook's cap per project (``policy.rules.pole_jury``)."""
+    cap = 1e6 * sc.policy.rules.pole_jury.cap_project_meur
+    return min(request_eur, cap) if cap > 0 else request_eur
 # the jury's score: weights of the members' mean capability, match (float32, as the match is),
 # a research partner, a training partner and a foreign partner
 W_CAPABILITY, W_MATCH, W_RD, W_TRAINING, W_FOREIGN = 0.5, np.float32(0.3), 0.2, 0.1, 0.2
@@ -80,11 +87,29 @@ def pole_call(m: ClusterModel) -> None:
     z = rng.standard_normal(k)  # the jury's noise, then the R&D requests' spread
     rd_req = 1e6 * pp.rd_request_meur * np.exp(0.5 * rng.standard_normal(k) - 0.125) \
         * np.sqrt(cons.size[:k] / 4.0)
+    # the rulebook's jury rules (sim.rules.funding): SME bonus, caps per project and per firm
+    jr = m.sc.policy.rules.pole_jury
+    bonus = sme_bonus(cons.members, cons.size, a.atype, k, jr.sme_bonus)
+    rd_req = capped(rd_req, 1e6 * jr.cap_project_meur)
+    if jr.cap_firm_meur > 0:
+        j = JURY.of(m)[0]
+        request = rd_req + np.where(cons.has_training[:k], j["training_eur"], 0.0) \
+            + j["investment_eur"]
+        over = over_firm_cap(cons.members, cons.size, a.atype, k, request,
+                             m.rulebook.firm_grants, 1e6 * jr.cap_firm_meur)
+        rd_req = np.where(over, np.inf, rd_req)  # an infinite request is never funded
+        m.ledger.add("proposals_over_firm_cap", int(over.sum()))
     # the Region spreads what is left evenly over the calls left in the budget period
     calls_left = (int(((po.call_steps >= m.t) & (po.call_steps <= po.budget_steps[1])).sum())
                   if po.in_budget_period(m.t) else 0)
-    rows, grants = judge_and_fund(k, cons.view, a.view, (z, rd_req), JURY.of(m), po.view,
-                                  m.ledger.view, call, m.t, calls_left)
+    rows, grants = judge_and_fund(k, cons.view, a.view, (z, rd_req, bonus), JURY.of(m),
+                                  po.view, m.ledger.view, call, m.t, calls_left)
+    if jr.cap_firm_meur > 0:
+        for i in rows:
+            team = [int(x) for x in cons.members[i, : cons.size[i]] if a.atype[x] in (SME, LARGE)]
+            for x in team:
+                m.rulebook.firm_grants[x] = (m.rulebook.firm_grants.get(x, 0.0)
+                                             + grants[i].sum() / max(len(team), 1))
     if len(rows):
         pole = cons.group[rows].astype(np.int16)
         slots = start_projects(m, cons, rows, a.cluster[cons.members[rows, 0]], pole, call)
@@ -153,7 +178,7 @@ def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, g
 
 
 @njit(cache=True)
-def _scores(k, cons, a, z, jury, call, led):
+def _scores(k, cons, a, z, bonus, jury, call, led):
     """The jury's scores of the ``k`` proposals and whether each is labelled; books the
     proposals and the labelled consortia of call ``call`` in the ledger."""
     members, size, group, match = cons.members, cons.size, cons.group, cons.match
@@ -171,6 +196,7 @@ def _scores(k, cons, a, z, jury, call, led):
         s = s + (W_TRAINING if has_training[i] else 0.0)
         s = s + (W_FOREIGN if foreign[i] > 0 else 0.0)
         s = s + jury.noise * z[i]
+        s = s + bonus[i]  # the rulebook's SME bonus (0 in the baseline)
         score[i] = s
         if s >= jury.threshold:
             labelled[i] = True
@@ -188,8 +214,9 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     buffers ``cons``).
 
     Score: ``0.5 mean capability + 0.3 match + 0.2 has_rd + 0.1 has_training + 0.2 foreign
-    + jury_noise z`` (``draws = (z, rd_req)``: standard normal draws, one per proposal, and
-    the R&D requests); labelled when at least the jury's ``threshold``.  When ``calls_left``
+    + jury_noise z + bonus`` (``draws = (z, rd_req, bonus)``: standard normal draws, one per
+    proposal, the R&D requests and the rulebook's SME bonus); labelled when at least the
+    jury's ``threshold``.  When ``calls_left``
     is positive (the call is in the budget period: the calls of the period from this one on),
     the envelope of each of R&D, training and investment is what is left of it
     (``po.remaining``) divided by ``calls_left``, and labelled proposals are funded in score
@@ -206,10 +233,10 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     training, investment; zero when not funded).
     """
     j = jury[0]
-    z, rd_req = draws
+    z, rd_req, bonus = draws
     members, size, group, remaining = cons.members, cons.size, cons.group, po.remaining
     load, a_pole, last_project, funded_n = a.load, a.pole, a.last_project, led.funded
-    score, labelled = _scores(k, cons, a, z, j, call, led)
+    score, labelled = _scores(k, cons, a, z, bonus, j, call, led)
     funded = np.zeros(k, np.bool_)
     grants = np.zeros((k, 3))
     fund = calls_left > 0

@@ -32,7 +32,7 @@ from sim.rules.schema import (
     Stepwise,
     Sunset,
 )
-from sim.state.codes import GRANTS
+from sim.state.codes import GRANTS, LARGE, SME
 
 LARGE_FEE_UNITS = 4.0  # a large firm pays the fee of four SMEs
 
@@ -156,3 +156,35 @@ def reallocate(remaining, budget, years_left, years_total, rule: Reallocate):
 
 
 POLE_MONEY = {"carry_over": carry_over, "lapse": lapse, "reallocate": reallocate}
+
+
+# ------------------------------------------------------------------------------ pole jury
+def sme_bonus(members: np.ndarray, size: np.ndarray, atype: np.ndarray, k: int,
+              bonus: float) -> np.ndarray:
+    """The jury's SME bonus of the first ``k`` consortia: ``bonus`` times the share of SMEs
+    among each one's local members (zeros when ``bonus`` is 0)."""
+    out = np.zeros(k)
+    if bonus > 0:
+        for i in range(k):
+            team = members[i, : size[i]]
+            out[i] = bonus * float((atype[team] == SME).mean())
+    return out
+
+
+def capped(request: np.ndarray, cap_eur: float) -> np.ndarray:
+    """Grant requests cut to ``cap_eur`` (unchanged when the cap is 0)."""
+    return np.minimum(request, cap_eur) if cap_eur > 0 else request
+
+
+def over_firm_cap(members, size, atype, k, request_eur, received: dict, cap_eur: float):
+    """Whether each of the first ``k`` proposals would take one of its companies above
+    ``cap_eur`` of grants (``received``: EUR by actor row so far; a company's share of a
+    project is its request over the consortium's companies); all False when the cap is 0."""
+    out = np.zeros(k, np.bool_)
+    if cap_eur <= 0:
+        return out
+    for i in range(k):
+        team = [int(x) for x in members[i, : size[i]] if atype[x] in (SME, LARGE)]
+        share = request_eur[i] / max(len(team), 1)
+        out[i] = any(received.get(x, 0.0) + share > cap_eur for x in team)
+    return out

@@ -367,6 +367,22 @@ class Reallocate(RuleBlock):
 PoleMoney = _tagged(CarryOver, Lapse, Reallocate)
 
 
+class JuryRules(RuleBlock):
+    """The poles' jury and grants as rules (``policy.rules.pole_jury``): an SME bonus in the
+    jury's score and caps per project and per firm (0: none, the baseline)."""
+
+    sme_bonus: float = P(0.0, ge=0.0, le=10.0, unit="jury score per SME share", source=ASSUME,
+                         doc="Added to a proposal's jury score per unit share of SMEs among its "
+                             "local members (labelling and ranking).")
+    cap_project_meur: float = P(0.0, ge=0.0, le=1e4, unit="MEUR per grant", source=ASSUME,
+                                doc="Largest R&D, training or investment grant of one project "
+                                    "(requests above are cut to it; 0: no cap).")
+    cap_firm_meur: float = P(0.0, ge=0.0, le=1e5, unit="MEUR per firm", source=ASSUME,
+                             doc="Largest sum of grants a company may receive over the period "
+                                 "(its share of its projects' grants); a proposal that would "
+                                 "take one of its companies above it is not funded (0: no cap).")
+
+
 # ------------------------------------------------------------------------------ recognition
 class Pinned(RuleBlock):
     """Clusters launch on the dates of the scenario (``clusters[].launch_year``; the
@@ -431,6 +447,7 @@ class Rulebook(RuleBlock):
     animation: AnimationRules = AnimationRules()
     pole_money: PoleMoney = Field(CarryOver(), description="What happens to unspent pole "
                                   "money.", json_schema_extra={"source": SEED})
+    pole_jury: JuryRules = JuryRules()
     recognition: Recognition = Field(Pinned(), description="How clusters come to be.",
                                      json_schema_extra={"source": SEED})
 

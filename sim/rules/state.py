@@ -24,6 +24,7 @@ class RuleState:
     base_scenario: Any  # the run's scenario before the policy schedule
     applied_year: int | None = None  # the last year whose scheduled policy is in force
     decisions: list[dict] = field(default_factory=list)
+    firm_grants: dict[int, float] = field(default_factory=dict)  # pole grants by company row
 
     @classmethod
     def new(cls, sc: Any, n_clusters: int, n_poles: int) -> RuleState:

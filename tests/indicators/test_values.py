@@ -299,7 +299,8 @@ class Recount:
                      "intercluster_partnerships_signed", "tender_subsidy_eur",
                      "animation_subsidy_eur", "member_fees_eur", "pole_funding_eur",
                      *RULE_CLUSTER_FLOWS, *RULE_POLE_FLOWS, "pole_funds_lapsed_eur",
-                     "pole_funds_carried_eur", "cluster_applications", "clusters_recognised"):
+                     "pole_funds_carried_eur", "cluster_applications", "clusters_recognised",
+                     "pole_proposals_over_firm_cap"):
             rows.setdefault((name, year, "total", ""), 0.0)
         for name in cl.names:
             for ind in ("clusters_dropped", "member_joins", "member_leaves",

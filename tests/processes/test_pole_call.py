@@ -128,7 +128,8 @@ def call_jury(k, actors, buf, z, rd_req, remaining, counters, s):
     jury = np.zeros(1, JURY.dtype)
     jury[0] = (s["jury_noise"], s["label_threshold"], s["training_eur"], s["investment_eur"])
     calls_left = max(s["calls_left"], 1) if s["fund"] else 0
-    rows, grants = judge_and_fund(k, cons, table.view, (z, rd_req), jury, po, led.view,
+    rows, grants = judge_and_fund(k, cons, table.view, (z, rd_req, np.zeros(k)), jury, po,
+                                  led.view,
                                   s["call"], s["step"], calls_left)
     table.check()
     funded = np.zeros(k, np.bool_)

@@ -18,6 +18,7 @@ from sim.rules.schema import (
     All,
     Any_,
     ByScore,
+    CarryOver,
     Common,
     ConditionalRenewal,
     Criterion,
@@ -32,7 +33,6 @@ from sim.rules.schema import (
     PerMember,
     Probation,
     Reallocate,
-    CarryOver,
     Stepwise,
     SubsidyCut,
     Sunset,
@@ -167,9 +167,9 @@ def test_calendars():
     assert not ev.due(2004, 0, 2004, 0, common, 3)  # launched this year: too young
     per = PerCluster(rule="per_cluster", period_years=3)
     # launched in Q3 2001 (step 2): first evaluated at the end of 2004 (step 15), 13 quarters on
-    assert [t for t in range(3, 48, 4) if ev.due(0, t, 2001, 2, per, 3)][0] == 15
+    assert next(t for t in range(3, 48, 4) if ev.due(0, t, 2001, 2, per, 3)) == 15
     # evaluated at the end of 2005 (a probation's review): the next in 2008 (step 31)
-    assert [t for t in range(23, 48, 4) if ev.due(0, t, 2001, 19, per, 3)][0] == 31
+    assert next(t for t in range(23, 48, 4) if ev.due(0, t, 2001, 19, per, 3)) == 31
 
 
 # ---------------------------------------------------------------------------------- funding
@@ -449,6 +449,25 @@ def test_both_modes_pinned_dates_and_bottom_up_recognition():
 @pytest.mark.slow
 def test_recognition_rounds_and_last_year():
     rule = {"rule": "bottom_up", "per_year": 4, "rounds": [2001, 2003], "last_year": 2003}
-    m, df = _run(None, {"policy.rules.recognition": rule})
+    _m, df = _run(None, {"policy.rules.recognition": rule})
     c = df[(df.indicator == "clusters_created") & (df.by == "total")].set_index("year").value
     assert set(c[c > 0].index) <= {2001, 2003}
+
+
+# -------------------------------------------------------------------------------- pole jury
+def test_jury_rules_by_hand():
+    from sim.state.codes import LARGE, SME, UNIVERSITY
+
+    atype = np.array([SME, SME, LARGE, UNIVERSITY, SME], np.int8)
+    members = np.array([[0, 1, 3, -1], [2, 3, -1, -1], [4, 0, 1, 2]])
+    size = np.array([3, 2, 4])
+    np.testing.assert_allclose(fu.sme_bonus(members, size, atype, 3, 0.3),
+                               [0.3 * 2 / 3, 0.0, 0.3 * 3 / 4])
+    assert (fu.sme_bonus(members, size, atype, 3, 0.0) == 0).all()
+    np.testing.assert_allclose(fu.capped(np.array([1e6, 5e6]), 3e6), [1e6, 3e6])
+    np.testing.assert_allclose(fu.capped(np.array([1e6, 5e6]), 0.0), [1e6, 5e6])
+    request = np.array([2e6, 2e6, 4e6])
+    # shares: 1e6 each to rows 0, 1; 2e6 to row 2; 1e6 to rows 4, 0, 1, 2
+    got = fu.over_firm_cap(members, size, atype, 3, request, {0: 1.5e6}, 2e6)
+    assert got.tolist() == [True, False, True]
+    assert not fu.over_firm_cap(members, size, atype, 3, request, {0: 1.5e6}, 0.0).any()

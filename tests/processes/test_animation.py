@@ -4,10 +4,10 @@ replaced, bit for bit."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
-
-from types import SimpleNamespace
 
 from sim.processes.animation import CENSUS, PARAMS, animation_budget, cluster_census
 from sim.rules.funding import subsidies

@@ -51,7 +51,7 @@ BAD = {
         "name: expected a plain file name (it names a folder of the output): letters, digits, "
         "'_', '-' and '.', not starting with '.' or '-', at most 80 characters (got '.')",)],
     "bad_base_misspelt.toml": [("base: no embedded scenario 'baselin'; did you mean "
-                                "'baseline'? (embedded: animation_doubled,",)],
+                                "'baseline'? (embedded: animation_competitive,",)],
 }
 
 # several errors of one file, all reported in one go (exact lines)

@@ -46,6 +46,10 @@ def test_run_without_argument_runs_the_embedded_baseline(baseline_run):
     assert man["seed"] == 20010101 and man["versions"]["numba"]
     for ext in ("png", "pdf", "svg"):
         assert (folder / f"overview.{ext}").stat().st_size > 1000
+    decisions = pd.read_csv(folder / "decisions.csv")  # the rulebook's decisions and reasons
+    assert {"year", "name", "decision", "reason"} <= set(decisions.columns)
+    assert set(decisions[decisions.year == 2004].query("object == 'cluster'").decision) \
+        <= {"renewed", "dropped"}
 
 
 def test_run_is_reproducible_to_the_byte(baseline_run, tmp_path):
@@ -55,7 +59,7 @@ def test_run_is_reproducible_to_the_byte(baseline_run, tmp_path):
     a = cwd / "results" / "baseline-seed20010101-rep0"
     b = tmp_path / "baseline-seed20010101-rep0"
     for name in ("indicators.parquet", "overview.png", "overview.pdf", "overview.svg",
-                 "summary.csv"):
+                 "summary.csv", "decisions.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 

@@ -26,7 +26,6 @@ imports it only when a model is built.  Example: ``experiments/ema_discovery.py`
 
 from __future__ import annotations
 
-import inspect
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,29 +226,51 @@ def ema_model(uncertainties: Sequence[str] | Mapping[str, tuple[float, float] | 
     return model
 
 
+def latin_hypercube(params: Sequence, n: int, seed: int) -> list[dict[str, int | float]]:
+    """``n`` points of a seeded Latin hypercube over EMA parameters (integers uniform over
+    their levels), drawn from the experiment's own generator (never NumPy's global one)."""
+    from ema_workbench import IntegerParameter
+    from scipy.stats import qmc
+
+    if not params or n <= 0:
+        return []
+    u = qmc.LatinHypercube(d=len(params), seed=seed).random(n)
+    rows = []
+    for row in u:
+        pt: dict[str, int | float] = {}
+        for p, x in zip(params, row, strict=True):
+            lo, hi = p.lower_bound, p.upper_bound
+            if isinstance(p, IntegerParameter):
+                pt[p.name] = int(min(hi, lo + int(x * (hi - lo + 1))))
+            else:
+                pt[p.name] = float(lo + x * (hi - lo))
+        rows.append(pt)
+    return rows
+
+
+def _points(rows: list[dict], kind: str) -> list:
+    import ema_workbench
+
+    if hasattr(ema_workbench, "Sample"):  # EMA 3: one class for both
+        return [ema_workbench.Sample(**r) for r in rows]
+    cls = ema_workbench.Scenario if kind == "scenario" else ema_workbench.Policy
+    return [cls(**r) for r in rows]
+
+
 def perform(model, scenarios: int, policies: int = 0, *, seed: int = 1, evaluator=None):
-    """``ema_workbench.perform_experiments`` with seeded Latin hypercube samples, on EMA 2.x
-    (which samples from NumPy's global generator) and 3.x (which takes a ``rng``).
+    """``ema_workbench.perform_experiments`` over seeded Latin hypercube samples of the
+    uncertainties (``scenarios`` points, seed ``seed``) and of the levers (``policies``
+    points, seed ``seed + 1``), crossed: the same experiments on EMA 2.x and 3.x.
 
     Returns EMA's ``(experiments, outcomes)``.
     """
-    import numpy as np
     from ema_workbench import perform_experiments
 
-    kw: dict[str, Any] = {}
-    params = inspect.signature(perform_experiments).parameters
-    if "uncertainty_sampling_kwargs" in params:  # EMA 3
-        kw["uncertainty_sampling_kwargs"] = {"rng": seed}
-        kw["lever_sampling_kwargs"] = {"rng": seed + 1}
-        return perform_experiments(model, scenarios=scenarios, policies=policies,
-                                   evaluator=evaluator, **kw)
-    state = np.random.get_state()
-    np.random.seed(seed)  # EMA 2's samplers draw from the global generator: restored below
-    try:
-        return perform_experiments(model, scenarios=scenarios, policies=policies,
-                                   evaluator=evaluator)
-    finally:
-        np.random.set_state(state)
+    unc = latin_hypercube(list(model.uncertainties), scenarios, seed)
+    lev = latin_hypercube(list(model.levers), policies, seed + 1)
+    kw: dict[str, Any] = {"scenarios": _points(unc, "scenario") if unc else scenarios}
+    kw["policies"] = _points(lev, "policy") if lev else policies
+    return perform_experiments(model, evaluator=evaluator, **kw)
 
 
 def parameter_columns(model) -> list[str]:
@@ -258,4 +279,5 @@ def parameter_columns(model) -> list[str]:
 
 
 __all__ = ["DEFAULT_OUTCOMES", "ClusterSimFunction", "Range", "ema_model", "ema_name",
-           "outcome_name", "parameter_columns", "perform", "ranges", "schema_path"]
+           "latin_hypercube", "outcome_name", "parameter_columns", "perform", "ranges",
+           "schema_path"]

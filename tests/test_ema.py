@@ -87,7 +87,7 @@ path = "policy.evaluation.min_members"
 values = [20]
 """)
     outcome = run_design(design, out=tmp_path / "out", workers=1, progress=False)
-    runs, series, _ = load_store(outcome.store.root)
+    _, series, _ = load_store(outcome.store.root)
     variants = pd.read_parquet(outcome.store.root / "variants.parquet")
     model = ema.ema_model(["behaviour.partnering.initiate_rate"], ["policy.evaluation.min_members"],
                           [("members_total", 2003), ("partnerships_launched_cumulative", 2003)],
@@ -119,6 +119,8 @@ def test_perform_experiments_is_seeded(short):
     x1, y1 = ema.perform(model, 3, 2, seed=4)
     x2, y2 = ema.perform(model, 3, 2, seed=4)
     assert len(x1) == 6 and list(y1) == ["members_total_2003"]
+    assert set(x1["evaluation__min_members"]) <= set(range(10, 61))
+    assert x1["partnering__initiate_rate"].between(0.003, 0.012).all()
     cols = ema.parameter_columns(model)
     pd.testing.assert_frame_equal(x1[cols], x2[cols])
     assert (y1["members_total_2003"] == y2["members_total_2003"]).all()

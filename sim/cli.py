@@ -302,6 +302,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           progress=not args.quiet, write=args.write, install=args.install)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Run what is missing of a paper's designs; write its tables, figures and manifest."""
+    from sim.experiment.runner import dask_executor
+    from sim.reproduce import reproduce
+
+    executor = client = None
+    if args.scheduler:
+        executor, client = dask_executor(args.scheduler)
+    try:
+        man = reproduce(args.paper, args.out, workers=args.jobs, executor=executor,
+                        progress=not args.quiet)
+    finally:
+        if client is not None:
+            client.close()
+    return 1 if any(d["failed"] for d in man["designs"]) else 0
+
+
 # ------------------------------------------------------------------------------ arguments
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (and the exit status of refused input)."""
@@ -444,6 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "own; implies nothing about the tracked calibration/calibrated.toml)")
     ca.add_argument("--quiet", action="store_true", help="no progress bar")
     ca.set_defaults(func=cmd_calibrate)
+    rp = add("reproduce", help="run a paper file's designs (what is missing: resumes) and "
+             "write its tables (CSV, LaTeX), figures and manifest into one folder")
+    rp.add_argument("paper", metavar="PAPER",
+                    help="paper TOML file listing designs, tables and figures, e.g. "
+                    "papers/policy_brief.toml")
+    rp.add_argument("--out", help="output folder (default: output/<paper name>/ beside the "
+                    "paper file; the designs' stores go to its stores/)")
+    rp.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    rp.add_argument("--scheduler", help="run on a Dask scheduler at this address "
+                    "(tcp://host:port or tls://host:port; see the README, section Dask)")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.set_defaults(func=cmd_reproduce)
     fg = add("figures", help="redraw the figures and tables of a stored experiment")
     fg.add_argument("store", metavar="STORE",
                     help="store folder of an experiment, e.g. "

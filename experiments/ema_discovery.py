@@ -110,7 +110,7 @@ def _choose(traj: pd.DataFrame) -> int:
 
 
 def _limits(box, x: pd.DataFrame) -> pd.DataFrame:
-    """The restricted dimensions of the selected box: its limits and the sampled range."""
+    """The restricted dimensions of the selected box: its limits and the range explored."""
     from sim import ema
 
     lims = box.box_lims[box._cur_box]
@@ -133,11 +133,19 @@ def figure(traj: pd.DataFrame, chosen: int, limits: pd.DataFrame, stem: Path,
            threshold: float, n: int, reps: int, seed: int) -> list[Path]:
     """Left: PRIM's trade-off (coverage against density, by restricted dimensions), the chosen
     box marked.  Right: the chosen box's limits on each restricted parameter, as a share of its
-    sampled range."""
+    explored range."""
     from matplotlib.ticker import MaxNLocator
 
-    from sim.figures import (add_caption, check_figure, lever_label, lever_unit, new_figure,
-                             save, style, width_for)
+    from sim.figures import (
+        add_caption,
+        check_figure,
+        lever_label,
+        lever_unit,
+        new_figure,
+        save,
+        style,
+        width_for,
+    )
 
     with style():
         fig = new_figure(width_for(2), 3.0)

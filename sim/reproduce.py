@@ -125,7 +125,7 @@ def load_paper(path: str | Path) -> Study:
         try:
             ddoc = read_toml(f)
         except ScenarioError as exc:
-            problems += [f"design[{i}].file: {e}" for e in exc.errors]
+            problems += [f"design[{i}].file: {d.file}: {e}" for e in exc.errors]
             continue
         if d.replications is not None:
             ddoc["replications"] = d.replications

@@ -182,13 +182,45 @@ def _cell(v: Any) -> str:
     return latex_escape(v)
 
 
+HEADERS = {"indicator": "Indicator", "year": "Year", "variant": "Variant", "n": "Runs",
+           "mean": "Mean", "ci_low": "95\\% CI low", "ci_high": "95\\% CI high",
+           "diff": "Difference", "diff_low": "Diff. low", "diff_high": "Diff. high",
+           "sd_ratio": "SE ratio", "parameter": "Parameter", "mu_star": "$\\mu^*$",
+           "mu_star_conf": "$\\mu^*$ 95\\% CI", "sigma": "$\\sigma$", "mu": "$\\mu$",
+           "S1": "$S_1$", "S1_conf": "$S_1$ 95\\% CI", "ST": "$S_T$",
+           "ST_conf": "$S_T$ 95\\% CI"}
+
+
+def readable(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A report table as a reader sees it: indicators, variants and levers by their labels
+    (sim.figures), the sweep's variant keys left out, LaTeX headers."""
+    from sim.figures import label_of, lever_label, variant_label
+
+    t = df.copy()
+    if "indicator" in t:
+        t["indicator"] = t["indicator"].map(label_of)
+    if "parameter" in t:
+        t["parameter"] = t["parameter"].map(lever_label)
+    if "variant" in t:
+        if t["variant"].astype(str).str.fullmatch(r"\d{5}-p[0-9a-f]{12}").all():
+            t = t.drop(columns="variant")  # a sweep's point keys: the lever columns say it
+        else:
+            t["variant"] = t["variant"].map(variant_label)
+    heads = [HEADERS.get(c) or latex_escape(lever_label(c) if "." in c else c)
+             for c in t.columns]
+    return t, heads
+
+
 def to_latex(df: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table (no dependency beyond pandas): numbers right-aligned."""
+    """A booktabs table (no dependency beyond pandas; needs ``\\usepackage{booktabs}``):
+    human labels, numbers right-aligned."""
+    df, heads = readable(df)
     align = "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in df.columns)
-    lines = [r"\begin{table}[htbp]", r"\centering", r"\small",
+    lines = [r"% clustersim reproduce; needs \usepackage{booktabs}",
+             r"\begin{table}[htbp]", r"\centering", r"\small",
              rf"\caption{{{latex_escape(caption)}}}", rf"\label{{tab:{label}}}",
              rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-             " & ".join(latex_escape(c) for c in df.columns) + r" \\", r"\midrule"]
+             " & ".join(heads) + r" \\", r"\midrule"]
     for row in df.itertuples(index=False):
         lines.append(" & ".join(_cell(v) for v in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]

@@ -44,7 +44,7 @@ OUTCOMES = [("members_total", 2012), ("clusters_active", 2012),
             ("partnerships_launched_cumulative", 2012)]
 
 
-def discover(scenarios: int, policies: int, reps: int, threshold: float, seed: int,
+def discover(scenarios: int, policies: int, reps: int, threshold: float | None, seed: int,
              out: Path, jobs: int = 1) -> dict:
     """Run the experiments and PRIM; write the tables and the figure; return what was found."""
     from ema_workbench import MultiprocessingEvaluator, SequentialEvaluator
@@ -62,6 +62,8 @@ def discover(scenarios: int, policies: int, reps: int, threshold: float, seed: i
     cols = ema.parameter_columns(model)
     x = experiments[cols].astype(float)
     y_name = "members_total_2012"
+    if threshold is None:  # the median: half the experiments fail
+        threshold = float(np.median(outcomes[y_name]))
     failed = np.asarray(outcomes[y_name]) < threshold
     out.mkdir(parents=True, exist_ok=True)
     table = x.copy()

@@ -128,3 +128,21 @@ def test_perform_experiments_is_seeded(short):
     row = x1.iloc[0]
     again = model.function(**{c: row[c] for c in cols})
     assert again["members_total_2003"] == y1["members_total_2003"][0]
+
+
+@pytest.mark.slow
+def test_the_shipped_discovery_example_runs(tmp_path, capsys):
+    import importlib.util
+
+    from tests.test_cli import ROOT
+
+    spec = importlib.util.spec_from_file_location("ema_discovery",
+                                                  ROOT / "experiments" / "ema_discovery.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    found = mod.discover(6, 2, 1, None, 20010101, tmp_path)
+    out = capsys.readouterr().out
+    assert "12 experiments" in out and "PRIM peeling trajectory" in out and "Box " in out
+    assert found["box"] is not None and len(found["limits"]) >= 1
+    for name in ("experiments.csv", "peeling_trajectory.csv", "box.csv", "prim.png", "prim.pdf"):
+        assert (tmp_path / name).is_file(), name

@@ -22,6 +22,7 @@ Needs the ``ema`` extra (``pip install -e ".[ema]"``; the ``dev`` extra has it).
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import warnings
 from pathlib import Path
@@ -79,7 +80,9 @@ def discover(scenarios: int, policies: int, reps: int, threshold: float | None, 
         return {"experiments": table, "box": None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PRIM's notes on its own defaults
-        alg = prim.Prim(x, failed, threshold=0.8, peel_alpha=0.1)
+        # EMA 2.x takes the density threshold of the box it reports; 3.x dropped the argument
+        kw = {"threshold": 0.8} if "threshold" in inspect.signature(prim.Prim).parameters else {}
+        alg = prim.Prim(x, failed, peel_alpha=0.1, **kw)
         box = alg.find_box()
     traj = box.peeling_trajectory.copy()
     traj.to_csv(out / "peeling_trajectory.csv", index=False)

@@ -100,7 +100,8 @@ range; otherwise the targets cannot tell its values apart (flat objective, or a 
 another parameter: the correlations of the resampled estimates are printed).
 
 Output.  ``calibrated.toml`` ([meta], [parameters], [uncertainty."path"], [[fit]]) at the
-config's ``write`` path; the baseline reads its [parameters].  Parameters that the calibration
+config's ``write`` path (``clustersim calibrate`` writes it to the cache folder and replaces the
+config's ``write`` file only with ``--install``); the baseline reads its [parameters].  Parameters that the calibration
 held fixed but that the scenario read from its own calibration file are written too, with the
 value used, so the baseline runs exactly the calibrated model.  ``report.txt`` and
 ``result.json`` go to the cache folder.
@@ -678,7 +679,8 @@ class Search:
                     history.append(k)
                 self.ev.best = min(self.ev.best, j)
             if self.ev.bar is not None:
-                self.ev.bar.set_postfix(best_J=f"{self.ev.best:.4g}", cached=self.ev.hits)
+                self.ev.bar.set_postfix(best_J=f"{self.ev.best:.4g}", cached=self.ev.hits,
+                                        refresh=False)  # shown with the next update, once
             return [j for _, j in res]
 
         if cfg.method == "differential_evolution":
@@ -894,10 +896,9 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
                + 2 * len(params) + 1 + n_local + u.resamples * u.local_evaluations)
     bar = None
     if progress:
-        from tqdm import tqdm
+        from sim.progress import progress_bar
 
-        bar = tqdm(total=planned, unit="eval", desc=f"calibrate {cfg.name}", dynamic_ncols=True,
-                   file=sys.stderr)
+        bar = progress_bar(planned, unit="eval", desc=f"calibrate {cfg.name}", file=sys.stderr)
     try:
         ev = Evaluator(prob, ex, n_workers, bar)
         obs, tol = prob.observed, prob.tolerance
@@ -1274,12 +1275,21 @@ def format_report(res: Result) -> str:
 
 
 def main_calibrate(config: str, *, workers: int = 1, scheduler: str | None = None,
-                   progress: bool = True, write: str | None = None) -> int:
-    """What ``clustersim calibrate`` does; returns the exit status."""
+                   progress: bool = True, write: str | None = None,
+                   install: bool = False) -> int:
+    """What ``clustersim calibrate`` does; returns the exit status.
+
+    The estimates go to ``write`` when given, else to the config's ``write`` file when
+    ``install`` (``calibration/calibrated.toml``, which the baseline reads, for
+    ``wallonia.toml``), else only to the output folder (``<output>/<name>/calibrated.toml``):
+    a calibration never replaces the tracked file unless asked to.
+    """
     from sim.experiment.runner import dask_executor
 
     executor = client = None
     prob = load_config(config)
+    if write is None and not install:
+        write = str(prob.cache_dir / "calibrated.toml")
     if scheduler:
         executor, client = dask_executor(scheduler)
     try:
@@ -1298,6 +1308,9 @@ def main_calibrate(config: str, *, workers: int = 1, scheduler: str | None = Non
     if target is not None:
         print(f"\nCalibrated parameters written to {_rel(target)}; cache, report.txt and "
               f"result.json in {_rel(prob.cache_dir)}/")
+        if target.resolve() != prob.write_path.resolve():
+            print(f"{_rel(prob.write_path)} is unchanged; to replace it with these estimates, "
+                  f"run the same command with --install (it resumes from the cache)")
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Command line: ``clustersim run | check | indicators | compare | sweep | sensitivity | figures``.
+"""Command line of clustersim, an agent-based model of the Walloon cluster policy (2001-) and
+the competitiveness poles (2006).
 
 ``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
 key indicators by year next to the seed's observed figures, and writes the tidy results
@@ -96,6 +97,18 @@ def summary_table(results: pd.DataFrame, targets) -> pd.DataFrame:
     return pd.DataFrame.from_dict(table, orient="index", columns=years)
 
 
+def scenario_ref(text: str) -> Path:
+    """The scenario a command-line argument names: a file, or an embedded scenario's name
+    (``baseline``, ``no_evaluation``: a name without ``.toml`` that is no file here)."""
+    p = Path(text)
+    if p.suffix != ".toml" and not p.exists() and p.name == text:
+        from sim.loader import embedded_names
+
+        if text in embedded_names():
+            return embedded_path(text)
+    return p
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its results."""
     from sim.figures import run_overview
@@ -103,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.rules.state import DECISION_COLUMNS
     from sim.targets import load_targets
 
-    path = Path(args.scenario) if args.scenario else embedded_path("baseline")
+    path = scenario_ref(args.scenario) if args.scenario else embedded_path("baseline")
     sc = load_scenario(path)
     seed = sc.run.seed if args.seed is None else args.seed
     out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
@@ -141,7 +154,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     status = 0
     for f in args.files:
         try:
-            sc = load_scenario(f)
+            sc = load_scenario(scenario_ref(f))
         except ScenarioError as exc:
             print(exc, file=sys.stderr)
             status = exc.exit_code
@@ -210,13 +223,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiment.design import validate_design
 
     names = [Path(f).stem for f in args.scenarios]
+    # a file by its absolute path; an embedded scenario's name as it is (the design resolves it)
+    refs = [f if Path(f).suffix != ".toml" and not Path(f).exists() else str(Path(f).absolute())
+            for f in args.scenarios]
     try:
         years = [int(y) for y in _csv(args.years)] or [2004, 2006, 2009, 2012]
     except ValueError:
         raise ScenarioError("command line", [f"--years: expected comma-separated years "
                                              f"(got {args.years!r})"]) from None
     doc = {"name": args.name or "compare-" + "-vs-".join(names)[:60], "kind": "compare",
-           "scenarios": [str(Path(f).absolute()) for f in args.scenarios],
+           "scenarios": refs,
            "replications": args.reps, "seed": args.seed,
            "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
            "years": years}
@@ -257,8 +273,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Set a scenario against every target of a targets file."""
     from sim.validation import validate
 
-    table, folder = validate(args.targets, args.scenario, args.reps, args.seed, args.out,
-                             workers=args.jobs)
+    scenario = scenario_ref(args.scenario) if args.scenario else None
+    table, folder = validate(args.targets, scenario, args.reps, args.seed, args.out,
+                             workers=args.jobs, progress=not args.quiet)
 
     def f(x: float) -> str:
         return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
@@ -286,7 +303,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from calibration.smm import main_calibrate
 
     return main_calibrate(args.config, workers=args.jobs, scheduler=args.scheduler,
-                          progress=not args.quiet, write=args.write)
+                          progress=not args.quiet, write=args.write, install=args.install)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Run what is missing of a paper's designs; write its tables, figures and manifest."""
+    from sim.experiment.runner import dask_executor
+    from sim.reproduce import reproduce
+
+    executor = client = None
+    if args.scheduler:
+        executor, client = dask_executor(args.scheduler)
+    try:
+        man = reproduce(args.paper, args.out, workers=args.jobs, executor=executor,
+                        progress=not args.quiet)
+    finally:
+        if client is not None:
+            client.close()
+    return 1 if any(d["failed"] for d in man["designs"]) else 0
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -328,20 +362,37 @@ def _run_options(p: argparse.ArgumentParser) -> None:
                    help="run again the runs stored as failed (after fixing their cause)")
 
 
+DESCRIPTION = ("clustersim: an agent-based model of the Walloon cluster policy (2001-) and\n"
+               "the competitiveness poles of the 2006 Marshall Plan.")
+EPILOG = """examples:
+  clustersim run                                   the embedded baseline, Wallonia 2001-2012
+  clustersim compare baseline no_evaluation --reps 50
+  clustersim sweep experiments/animation_sweep.toml -j 2
+  clustersim reproduce papers/policy_brief.toml
+
+Scenarios given to run, check and compare are TOML files or the names of the embedded
+scenarios (baseline, no_evaluation, ...).  `clustersim COMMAND --help` shows a command's
+arguments; exit status: 0 done, 1 some runs failed, 2 input refused, 3 the system refused,
+70 internal error, 130 interrupted."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clustersim``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the traceback of an error")
-    p = _Parser(prog="clustersim", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="clustersim", description=DESCRIPTION, epilog=EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--debug", action="store_true", help="print the traceback of an error")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
 
     def add(name: str, **kw) -> argparse.ArgumentParser:
+        kw.setdefault("description", kw.get("help", "").capitalize() + ".")
         return sub.add_parser(name, parents=[common], **kw)
 
     r = add("run", help="run a scenario (the embedded baseline by default)")
-    r.add_argument("scenario", nargs="?", help="scenario TOML file")
+    r.add_argument("scenario", nargs="?", help="scenario TOML file or embedded scenario name "
+                   "(default: the embedded baseline)")
     r.add_argument("--seed", type=SEED, help="root seed (default: the scenario's run.seed)")
     r.add_argument("--replication", type=REPLICATION, default=0,
                    help="replication index (default 0)")
@@ -349,54 +400,87 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-figure", action="store_true", help="skip the figure")
     r.set_defaults(func=cmd_run)
     c = add("check", help="validate scenario files without running them")
-    c.add_argument("files", nargs="+")
+    c.add_argument("files", nargs="+", metavar="SCENARIO",
+                   help="scenario TOML files (or embedded scenario names) to check, e.g. "
+                   "scenarios/*.toml; each is reported as OK or with every error at once")
     c.set_defaults(func=cmd_check)
     i = add("indicators", help="list the indicator catalogue")
     i.set_defaults(func=cmd_indicators)
     cp = add("compare", help="compare scenarios over replications (common random numbers), "
              "with intervals and paired differences")
-    cp.add_argument("scenarios", nargs="+", help="scenario files; the first is the reference")
+    cp.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                    help="scenario TOML files or embedded scenario names (baseline, "
+                    "no_evaluation, ...); the first is the reference")
     cp.add_argument("--reps", type=_int_in(1, 1_000_000), default=50,
                     help="replications per scenario (default 50)")
-    cp.add_argument("--seed", type=SEED, default=20010101, help="root seed")
-    cp.add_argument("--indicators", help="comma-separated indicator names")
+    cp.add_argument("--seed", type=SEED, default=20010101, help="root seed (default 20010101)")
+    cp.add_argument("--indicators", help="comma-separated indicator names (default: "
+                    f"{', '.join(DEFAULT_COMPARE_INDICATORS)}; the names: clustersim indicators)")
     cp.add_argument("--years", help="comma-separated years (default 2004,2006,2009,2012)")
     cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
     _run_options(cp)
     cp.set_defaults(func=cmd_compare)
     sw = add("sweep", help="run a design file (compare, sweep or sensitivity); re-running "
              "resumes")
-    sw.add_argument("design")
+    sw.add_argument("design", metavar="DESIGN",
+                    help="design TOML file of kind compare, sweep or sensitivity, e.g. "
+                    "experiments/animation_sweep.toml; its store is <--out>/<design name>/")
     _run_options(sw)
     sw.set_defaults(func=cmd_sweep)
     se = add("sensitivity", help="run a sensitivity design (Morris or Sobol) and print its "
              "indices")
-    se.add_argument("design")
+    se.add_argument("design", metavar="DESIGN",
+                    help="design TOML file of kind sensitivity, e.g. "
+                    "experiments/sensitivity_behaviour.toml")
     _run_options(se)
     se.set_defaults(func=cmd_sensitivity)
     va = add("validate", help="set a scenario (the calibrated baseline by default) against "
              "every target of a targets file")
     va.add_argument("--targets", help="targets file (default: the seed's 2001-2006 figures, "
                     "calibration/targets/wallonia_2004_2006.toml)")
-    va.add_argument("--scenario", help="scenario file (default: the embedded baseline)")
+    va.add_argument("--scenario", help="scenario file or embedded scenario name (default: the "
+                    "embedded baseline)")
     va.add_argument("--reps", type=_int_in(2, 1_000_000, " (a 95% interval needs two)"),
                     default=50, help="replications (default 50)")
-    va.add_argument("--seed", type=SEED, default=20010101, help="root seed")
-    va.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes")
-    va.add_argument("--out", default="calibration/output", help="output folder")
+    va.add_argument("--seed", type=SEED, default=20010101, help="root seed (default 20010101)")
+    va.add_argument("-j", "--jobs", type=JOBS, default=2,
+                    help="local worker processes (default 2)")
+    va.add_argument("--out", default="calibration/output",
+                    help="output folder (default calibration/output)")
+    va.add_argument("--quiet", action="store_true", help="no progress bar")
     va.set_defaults(func=cmd_validate)
     ca = add("calibrate", help="estimate behavioural parameters against the targets "
              "(simulated method of moments); re-running resumes")
-    ca.add_argument("config", help="calibration file, e.g. calibration/wallonia.toml")
+    ca.add_argument("config", metavar="CONFIG",
+                    help="calibration file, e.g. calibration/quick.toml or "
+                    "calibration/wallonia.toml")
     ca.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
     ca.add_argument("--scheduler", help="run on a Dask scheduler at this address "
                     "(tcp://host:port or tls://host:port; see the README, section Dask)")
-    ca.add_argument("--write", help="calibrated-parameters file to write (default: the config's "
-                    "`write`, calibration/calibrated.toml for wallonia.toml)")
+    ca.add_argument("--install", action="store_true",
+                    help="also replace the config's `write` file (calibration/calibrated.toml "
+                    "for wallonia.toml, which the baseline reads) with the estimates; without "
+                    "it they go only to the output folder, <output>/<name>/calibrated.toml")
+    ca.add_argument("--write", help="write the estimates to this file instead (a path of your "
+                    "own; implies nothing about the tracked calibration/calibrated.toml)")
     ca.add_argument("--quiet", action="store_true", help="no progress bar")
     ca.set_defaults(func=cmd_calibrate)
+    rp = add("reproduce", help="run a paper file's designs (what is missing: resumes) and "
+             "write its tables (CSV, LaTeX), figures and manifest into one folder")
+    rp.add_argument("paper", metavar="PAPER",
+                    help="paper TOML file listing designs, tables and figures, e.g. "
+                    "papers/policy_brief.toml")
+    rp.add_argument("--out", help="output folder (default: output/<paper name>/ beside the "
+                    "paper file; the designs' stores go to its stores/)")
+    rp.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    rp.add_argument("--scheduler", help="run on a Dask scheduler at this address "
+                    "(tcp://host:port or tls://host:port; see the README, section Dask)")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.set_defaults(func=cmd_reproduce)
     fg = add("figures", help="redraw the figures and tables of a stored experiment")
-    fg.add_argument("store")
+    fg.add_argument("store", metavar="STORE",
+                    help="store folder of an experiment, e.g. "
+                    "experiments/output/animation_sweep (where sweep or compare wrote it)")
     fg.set_defaults(func=cmd_figures)
     return p
 

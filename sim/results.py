@@ -38,8 +38,10 @@ def versions() -> dict[str, str]:
 
 
 # Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
-# command line, figures and the reading of target files.  Everything else is the model.
-NOT_MODEL = frozenset({"experiment", "cli.py", "figures.py", "validation.py", "targets.py"})
+# command line, figures, the reading of target files, progress bars, paper files and the EMA
+# adapter.  Everything else is the model.
+NOT_MODEL = frozenset({"experiment", "cli.py", "figures.py", "validation.py", "targets.py",
+                       "progress.py", "reproduce.py", "ema.py"})
 BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
 
 

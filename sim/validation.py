@@ -9,6 +9,7 @@ the mean lies within the target's tolerance.
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,11 @@ from sim.targets import Target, check_against, default_targets_path, load_target
 
 
 def simulate(scenario_path: Path | None, reps: int, seed: int, workers: int = 2,
-             overrides: dict | None = None, batch: int = 5) -> pd.DataFrame:
+             overrides: dict | None = None, batch: int = 5,
+             progress: bool = False) -> pd.DataFrame:
     """Tidy indicators of ``reps`` replications of a scenario (replication r seeded with
-    ``SeedSequence(seed, spawn_key=(r,))``), run in batches on a local pool."""
+    ``SeedSequence(seed, spawn_key=(r,))``), run in batches on a local pool (with a progress
+    bar on standard error when ``progress``)."""
     sc = load_scenario(scenario_path, overrides=overrides)
     doc, digest = sc.model_dump(mode="json"), scenario_hash(sc)
     tasks = [(sc.name, doc, digest, seed, r) for r in range(reps)]
@@ -34,12 +37,21 @@ def simulate(scenario_path: Path | None, reps: int, seed: int, workers: int = 2,
         prime_kernels()
     ex = local_pool(workers)
     frames, failures = [], []
+    bar = None
+    if progress:
+        from sim.progress import progress_bar
+
+        bar = progress_bar(reps, unit="run", desc="validate", file=sys.stderr)
     try:
         for records, series in ex.map(run_batch, batches):
             failures += [r for r in records if r["status"] != "ok"]
             if series:
                 frames.append(pd.read_parquet(io.BytesIO(series)))
+            if bar is not None:
+                bar.update(len(records))
     finally:
+        if bar is not None:
+            bar.close()
         ex.shutdown()
     if failures:
         raise RuntimeError(f"{len(failures)} replication(s) failed; first error:\n"
@@ -71,7 +83,8 @@ def fit_table(series: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
 
 
 def validate(targets_path: str | Path | None, scenario_path: str | Path | None, reps: int,
-             seed: int, out: str | Path, workers: int = 2) -> tuple[pd.DataFrame, Path]:
+             seed: int, out: str | Path, workers: int = 2,
+             progress: bool = False) -> tuple[pd.DataFrame, Path]:
     """Run the scenario, compare it with every target, write the table and the figure."""
     scenario_path = Path(scenario_path) if scenario_path else embedded_path("baseline")
     targets = load_targets(targets_path)
@@ -80,7 +93,7 @@ def validate(targets_path: str | Path | None, scenario_path: str | Path | None, 
     name = Path(targets_path).stem if targets_path else "wallonia_2004_2006"
     folder = Path(out) / f"validate-{sc.name}-{name}"
     folder.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails at once
-    series = simulate(scenario_path, reps, seed, workers)
+    series = simulate(scenario_path, reps, seed, workers, progress=progress)
     table = fit_table(series, targets)
     atomic_write_bytes(folder / "fit.csv", table.to_csv(index=False).encode())
     fit_figure(table, folder / "fit", f"Scenario {sc.name} against the targets of {name}: "

@@ -368,9 +368,10 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
                         appender.add([(r["variant"], r["replication"]) for r in records], series)
                     ran += len(runs)
                     model_seconds += float(runs["wall_seconds"].sum())
-                    if bar is not None:
+                    if bar is not None:  # the fields first: one redraw per batch
+                        bar.set_postfix(failed=int((runs["status"] != "ok").sum()),
+                                        refresh=False)
                         bar.update(len(runs))
-                        bar.set_postfix(failed=int((runs["status"] != "ok").sum()))
                 todo = []
             except BrokenProcessPool:
                 restarts += 1
@@ -431,7 +432,6 @@ def json_dumps(obj: Any) -> str:
 def _bar(total: int, initial: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
+    from sim.progress import progress_bar
 
-    return tqdm(total=total, initial=initial, unit="run", desc="runs", dynamic_ncols=True,
-                file=sys.stderr)
+    return progress_bar(total, initial=initial, unit="run", desc="runs", file=sys.stderr)

@@ -1,0 +1,30 @@
+# Set-up in two commands on a fresh machine (README, "Set-up"); .ci/run calls both.
+#   make run    creates .venv when it is missing, installs clustersim with its dev extra
+#               (pip install -e ".[dev]"), then runs the main job: the embedded baseline,
+#               Wallonia 2001-2012, written to ./results/ (ARGS="..." passes options)
+#   make test   runs the tests (PYTEST_ARGS="-m 'not slow'" for the quick subset)
+# The install is redone only when pyproject.toml changed since (the stamp .venv/.installed).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test install
+
+run: $(VENV)/.installed
+	$(BIN)/clustersim run $(ARGS)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e ".[dev]"
+	touch $@

@@ -67,7 +67,7 @@ def server(tmp_path):
     """``clustersim view`` on a free port; yields its URL; stopped afterwards."""
     _require()
     port = _free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "server.log", "wb")
     exe = Path(sys.executable).with_name("clustersim")
     proc = subprocess.Popen([str(exe), "view", "--port", str(port)], cwd=tmp_path,
                             stdout=log, stderr=subprocess.STDOUT)

@@ -89,6 +89,8 @@ def _finish(ax: Axes, model: ClusterModel, unit: str, quantity: str | None = Non
     ax.set_xlabel("Year (31 December)")
     year_axis(ax, years_of(model))
     value_axis(ax, unit)
+    if ax.dataLim.y1 <= 0 and ax.dataLim.y0 >= 0:  # nothing but zeros (no spending): from 0
+        ax.set_ylim(-0.025, 1.0)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize=6.5)
 

@@ -90,10 +90,10 @@ def server(tmp_path):
                 time.sleep(0.25)  # polling the port, not waiting for an outcome
         yield url
     finally:
-        proc.terminate()
+        proc.terminate()  # the server is the process (clustersim view execs Solara's)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # uvicorn's graceful shutdown waits for sockets
             proc.kill()
             proc.wait(timeout=15)
         log.close()

@@ -60,19 +60,18 @@ def NetworkPanel(model):
     update_counter.get()
     names = list(model.clusters.names)
     chosen, set_chosen = solara.use_state(names[0] if names else "")
-    if not names:
-        solara.Text("The scenario has no cluster.")
-        return
-    if chosen not in names:
-        chosen = names[0]
+    chosen = chosen if chosen in names else (names[0] if names else "")
     key = (id(model), model.steps, chosen)
-    fig, caption = solara.use_memo(lambda: panels.draw_network(model, names.index(chosen)),
-                                   [key])
+    drawn = solara.use_memo(
+        lambda: panels.draw_network(model, names.index(chosen)) if names else None, [key])
     with solara.Card("Partnership network", classes=["clustersim-panel"],
                      style={"width": "100%"}):
-        solara.Select("Cluster", value=chosen, values=names, on_value=set_chosen)
-        solara.FigureMatplotlib(fig, dependencies=[key], dpi=DPI, format="png")
-        solara.Text(caption, classes=["clustersim-caption"])
+        if drawn is None:
+            solara.Text("The scenario has no cluster.", classes=["clustersim-caption"])
+        else:
+            solara.Select("Cluster", value=chosen, values=names, on_value=set_chosen)
+            solara.FigureMatplotlib(drawn[0], dependencies=[key], dpi=DPI, format="png")
+            solara.Text(drawn[1], classes=["clustersim-caption"])
 
 
 @solara.component

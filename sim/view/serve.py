@@ -25,6 +25,9 @@ def view_env(scenario: str | Path | None, base: dict[str, str] | None = None) ->
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     env["SOLARA_ASSETS_PROXY"] = "True"  # served from share/solara/cdn (solara-assets)
     env.setdefault("MPLBACKEND", "Agg")
+    # Mesa 3.3's own ComponentsView breaks a rule of Solara's hooks check in a harmless way
+    # (an early return before a use_state); its warning would fill the log at every start
+    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning:solara.validate_hooks")
     return env
 
 

@@ -92,7 +92,7 @@ def server(tmp_path):
     finally:
         proc.terminate()  # the server is the process (clustersim view execs Solara's)
         try:
-            proc.wait(timeout=5)
+            proc.wait(timeout=2)
         except subprocess.TimeoutExpired:  # uvicorn's graceful shutdown waits for sockets
             proc.kill()
             proc.wait(timeout=15)

@@ -95,6 +95,26 @@ class Actor(Handle):
         return float(self.model.actors.value_added[self.index])
 
     @property
+    def productivity(self) -> float:
+        """Labour productivity [EUR/FTE/year]: value added per FTE (0 without employment)."""
+        emp = self.employment
+        return self.value_added / emp if emp > 0 else 0.0
+
+    @property
+    def pole(self) -> str | None:
+        """Name of the competitiveness pole it takes part in, or None."""
+        p = self.model.actors.pole[self.index]
+        return self.model.poles.names[p] if p >= 0 else None
+
+    @property
+    def projects(self) -> list[int]:
+        """Slots of the projects under way it is a member of (cluster partnerships and pole
+        projects: ``model.projects``)."""
+        p = self.model.projects
+        rows = np.flatnonzero(p.active[: p.cap] & (p.members[: p.cap] == self.index).any(axis=1))
+        return rows.tolist()
+
+    @property
     def exporter(self) -> bool:
         """Whether it exports."""
         return bool(self.model.actors.exporter[self.index])

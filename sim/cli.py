@@ -323,6 +323,27 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 1 if any(d["failed"] for d in man["designs"]) else 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    """Serve the interactive view (Mesa's SolaraViz) on 127.0.0.1, offline."""
+    try:
+        from sim.view.levers import scenario_path
+        from sim.view.serve import missing_assets, serve
+    except ImportError as exc:  # the view extra is not installed
+        raise ScenarioError("clustersim view", [
+            f"needs the `view` extra ({exc.name} is missing): pip install -e \".[view]\""]
+        ) from None
+    missing = missing_assets()
+    if missing:
+        raise ScenarioError("clustersim view", [
+            f"Solara's page assets are not installed ({', '.join(missing)}): install the "
+            "`view` extra, which brings solara-assets, so the page works offline"])
+    path = scenario_path(args.scenario)
+    if not path.is_file():
+        raise ScenarioError(str(args.scenario), ["no such scenario file or shipped scenario"])
+    serve(path, args.port)  # replaces this process
+    return 0
+
+
 # ------------------------------------------------------------------------------ arguments
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (and the exit status of refused input)."""
@@ -482,6 +503,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="store folder of an experiment, e.g. "
                     "experiments/output/animation_sweep (where sweep or compare wrote it)")
     fg.set_defaults(func=cmd_figures)
+
+    vw = add("view", help="serve the interactive view in the browser (Mesa's SolaraViz) on "
+             "127.0.0.1; needs the `view` extra")
+    vw.add_argument("scenario", nargs="?", help="scenario TOML file or the name of a shipped "
+                    "scenario (default: the embedded baseline)")
+    vw.add_argument("--port", type=_int_in(1, 65535, " (a TCP port)"), default=8765,
+                    help="port on 127.0.0.1 (default 8765)")
+    vw.set_defaults(func=cmd_view)
     return p
 
 

@@ -18,7 +18,9 @@ pole jury, the number of pole-assets firms, Mesa's own ``rng`` / ``random``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -26,12 +28,13 @@ import pandas as pd
 
 from sim.agents import Animator, Handles, Region
 from sim.indicators import compute
+from sim.indicators.collector import IndicatorCollector
 from sim.indicators.ledger import Ledger
 from sim.indicators.recorder import Recorder
 from sim.kernels.consortia import Consortia
 from sim.kernels.rng import new_state
 from sim.kernels.sums import company_totals
-from sim.loader import load_scenario
+from sim.loader import ScenarioError, load_scenario, set_path, validate_document
 from sim.processes import (
     animation,
     demography,
@@ -74,6 +77,26 @@ def run_seed_sequence(seed: int, replication: int = 0) -> np.random.SeedSequence
     return np.random.SeedSequence(int(seed), spawn_key=(int(replication),))
 
 
+def _scenario(scenario: Scenario | str | Path | None,
+              overrides: Mapping[str, Any] | None) -> Scenario:
+    """The scenario of a model: ``scenario`` (a file, or the embedded baseline when None)
+    with ``overrides`` applied."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    if not overrides:
+        return scenario
+    doc = scenario.model_dump(mode="python")
+    problems = []
+    for key, value in overrides.items():
+        try:
+            set_path(doc, key, value)
+        except ValueError as exc:
+            problems.append(f"{key}: cannot override this path ({exc})")
+    if problems:
+        raise ScenarioError(scenario.name, problems)
+    return validate_document(doc, scenario.name, tuple(overrides))
+
+
 class ClusterModel(mesa.Model):
     """Agent-based model of the Walloon cluster policy (2001-) and competitiveness poles.
 
@@ -88,11 +111,22 @@ class ClusterModel(mesa.Model):
     handles : bool
         Create a thin Mesa agent for every actor (for inspection and visualisation).  Batch
         runs switch it off: the dynamics do not depend on it.
+    overrides : mapping, optional
+        Dotted scenario paths to values (``{"policy.animation.subsidy_eur_per_year": 1e5}``),
+        applied and validated as :func:`sim.loader.load_scenario` does: what
+        ``mesa.batch_run(ClusterModel, parameters={"overrides": [...]})`` varies.
+
+    Attributes
+    ----------
+    datacollector : sim.indicators.collector.IndicatorCollector
+        Mesa's DataCollector of the indicator catalogue's totals (for ``mesa.batch_run`` and
+        SolaraViz); it reads the yearly record and adds nothing to the step.
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
-                 replication: int = 0, handles: bool = True) -> None:
-        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+                 replication: int = 0, handles: bool = True,
+                 overrides: Mapping[str, Any] | None = None) -> None:
+        sc = _scenario(scenario, overrides)
         self.sc = sc
         self.seed = sc.run.seed if seed is None else int(seed)
         self.replication = int(replication)
@@ -134,6 +168,7 @@ class ClusterModel(mesa.Model):
         self.handles = Handles(self, handles)
         self.animators = [Animator(self, c) for c in range(len(self.clusters.names))]
         self.region = Region(self)
+        self.datacollector = IndicatorCollector(self)
 
     # ------------------------------------------------------------------ calendar
     @property
@@ -154,7 +189,11 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ the schedule
     def step(self) -> None:
-        """Advance one quarter (the ODD's process overview, in order)."""
+        """Advance one quarter (the ODD's process overview, in order); after the last quarter
+        (``running`` False) a call does nothing."""
+        if not self.running:
+            self.steps -= 1  # Mesa's wrapper has counted the call: the model stays where it is
+            return
         if self.quarter == 1:
             self.ledger.new_year()                     # 0. a new year: the flows start at zero
         launch.launch_clusters(self)                   # 1. clusters due this quarter start

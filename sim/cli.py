@@ -1,4 +1,4 @@
-"""Command line: ``clustersim run | check | indicators | compare | sweep | sensitivity | figures``.
+"""Command line: ``clustersim run | check | indicators | compare | sweep | sensitivity | figures | cache``.
 
 ``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
 key indicators by year next to the seed's observed figures, and writes the tidy results
@@ -177,7 +177,8 @@ def _execute(design, args, folder=None) -> int:
     try:
         outcome = run_design(design, args.out, workers=args.jobs, executor=executor,
                              folder=folder, progress=not args.quiet,
-                             retry_failed=args.retry_failed)
+                             retry_failed=args.retry_failed,
+                             cache=False if getattr(args, "no_cache", False) else None)
     finally:
         if client is not None:
             client.close()
@@ -195,7 +196,9 @@ def _execute(design, args, folder=None) -> int:
     elif "sweep" in tables:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(tables["sweep"].drop(columns="variant").round(4).to_string(index=False))
-    print(f"{outcome.total} runs: {outcome.ran} run now, {outcome.skipped} already stored, "
+    from_cache = f" ({outcome.cached} read from the run cache)" if outcome.cached else ""
+    print(f"{outcome.total} runs: {outcome.ran} run now{from_cache}, {outcome.skipped} already "
+          f"stored, "
           f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Store, tables and figures: "
           f"{outcome.store.root}/")
     return 1 if outcome.failed else 0
@@ -281,8 +284,66 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Estimate behavioural parameters by the simulated method of moments (resumes)."""
     from calibration.smm import main_calibrate
 
+    if args.no_cache:  # read by run_batch in every worker (forked or spawned)
+        import os
+
+        from sim.experiment.cache import OFF_ENV
+        os.environ[OFF_ENV] = "1"
     return main_calibrate(args.config, workers=args.jobs, scheduler=args.scheduler,
                           progress=not args.quiet, write=args.write)
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    """List or prune the shared run cache."""
+    import datetime as dt
+
+    from sim.experiment.cache import RunCache, human_size, parse_age, parse_size
+    from sim.results import model_fingerprint
+
+    cache = RunCache.open(args.dir)
+    if args.action == "list":
+        entries = cache.entries()
+        if not entries:
+            print(f"run cache {cache.root}: empty")
+            return 0
+        here = model_fingerprint()
+        groups: dict[tuple, list] = {}
+        for e in entries:
+            r = e.record
+            groups.setdefault((r.get("scenario_name"), r.get("scenario_hash", "")[:12],
+                               r.get("seed"), r.get("model")), []).append(e)
+        rows = []
+        for (name, digest, seed, model), es in groups.items():
+            reps = sorted(int(e.record.get("replication", -1)) for e in es)
+            last = dt.datetime.fromtimestamp(max(e.used for e in es), dt.UTC)
+            rows.append({"scenario": name, "hash": digest, "seed": seed, "runs": len(es),
+                         "replications": f"{reps[0]}-{reps[-1]}",
+                         "model": model + (" (this one)" if model == here else ""),
+                         "size": human_size(sum(e.bytes for e in es)),
+                         "last used": last.strftime("%Y-%m-%d %H:%M")})
+        with pd.option_context("display.width", 250, "display.max_colwidth", 40):
+            print(pd.DataFrame(rows).to_string(index=False))
+        print(f"run cache {cache.root}: {len(entries)} runs, "
+              f"{human_size(sum(e.bytes for e in entries))} (clustersim cache prune "
+              "--older-than 30d / --max-size 1G / --other-models to free space)")
+        return 0
+    try:
+        age = parse_age(args.older_than) if args.older_than else None
+        size = parse_size(args.max_size) if args.max_size else None
+    except ValueError as exc:
+        raise ScenarioError("command line", [f"cache prune: {exc}"]) from None
+    if age is None and size is None and not args.other_models:
+        raise ScenarioError("command line", ["cache prune: say what to remove: --older-than "
+                                             "AGE, --max-size SIZE and/or --other-models"])
+    if not cache.root.exists():
+        print(f"run cache {cache.root}: empty")
+        return 0
+    n, freed = cache.prune(older_than=age, max_size=size,
+                           other_models=model_fingerprint() if args.other_models else None)
+    left = cache.entries()
+    print(f"run cache {cache.root}: {n} runs removed, {human_size(freed)} freed; {len(left)} "
+          f"runs ({human_size(sum(e.bytes for e in left))}) left")
+    return 0
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -322,6 +383,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the runs stored as failed (after fixing their cause)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the shared run cache (clustersim cache list)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -390,10 +453,26 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--write", help="calibrated-parameters file to write (default: the config's "
                     "`write`, calibration/calibrated.toml for wallonia.toml)")
     ca.add_argument("--quiet", action="store_true", help="no progress bar")
+    ca.add_argument("--no-cache", action="store_true",
+                    help="neither read nor write the shared run cache")
     ca.set_defaults(func=cmd_calibrate)
     fg = add("figures", help="redraw the figures and tables of a stored experiment")
     fg.add_argument("store")
     fg.set_defaults(func=cmd_figures)
+    ch = add("cache", help="list or prune the shared run cache of computed runs "
+             "($CLUSTERSIM_CACHE, default ~/.cache/clustersim)")
+    ch.add_argument("action", choices=("list", "prune"))
+    ch.add_argument("--older-than", metavar="AGE",
+                    help="prune: remove runs last used more than AGE ago (30d, 12h, 90m, 2w)")
+    ch.add_argument("--max-size", metavar="SIZE",
+                    help="prune: then remove the least recently used until SIZE is left "
+                    "(500M, 2G)")
+    ch.add_argument("--other-models", action="store_true",
+                    help="prune: remove the runs of other versions of the model (they are "
+                    "never read by this one)")
+    ch.add_argument("--dir", help="cache folder (default $CLUSTERSIM_CACHE or "
+                    "~/.cache/clustersim)")
+    ch.set_defaults(func=cmd_cache)
     return p
 
 

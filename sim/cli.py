@@ -117,7 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.to_csv(out / "summary.csv")
     figs = [] if args.no_figure else run_overview(
         df, targets if sc.run.scale == 1.0 else [], out / "overview",
-        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).")
+        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).",
+        formats=args.figure_formats)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
@@ -369,6 +370,18 @@ def _int_in(lo: int, hi: int, why: str = ""):
     return parse
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated figure formats (png, pdf, svg)."""
+    from sim.figures import FORMATS_ALL
+
+    got = tuple(dict.fromkeys(_csv(text.lower())))
+    bad = [f for f in got if f not in FORMATS_ALL]
+    if not got or bad:
+        raise argparse.ArgumentTypeError(f"expected formats among {', '.join(FORMATS_ALL)}, "
+                                         f"comma-separated (got {text!r})")
+    return got
+
+
 SEED = _int_in(0, MAX_SEED, " (a root seed)")
 REPLICATION = _int_in(0, 2**32 - 1, " (a replication index)")
 JOBS = _int_in(1, MAX_JOBS, " (worker processes)")
@@ -406,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replication index (default 0)")
     r.add_argument("--out", default="results", help="output folder (default: ./results)")
     r.add_argument("--no-figure", action="store_true", help="skip the figure")
+    r.add_argument("--figure-formats", type=_formats, default=("png",), metavar="FORMATS",
+                   help="comma-separated formats of the figure: png, pdf, svg (default png; "
+                   "the same figure in each)")
     r.set_defaults(func=cmd_run)
     c = add("check", help="validate scenario files without running them")
     c.add_argument("files", nargs="+")
@@ -520,6 +536,9 @@ def _warning_printer(seen: set[str]):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clustersim`` command: every error ends here as one clear message
     (and its traceback with ``--debug``) and the exit status of its kind (:data:`EXIT_CODES`)."""
+    from sim._imports import defer_mesa_extras
+
+    defer_mesa_extras()  # Mesa's grids, spaces and experimental parts only if used (0.6 s)
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("always", ScenarioWarning)

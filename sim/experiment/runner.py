@@ -395,11 +395,11 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
     t0 = time.perf_counter()
     ran = cached = 0
     model_seconds = 0.0
-    if cache is None or cache is True:  # resolved here, so that Dask workers use the same
-        store_ = _open_cache(cache)
-        cache = False if store_ is None else str(store_.root)
     bar = _bar(len(tasks), skipped, progress)
     own = executor is None
+    if not own and (cache is None or cache is True):  # resolved here: Dask workers may not
+        store_ = _open_cache(cache)  # see this process's environment
+        cache = False if store_ is None else str(store_.root)
     if own and workers > 1 and _all_cached(todo, cache):
         workers = 1  # reading the cache is quicker than starting workers
     n_workers = max(1, workers) if own else 2
@@ -463,8 +463,9 @@ def _stream(ex: Executor, batches: Iterable[list], window: int,
     """
     pending: set[Future] = set()
     it = iter(batches)
+    args = () if cache is None else (cache,)  # None: the workers' default run cache
     for b in it:
-        pending.add(ex.submit(run_batch, b, cache))
+        pending.add(ex.submit(run_batch, b, *args))
         if len(pending) >= window:
             break
     while pending:
@@ -473,7 +474,7 @@ def _stream(ex: Executor, batches: Iterable[list], window: int,
         yield finished.result()  # stored by the caller before the next batch is submitted
         nxt = next(it, None)
         if nxt is not None:
-            pending.add(ex.submit(run_batch, nxt, cache))
+            pending.add(ex.submit(run_batch, nxt, *args))
 
 
 def json_dumps(obj: Any) -> str:

@@ -39,6 +39,8 @@ EXIT_CODES = {0: "done", EXIT_RUNS_FAILED: "some runs failed", EXIT_INPUT: "inpu
               EXIT_INTERRUPTED: "interrupted"}
 MAX_SEED = 2**63 - 1  # the schema's bound of a root seed (stored as int64)
 MAX_JOBS = 256
+# commands that run the model (the first of them in a new environment compiles its kernels)
+RUNS_THE_MODEL = {"run", "compare", "sweep", "sensitivity", "validate", "calibrate", "evaluate"}
 
 SUMMARY_ROWS = (
     ("clusters_active", "total", ""),
@@ -540,6 +542,10 @@ def main(argv: list[str] | None = None) -> int:
 
     defer_mesa_extras()  # Mesa's grids, spaces and experimental parts only if used (0.6 s)
     args = build_parser().parse_args(argv)
+    if args.command in RUNS_THE_MODEL:
+        from sim._imports import announce_compile
+
+        announce_compile()  # the first run in a new environment compiles the kernels
     with warnings.catch_warnings():
         warnings.simplefilter("always", ScenarioWarning)
         warnings.showwarning = _warning_printer(set())

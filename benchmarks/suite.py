@@ -20,6 +20,13 @@ Run from the repository root::
    cache, the model built and its first step taken).
 6. **Regression gate**: ``python -m benchmarks.gate`` run as CI runs it (a fresh process),
    with its duration and verdict.
+7. **What the user waits for** (issue 19): ``clustersim run`` with and without its figure as
+   whole processes (``benchmarks/bench_cli.py``, medians of interleaved rounds, against
+   ``python -c "import numpy"``); the first run in a new environment (an empty
+   ``NUMBA_CACHE_DIR``); a second comparison against the same baseline (the shared run cache);
+   the largest world (10,000,000 actors, 2001-2012; 1,000,000 with ``--quick``).  The test
+   suite's and the calibration's times are measured with ``--tests`` and ``--calibrate``
+   (minutes each), otherwise printed as not measured.
 
 Ratios come from one run on one machine; absolute times are for sizing only (this machine kind
 is a shared 2-vCPU VM).  Results go to stdout and ``benchmarks/results/suite-latest.json``.
@@ -42,13 +49,20 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 GOALS = {
-    "kernel_ratio": "reference / kernel >= 100x at every N, >= 200x at N >= 10k",
-    "floor": "kernel / floor <= 2x up to 100,000 firms",
+    "kernel_ratio": "reported, not a goal (issue 19): bounded by the floor on busy workloads",
+    "floor": "kernel / floor <= 1.5x at 10,000 firms and above, every workload",
     "scaling": "ns per actor-step at 1M / at 10k <= 4x; a few hundred bytes per actor; "
                "1M actors initialise in seconds and step in under 1 s",
     "overhead": "share of the model step outside kernels <= 10 % at 1,000 actors",
-    "throughput": ">= 50 baseline replications per core-second; warm-cache fresh process "
+    "throughput": ">= 100 baseline replications per core-second; warm-cache fresh process "
                   "reaches its first step in < 2 s",
+    "cli": "clustersim run, warm cache: <= 1.5 s with its figure, < 1 s with --no-figure",
+    "first_run": "the first run in a new environment <= 20 s, with a line saying the kernels "
+                 "compile once",
+    "tests": "the whole test suite warm < 3 min; the quick subset < 45 s",
+    "calibrate": "clustersim calibrate calibration/wallonia.toml <= 2 min on 2 cores",
+    "run_cache": "a run already computed is never computed again",
+    "largest_world": "10,000,000 actors 2001-2012 in < 60 s at < 300 B per actor",
     "gate": "CI gate under 60 s, every ratio above its floor",
 }
 
@@ -309,7 +323,9 @@ def throughput_figure(reps: int, cold_repeats: int) -> dict:
     from benchmarks.bench_sweep import in_process
 
     per_s = [in_process(reps) for _ in range(3)]
+    per_cpu = [in_process(reps, cpu=True) for _ in range(3)]
     return {"replications_per_core_second": statistics.median(per_s),
+            "replications_per_cpu_second": statistics.median(per_cpu), "rounds_cpu": per_cpu,
             "rounds": per_s, "replications_per_round": reps, "cold_start": cold_start(cold_repeats)}
 
 
@@ -322,6 +338,138 @@ def gate_figure() -> dict:
             "output": r.stdout.strip().splitlines()}
 
 
+# ----------------------------------------------------------------------------- 7
+def first_run() -> dict:
+    """``clustersim run --no-figure`` in a new environment: an empty ``NUMBA_CACHE_DIR`` (so
+    every kernel compiles), as a process; its wall and CPU time and whether it said so."""
+    import os
+    import resource
+    import tempfile
+
+    from benchmarks.bench_cli import clustersim
+
+    with tempfile.TemporaryDirectory(prefix="clustersim-first-") as tmp:
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba"),
+               "CLUSTERSIM_NO_CACHE": "1"}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        r = subprocess.run([*clustersim(), "run", "--no-figure", "--out", str(Path(tmp) / "o")],
+                           cwd=ROOT, capture_output=True, text=True, env=env, check=True)
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "announced": "compiling the model's kernels once"
+            in r.stderr, "first_line": r.stderr.strip().splitlines()[:1]}
+
+
+def run_cache_figure(reps: int = 6) -> dict:
+    """Two comparisons against the same baseline, in a fresh run cache: the second computes
+    only its variant's runs."""
+    import os
+    import tempfile
+
+    from sim.experiment.design import Design
+    from sim.experiment.runner import run_design
+
+    def design(name: str, other: str) -> Design:
+        return Design(name=name, kind="compare", scenarios=[
+            str(ROOT / "scenarios" / "baseline.toml"), str(ROOT / "scenarios" / other)],
+            replications=reps, seed=1, indicators=["members_total"])
+
+    old = {k: os.environ.get(k) for k in ("CLUSTERSIM_CACHE", "CLUSTERSIM_NO_CACHE")}
+    with tempfile.TemporaryDirectory(prefix="clustersim-cache-") as tmp:
+        os.environ["CLUSTERSIM_CACHE"] = str(Path(tmp) / "cache")
+        os.environ.pop("CLUSTERSIM_NO_CACHE", None)
+        try:
+            a = run_design(design("a", "no_evaluation.toml"), Path(tmp) / "o", workers=2,
+                           progress=False)
+            b = run_design(design("b", "evaluation_strict.toml"), Path(tmp) / "o", workers=2,
+                           progress=False)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return {"runs_each": a.total, "first_cached": a.cached, "second_cached": b.cached,
+            "first_wall_s": a.wall_seconds, "second_wall_s": b.wall_seconds,
+            "baseline_recomputed": reps - b.cached}
+
+
+def timed_command(cmd: list[str]) -> dict:
+    t = time.perf_counter()
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    return {"wall_s": time.perf_counter() - t, "status": r.returncode,
+            "tail": r.stdout.strip().splitlines()[-1:]}
+
+
+def user_figures(quick: bool, tests: bool, calibrate: bool) -> dict:
+    """Section 7: what the user waits for."""
+    from benchmarks.bench_cli import cli_latency
+
+    out: dict = {"cli": cli_latency(rounds=3 if quick else 5)}
+    out["first_run"] = None if quick else first_run()
+    out["run_cache"] = run_cache_figure(4 if quick else 6)
+    base = base_population()
+    out["largest_world"] = scale_run(1_000_000 if quick else 10_000_000, base)
+    out["largest_world"]["max_rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                          / 1024)
+    py = sys.executable
+    out["tests"] = None if not tests else {
+        "quick": timed_command([py, "-m", "pytest", "-m", "not slow", "-q", "-p",
+                                "no:cacheprovider"]),
+        "full": timed_command([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"])}
+    out["calibrate"] = None if not calibrate else timed_command(
+        [py, "-m", "sim.cli", "calibrate", "calibration/wallonia.toml", "--quiet"])
+    return out
+
+
+def user_verdicts(u: dict | None) -> list[tuple[str, str, str, bool | None]]:
+    """Section 7's (figure, measured, goal, met) lines (issue 19's table)."""
+    if not u:
+        return []
+    rows = u["cli"]["rows"]
+    lines = []
+    for name, key, bound in (("clustersim run, figure included", "run (figure, png)", 1.5),
+                             ("clustersim run --no-figure", "run --no-figure", 1.0)):
+        r = rows[key]
+        lines.append((f"7. {name}", f"{r['wall_s']:.2f} s wall (min {r['wall_min_s']:.2f}), "
+                      f"{r['cpu_s']:.2f} s CPU, {r['over_numpy']:.1f}x import numpy "
+                      f"(load {u['cli']['load'][0]:.1f})",
+                      f"<= {bound} s" if bound == 1.5 else "< 1 s",
+                      r["wall_s"] <= bound if bound == 1.5 else r["wall_s"] < bound))
+    f = u.get("first_run")
+    lines.append(("7. first run, new environment", "not measured (--quick)" if f is None else
+                  f"{f['wall_s']:.0f} s wall, {f['cpu_s']:.0f} s CPU; "
+                  f"{'announced' if f['announced'] else 'SILENT'}",
+                  "<= 20 s, with a line", None if f is None else
+                  f["wall_s"] <= 20 and f["announced"]))
+    t = u.get("tests")
+    lines.append(("7. test suite (full; quick subset)", "not measured (--tests)" if t is None
+                  else f"{t['full']['wall_s']:.0f} s; {t['quick']['wall_s']:.0f} s",
+                  "< 3 min; < 45 s", None if t is None else
+                  t["full"]["wall_s"] < 180 and t["quick"]["wall_s"] < 45))
+    c = u.get("calibrate")
+    lines.append(("7. clustersim calibrate wallonia.toml", "not measured (--calibrate)"
+                  if c is None else f"{c['wall_s'] / 60:.1f} min",
+                  "<= 2 min on 2 cores", None if c is None else c["wall_s"] <= 120))
+    rc = u["run_cache"]
+    lines.append(("7. second comparison, same baseline",
+                  f"{rc['baseline_recomputed']} of {rc['runs_each'] // 2} baseline runs "
+                  f"computed again ({rc['second_cached']} read from the run cache); "
+                  f"{rc['first_wall_s']:.1f} s then {rc['second_wall_s']:.1f} s",
+                  "never computed again", rc["baseline_recomputed"] == 0))
+    w = u["largest_world"]
+    run_s = w["run_s"]
+    lines.append(("7. largest world", f"{w['actors_start']:,} actors: {run_s:.1f} s for "
+                  f"2001-2012 (init {w['init_s']:.1f} s), {w['state_bytes_per_actor']:.0f} B "
+                  f"of state per actor, peak RSS {w['max_rss_mb']:.0f} MB",
+                  "10,000,000 actors < 60 s, < 300 B per actor",
+                  w["actors_start"] >= 9_000_000 and run_s < 60
+                  and w["state_bytes_per_actor"] < 300))
+    return lines
+
+
 # ----------------------------------------------------------------------------- report
 def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     """(figure, measured, goal, met) lines."""
@@ -329,15 +477,15 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     k = res["kernel"]
     for p, rows in k.items():
         txt = ", ".join(f"{r['n']:,}: {r['ratio']:.0f}x" for r in rows)
-        met = all(r["ratio"] >= (200 if r["n"] >= 10_000 else 100) for r in rows)
+        met = None  # reported, not a goal (issue 19)
         # the most any kernel of this rule could reach here: one running exactly at its floor
         txt += "; at the floor: " + ", ".join(
             f"{r['reference_ms'] / r['floor_ms']:.0f}x" for r in rows)
-        lines.append((f"1. kernel ratio ({p})", txt, ">= 100x; >= 200x at N >= 10k", met))
+        lines.append((f"1. kernel ratio ({p})", txt, "reported (not a goal)", met))
     for p, rows in k.items():
         txt = ", ".join(f"{r['n']:,}: {r['kernel_over_floor']:.2f}x" for r in rows)
-        met = all(r["kernel_over_floor"] <= 2.0 for r in rows if r["n"] <= 100_000)
-        lines.append((f"2. kernel / floor ({p})", txt, "<= 2x up to 100k", met))
+        met = all(r["kernel_over_floor"] <= 1.5 for r in rows if r["n"] >= 10_000)
+        lines.append((f"2. kernel / floor ({p})", txt, "<= 1.5x at N >= 10k", met))
     s = res["scaling"]
     rows = s["rows"]
     txt = ", ".join(f"{r['actors_start']:,}: {r['ns_per_actor_step']:.0f} ns" for r in rows)
@@ -361,8 +509,10 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
                   "<= 10 %", o["outside_share_median"] <= 0.10))
     t = res["throughput"]
     c = t["cold_start"]
-    lines.append(("5. replications per core-second", f"{t['replications_per_core_second']:.2f}",
-                  ">= 50", t["replications_per_core_second"] >= 50))
+    cpu = t.get("replications_per_cpu_second")
+    lines.append(("5. replications per core-second", f"{t['replications_per_core_second']:.2f} "
+                  "per wall second" + (f", {cpu:.2f} per CPU second" if cpu else ""),
+                  ">= 100", max(t["replications_per_core_second"], cpu or 0) >= 100))
     lines.append(("5. cold start (warm cache)",
                   f"{c['wall_s_median']:.2f} s (imports {c['imports_s']:.2f}, build "
                   f"{c['build_s']:.3f}, first step {c['first_step_s']:.3f})", "< 2 s",
@@ -370,13 +520,17 @@ def verdicts(res: dict) -> list[tuple[str, str, str, bool | None]]:
     g = res["gate"]
     lines.append(("6. CI gate", f"{'passed' if g['passed'] else 'FAILED'} in {g['wall_s']:.1f} s",
                   "< 60 s, above its floors", g["passed"] and g["wall_s"] < 60))
-    return lines
+    return lines + user_verdicts(res.get("user"))
+
+
+def _met(met: bool | None) -> str:
+    return "-" if met is None else ("yes" if met else "**no**")
 
 
 def markdown(res: dict) -> dict[str, str]:
     """Markdown tables of a saved run (for the README): summary, kernel, scaling."""
     summary = "\n".join(f"| {name.split('. ', 1)[0]} | {name.split('. ', 1)[1]} | {measured} | "
-                        f"{goal} | {'yes' if met else '**no**'} |"
+                        f"{goal} | {_met(met)} |"
                         for name, measured, goal, met in verdicts(res))
     head = ("| workload | firms | Mesa reference ms/step | kernel ms/step | ratio | floor ms/step "
             "| kernel / floor | reference / floor |\n|---|---|---|---|---|---|---|---|")
@@ -402,6 +556,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(RESULTS / "suite-latest.json"))
     ap.add_argument("--report", metavar="JSON",
                     help="print the Markdown tables of a saved run instead of running")
+    ap.add_argument("--tests", action="store_true",
+                    help="also time the test suite (whole and quick subset; minutes)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="also time clustersim calibrate calibration/wallonia.toml (minutes)")
+    ap.add_argument("--only-user", action="store_true",
+                    help="section 7 only (what the user waits for)")
     args = ap.parse_args(argv)
     if args.report:
         for name, table in markdown(json.loads(Path(args.report).read_text())).items():
@@ -417,6 +577,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{info['git_sha'][:10]}{' (sim/ modified)' if info['sim_tree_dirty'] else ''}")
     res: dict = {"machine": info, "quick": q, "goals": GOALS}
 
+    if args.only_user:
+        res["user"] = user_figures(q, args.tests, args.calibrate)
+        for name, measured, goal, met in user_verdicts(res["user"]):
+            print(f"{name} | {measured} | {goal} | {_met(met)}")
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1, default=str))
+        return 0
     sizes = [1_000, 10_000] if q else [1_000, 10_000, 100_000]
     res["kernel"] = kernel_figures(sizes, list(PROFILES), 3 if q else 5, 0.15 if q else 0.3)
     for p, rows in res["kernel"].items():
@@ -452,10 +620,11 @@ def main(argv: list[str] | None = None) -> int:
     res["throughput"] = throughput_figure(20 if q else 50, 2 if q else 4)
     res["gate"] = gate_figure()
     print("\n6. " + "\n   ".join(res["gate"]["output"]))
+    res["user"] = user_figures(q, args.tests, args.calibrate)
 
     print("\nfigure | measured | goal | met")
     for name, measured, goal, met in verdicts(res):
-        print(f"{name} | {measured} | {goal} | {'yes' if met else 'NO'}")
+        print(f"{name} | {measured} | {goal} | {_met(met).replace('**', '').upper()}")
     res["total_s"] = time.perf_counter() - t0
     print(f"\nsuite time {res['total_s']:.0f} s")
     out = Path(args.out)

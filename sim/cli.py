@@ -40,6 +40,8 @@ EXIT_CODES = {0: "done", EXIT_RUNS_FAILED: "some runs failed", EXIT_INPUT: "inpu
               EXIT_INTERRUPTED: "interrupted"}
 MAX_SEED = 2**63 - 1  # the schema's bound of a root seed (stored as int64)
 MAX_JOBS = 256
+# commands that run the model (the first of them in a new environment compiles its kernels)
+RUNS_THE_MODEL = {"run", "compare", "sweep", "sensitivity", "validate", "calibrate", "evaluate"}
 
 SUMMARY_ROWS = (
     ("clusters_active", "total", ""),
@@ -133,7 +135,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         out / "decisions.csv", index=False)
     figs = [] if args.no_figure else run_overview(
         df, targets if sc.run.scale == 1.0 else [], out / "overview",
-        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).")
+        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).",
+        formats=args.figure_formats)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
@@ -194,7 +197,8 @@ def _execute(design, args, folder=None) -> int:
     try:
         outcome = run_design(design, args.out, workers=args.jobs, executor=executor,
                              folder=folder, progress=not args.quiet,
-                             retry_failed=args.retry_failed)
+                             retry_failed=args.retry_failed,
+                             cache=False if getattr(args, "no_cache", False) else None)
     finally:
         if client is not None:
             client.close()
@@ -212,7 +216,9 @@ def _execute(design, args, folder=None) -> int:
     elif "sweep" in tables:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(tables["sweep"].drop(columns="variant").round(4).to_string(index=False))
-    print(f"{outcome.total} runs: {outcome.ran} run now, {outcome.skipped} already stored, "
+    from_cache = f" ({outcome.cached} read from the run cache)" if outcome.cached else ""
+    print(f"{outcome.total} runs: {outcome.ran} run now{from_cache}, {outcome.skipped} already "
+          f"stored, "
           f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Store, tables and figures: "
           f"{outcome.store.root}/")
     return 1 if outcome.failed else 0
@@ -302,6 +308,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Estimate behavioural parameters by the simulated method of moments (resumes)."""
     from calibration.smm import main_calibrate
 
+    if args.no_cache:  # read by run_batch in every worker (forked or spawned)
+        import os
+
+        from sim.experiment.cache import OFF_ENV
+        os.environ[OFF_ENV] = "1"
     return main_calibrate(args.config, workers=args.jobs, scheduler=args.scheduler,
                           progress=not args.quiet, write=args.write, install=args.install)
 
@@ -344,6 +355,59 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    """List or prune the shared run cache."""
+    import datetime as dt
+
+    from sim.experiment.cache import RunCache, human_size, parse_age, parse_size
+    from sim.results import model_fingerprint
+
+    cache = RunCache.open(args.dir)
+    if args.action == "list":
+        entries = cache.entries()
+        if not entries:
+            print(f"run cache {cache.root}: empty")
+            return 0
+        here = model_fingerprint()
+        groups: dict[tuple, list] = {}
+        for e in entries:
+            r = e.record
+            groups.setdefault((r.get("scenario_name"), r.get("scenario_hash", "")[:12],
+                               r.get("seed"), r.get("model")), []).append(e)
+        rows = []
+        for (name, digest, seed, model), es in groups.items():
+            reps = sorted(int(e.record.get("replication", -1)) for e in es)
+            last = dt.datetime.fromtimestamp(max(e.used for e in es), dt.UTC)
+            rows.append({"scenario": name, "hash": digest, "seed": seed, "runs": len(es),
+                         "replications": f"{reps[0]}-{reps[-1]}",
+                         "model": model + (" (this one)" if model == here else ""),
+                         "size": human_size(sum(e.bytes for e in es)),
+                         "last used": last.strftime("%Y-%m-%d %H:%M")})
+        with pd.option_context("display.width", 250, "display.max_colwidth", 40):
+            print(pd.DataFrame(rows).to_string(index=False))
+        print(f"run cache {cache.root}: {len(entries)} runs, "
+              f"{human_size(sum(e.bytes for e in entries))} (clustersim cache prune "
+              "--older-than 30d / --max-size 1G / --other-models to free space)")
+        return 0
+    try:
+        age = parse_age(args.older_than) if args.older_than else None
+        size = parse_size(args.max_size) if args.max_size else None
+    except ValueError as exc:
+        raise ScenarioError("command line", [f"cache prune: {exc}"]) from None
+    if age is None and size is None and not args.other_models:
+        raise ScenarioError("command line", ["cache prune: say what to remove: --older-than "
+                                             "AGE, --max-size SIZE and/or --other-models"])
+    if not cache.root.exists():
+        print(f"run cache {cache.root}: empty")
+        return 0
+    n, freed = cache.prune(older_than=age, max_size=size,
+                           other_models=model_fingerprint() if args.other_models else None)
+    left = cache.entries()
+    print(f"run cache {cache.root}: {n} runs removed, {human_size(freed)} freed; {len(left)} "
+          f"runs ({human_size(sum(e.bytes for e in left))}) left")
+    return 0
+
+
 # ------------------------------------------------------------------------------ arguments
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (and the exit status of refused input)."""
@@ -367,6 +431,18 @@ def _int_in(lo: int, hi: int, why: str = ""):
     return parse
 
 
+def _formats(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated figure formats (png, pdf, svg)."""
+    from sim.figures import FORMATS_ALL
+
+    got = tuple(dict.fromkeys(_csv(text.lower())))
+    bad = [f for f in got if f not in FORMATS_ALL]
+    if not got or bad:
+        raise argparse.ArgumentTypeError(f"expected formats among {', '.join(FORMATS_ALL)}, "
+                                         f"comma-separated (got {text!r})")
+    return got
+
+
 SEED = _int_in(0, MAX_SEED, " (a root seed)")
 REPLICATION = _int_in(0, 2**32 - 1, " (a replication index)")
 JOBS = _int_in(1, MAX_JOBS, " (worker processes)")
@@ -381,6 +457,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the runs stored as failed (after fixing their cause)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the shared run cache (clustersim cache list)")
 
 
 DESCRIPTION = ("clustersim: an agent-based model of the Walloon cluster policy (2001-) and\n"
@@ -419,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replication index (default 0)")
     r.add_argument("--out", default="results", help="output folder (default: ./results)")
     r.add_argument("--no-figure", action="store_true", help="skip the figure")
+    r.add_argument("--figure-formats", type=_formats, default=("png",), metavar="FORMATS",
+                   help="comma-separated formats of the figure: png, pdf, svg (default png; "
+                   "the same figure in each)")
     r.set_defaults(func=cmd_run)
     c = add("check", help="validate scenario files without running them")
     c.add_argument("files", nargs="+", metavar="SCENARIO",
@@ -485,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--write", help="write the estimates to this file instead (a path of your "
                     "own; implies nothing about the tracked calibration/calibrated.toml)")
     ca.add_argument("--quiet", action="store_true", help="no progress bar")
+    ca.add_argument("--no-cache", action="store_true",
+                    help="neither read nor write the shared run cache")
     ca.set_defaults(func=cmd_calibrate)
     rp = add("reproduce", help="run a paper file's designs (what is missing: resumes) and "
              "write its tables (CSV, LaTeX), figures and manifest into one folder")
@@ -511,6 +594,20 @@ def build_parser() -> argparse.ArgumentParser:
     vw.add_argument("--port", type=_int_in(1, 65535, " (a TCP port)"), default=8765,
                     help="port on 127.0.0.1 (default 8765)")
     vw.set_defaults(func=cmd_view)
+    ch = add("cache", help="list or prune the shared run cache of computed runs "
+             "($CLUSTERSIM_CACHE, default ~/.cache/clustersim)")
+    ch.add_argument("action", choices=("list", "prune"))
+    ch.add_argument("--older-than", metavar="AGE",
+                    help="prune: remove runs last used more than AGE ago (30d, 12h, 90m, 2w)")
+    ch.add_argument("--max-size", metavar="SIZE",
+                    help="prune: then remove the least recently used until SIZE is left "
+                    "(500M, 2G)")
+    ch.add_argument("--other-models", action="store_true",
+                    help="prune: remove the runs of other versions of the model (they are "
+                    "never read by this one)")
+    ch.add_argument("--dir", help="cache folder (default $CLUSTERSIM_CACHE or "
+                    "~/.cache/clustersim)")
+    ch.set_defaults(func=cmd_cache)
     return p
 
 
@@ -558,7 +655,14 @@ def _warning_printer(seen: set[str]):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clustersim`` command: every error ends here as one clear message
     (and its traceback with ``--debug``) and the exit status of its kind (:data:`EXIT_CODES`)."""
+    from sim._imports import defer_mesa_extras
+
+    defer_mesa_extras()  # Mesa's grids, spaces and experimental parts only if used (0.6 s)
     args = build_parser().parse_args(argv)
+    if args.command in RUNS_THE_MODEL:
+        from sim._imports import announce_compile
+
+        announce_compile()  # the first run in a new environment compiles the kernels
     with warnings.catch_warnings():
         warnings.simplefilter("always", ScenarioWarning)
         warnings.showwarning = _warning_printer(set())

@@ -86,7 +86,7 @@ class Run(Strict):
     """Default seed of a single run (`clustersim run --seed` overrides it)."""
 
     seed: int = P(20010101, ge=0, le=2**63 - 1, source=ASSUME, doc="Root seed of the run.")
-    scale: float = P(1.0, gt=0.0, le=2000.0, unit="x",
+    scale: float = P(1.0, gt=0.0, le=3000.0, unit="x",
                      source=ASSUME,
                      doc="Multiplies every population size (firms, R&D and training actors); "
                          "for scale studies, policy figures unchanged.")
@@ -638,7 +638,7 @@ def cross_check(doc: dict[str, Any]) -> list[str]:
     counts = [_int(s.get(k, d)) for s in sector_docs
               for k, d in (("firms", 200), ("universities", 0), ("research_centres", 0),
                            ("training_centres", 0))]
-    if scale is not None and 0 < scale <= 2000 and counts and None not in counts \
+    if scale is not None and 0 < scale <= 3000 and counts and None not in counts \
             and all(round(n * scale) == 0 for n in counts):
         if any(counts):
             problems.append(f"run.scale: {scale!r} leaves no actor (the largest population, "

@@ -19,3 +19,10 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_cache(monkeypatch) -> None:
+    """Tests run without the shared run cache (~/.cache/clustersim) unless they ask for one
+    (tests/test_cache.py), so that every run a test makes is computed."""
+    monkeypatch.setenv("CLUSTERSIM_NO_CACHE", "1")

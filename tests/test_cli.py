@@ -44,8 +44,8 @@ def test_run_without_argument_runs_the_embedded_baseline(baseline_run):
     for key in ("scenario_hash", "seed", "versions", "git", "resolved_scenario", "replications"):
         assert key in man
     assert man["seed"] == 20010101 and man["versions"]["numba"]
-    for ext in ("png", "pdf", "svg"):
-        assert (folder / f"overview.{ext}").stat().st_size > 1000
+    assert (folder / "overview.png").stat().st_size > 1000  # PNG by default (issue 19)
+    assert not (folder / "overview.pdf").exists() and not (folder / "overview.svg").exists()
     decisions = pd.read_csv(folder / "decisions.csv")  # the rulebook's decisions and reasons
     assert {"year", "name", "decision", "reason"} <= set(decisions.columns)
     assert set(decisions[decisions.year == 2004].query("object == 'cluster'").decision) \
@@ -54,13 +54,17 @@ def test_run_without_argument_runs_the_embedded_baseline(baseline_run):
 
 def test_run_is_reproducible_to_the_byte(baseline_run, tmp_path):
     cwd, _ = baseline_run
-    proc = clustersim("run", "--out", str(tmp_path), cwd=cwd)
+    proc = clustersim("run", "--out", str(tmp_path), "--figure-formats", "svg,png,pdf", cwd=cwd)
     assert proc.returncode == 0, proc.stderr
     a = cwd / "results" / "baseline-seed20010101-rep0"
     b = tmp_path / "baseline-seed20010101-rep0"
-    for name in ("indicators.parquet", "overview.png", "overview.pdf", "overview.svg",
-                 "summary.csv", "decisions.csv"):
+    # the PNG of the default run is the PNG drawn with the other formats: the same figure
+    for name in ("indicators.parquet", "overview.png", "summary.csv", "decisions.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    for ext in ("pdf", "svg"):
+        assert (b / f"overview.{ext}").stat().st_size > 1000
+    bad = clustersim("run", "--figure-formats", "gif", "--no-figure", cwd=tmp_path)
+    assert bad.returncode == 2 and "expected formats among" in bad.stderr
 
 
 def test_run_a_variant_with_seed_and_out(tmp_path):

@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiment.cache import run_key
 from sim.experiment.design import Design, load_design, variants
 from sim.experiment.store import EXIT_SYSTEM, SeriesAppender, Store, StoreError
 from sim.loader import scenario_hash
@@ -64,27 +65,58 @@ def _scenario(doc: dict[str, Any], digest: str) -> Scenario:
     return sc
 
 
-def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict], bytes]:
+def _open_cache(cache: str | Path | bool | None):
+    """The run cache a batch reads and writes: ``None`` the default one (unless
+    ``CLUSTERSIM_NO_CACHE``), ``False`` none, a path that folder."""
+    from sim.experiment import cache as run_cache
+
+    if cache is False or (cache is None and not run_cache.enabled()):
+        return None
+    return run_cache.RunCache.open(None if cache is None or cache is True else cache)
+
+
+def run_batch(tasks: list[tuple[str, dict, str, int, int]],
+              cache: str | Path | bool | None = None) -> tuple[list[dict], bytes]:
     """Run a batch of (variant, scenario document, scenario hash, root seed, replication).
 
     Returns one record per run and the tidy series of the successful ones as Parquet bytes (the
     worker serialises, so the driver only writes files).  Pure: the result depends only on the
-    tasks.
+    tasks.  A run found in the run cache (:mod:`sim.experiment.cache`; ``cache``: None the
+    default one, False none, or a folder) is read, not run, and a run made is stored there;
+    its record says ``cached`` (and the model seconds it took when it ran).
     """
-    from sim.model import ClusterModel
-
     fail = set(filter(None, os.environ.get(FAILURE_ENV, "").split(",")))
-    records, frames = [], []
+    store = _open_cache(cache)
+    fingerprint = model_fingerprint() if store is not None else ""
+    records, frames, made = [], [], []
     for variant, doc, digest, seed, rep in tasks:
         t0 = time.perf_counter()
         rec = {"variant": variant, "replication": rep, "seed": seed, "spawn_key": str([rep]),
-               "status": "ok", "error": ""}
+               "status": "ok", "error": "", "cached": False}
         try:
             if f"{variant}/{rep}" in fail:
                 raise RuntimeError(f"injected failure of run {variant}/{rep} ({FAILURE_ENV})")
-            model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
-                                 handles=False)
-            df = model.run()
+            df = None
+            if store is not None:
+                key = run_key(digest, seed, rep, fingerprint)
+                data = store.get(key, {"scenario_hash": digest, "seed": seed,
+                                       "replication": rep, "model": fingerprint})
+                if data is not None:
+                    df = pd.read_parquet(io.BytesIO(data))
+                    rec["cached"] = True
+            if df is None:
+                from sim.model import ClusterModel
+
+                model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
+                                     handles=False)
+                df = model.run()
+                if store is not None:
+                    buf = io.BytesIO()
+                    df.to_parquet(buf, index=False)
+                    made.append((key, buf.getvalue(), {
+                        "scenario_hash": digest, "scenario_name": doc.get("name"),
+                        "seed": seed, "replication": rep, "model": fingerprint,
+                        "rows": len(df), "model_seconds": time.perf_counter() - t0}))
             df.insert(0, "seed", seed)
             df.insert(0, "replication", rep)
             df.insert(0, "variant", variant)
@@ -94,6 +126,8 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict],
             rec["error"] = traceback.format_exc()
         rec["wall_seconds"] = time.perf_counter() - t0
         records.append(rec)
+    if store is not None:
+        store.put_many(made)
     if not frames:
         return records, b""
     buf = io.BytesIO()
@@ -230,6 +264,7 @@ class Outcome:
     failed: int
     wall_seconds: float
     model_seconds: float
+    cached: int = 0  # of the runs ``ran``, those read from the run cache
 
 
 def plan(design: Design, folder: Path) -> tuple[list[tuple[str, Scenario, dict]], list]:
@@ -300,14 +335,16 @@ def _check_store(store: Store, manifest: dict) -> None:
 def run_design(design: Design | str | Path, out: str | Path = "experiments/output", *,
                workers: int = 1, executor: Executor | None = None,
                folder: Path | None = None, progress: bool = True,
-               retry_failed: bool = False, max_pool_restarts: int = 3) -> Outcome:
+               retry_failed: bool = False, max_pool_restarts: int = 3,
+               cache: str | Path | bool | None = None) -> Outcome:
     """Run a design into ``out/<design name>/`` and return what happened.
 
     ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
     :func:`dask_executor`).  Runs already in the store are skipped (resume); with
     ``retry_failed`` the failed ones are run again.  A store of another design, of changed
     scenarios or of another version of the model (:func:`sim.results.model_fingerprint`) is
-    refused with :class:`StoreMismatch`.
+    refused with :class:`StoreMismatch`.  ``cache``: the run cache to read and write
+    (:mod:`sim.experiment.cache`; None the default one, False none, or a folder).
     """
     source = None
     if not isinstance(design, Design):
@@ -324,12 +361,22 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
             print(line, file=sys.stderr)
         return _run_locked(store, design, vs, tasks, manifest, workers=workers,
                            executor=executor, progress=progress, retry_failed=retry_failed,
-                           max_pool_restarts=max_pool_restarts)
+                           max_pool_restarts=max_pool_restarts, cache=cache)
+
+
+def _all_cached(todo: list, cache: str | Path | bool | None) -> bool:
+    """Whether every run of ``todo`` has an entry in the run cache (then they are read in
+    this process: no pool, no kernels to load)."""
+    store = _open_cache(cache)
+    if store is None or not todo:
+        return False
+    fingerprint = model_fingerprint()
+    return all(store._files(run_key(t[2], t[3], t[4], fingerprint))[1].exists() for t in todo)
 
 
 def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: dict, *,
                 workers: int, executor: Executor | None, progress: bool, retry_failed: bool,
-                max_pool_restarts: int) -> Outcome:
+                max_pool_restarts: int, cache: str | Path | bool | None = None) -> Outcome:
     """:func:`run_design` once the store is locked, checked and repaired."""
     store.write_manifest(manifest)
     store.write_variants(pd.DataFrame({
@@ -346,10 +393,15 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
     skipped = len(tasks) - len(todo)
     appender = SeriesAppender([(t[0], t[4]) for t in todo]) if not done else None
     t0 = time.perf_counter()
-    ran = 0
+    ran = cached = 0
     model_seconds = 0.0
     bar = _bar(len(tasks), skipped, progress)
     own = executor is None
+    if not own and (cache is None or cache is True):  # resolved here: Dask workers may not
+        store_ = _open_cache(cache)  # see this process's environment
+        cache = False if store_ is None else str(store_.root)
+    if own and workers > 1 and _all_cached(todo, cache):
+        workers = 1  # reading the cache is quicker than starting workers
     n_workers = max(1, workers) if own else 2
     # about eight batches per worker (so the last batch leaves little idle time), at most 25 runs
     size = design.batch_size or max(1, min(25, math.ceil(len(todo) / (8 * n_workers))))
@@ -361,7 +413,8 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
             ex = executor if executor is not None else local_pool(workers)
             try:
                 window = 1 if isinstance(ex, SequentialExecutor) else 2 * n_workers
-                for records, series in _stream(ex, _batches(todo, size), window):
+                for records, series in _stream(ex, _batches(todo, size), window, cache):
+                    cached += sum(bool(r.pop("cached", False)) for r in records)
                     runs = pd.DataFrame(records)
                     store.write_batch(runs, series)
                     if appender is not None:
@@ -398,10 +451,12 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
     runs = store.load_runs()
     return Outcome(store=store, total=len(tasks), ran=ran, skipped=skipped,
                    failed=int((runs["status"] != "ok").sum()),
-                   wall_seconds=time.perf_counter() - t0, model_seconds=model_seconds)
+                   wall_seconds=time.perf_counter() - t0, model_seconds=model_seconds,
+                   cached=cached)
 
 
-def _stream(ex: Executor, batches: Iterable[list], window: int):
+def _stream(ex: Executor, batches: Iterable[list], window: int,
+            cache: str | Path | bool | None = None):
     """Submit batches keeping at most ``window`` in flight; yield results as they complete.
 
     With the sequential executor (window 1) each batch is stored before the next runs, so an
@@ -409,8 +464,9 @@ def _stream(ex: Executor, batches: Iterable[list], window: int):
     """
     pending: set[Future] = set()
     it = iter(batches)
+    args = () if cache is None else (cache,)  # None: the workers' default run cache
     for b in it:
-        pending.add(ex.submit(run_batch, b))
+        pending.add(ex.submit(run_batch, b, *args))
         if len(pending) >= window:
             break
     while pending:
@@ -419,7 +475,7 @@ def _stream(ex: Executor, batches: Iterable[list], window: int):
         yield finished.result()  # stored by the caller before the next batch is submitted
         nxt = next(it, None)
         if nxt is not None:
-            pending.add(ex.submit(run_batch, nxt))
+            pending.add(ex.submit(run_batch, nxt, *args))
 
 
 def json_dumps(obj: Any) -> str:

@@ -1,0 +1,126 @@
+"""Start-up of a command: load Mesa without the parts the model does not use.
+
+``import mesa`` (3.3-3.5) imports ``mesa.discrete_space``, ``mesa.experimental`` and
+``mesa.space`` eagerly, which pull ``scipy.spatial`` (KD-trees for Voronoi grids and continuous
+space) and ``networkx``: about 0.8 s of CPU of a ``clustersim run`` that needs only
+``mesa.Model`` and ``mesa.Agent`` (measured with ``time.process_time`` after pandas is loaded;
+``python -X importtime`` shows the tree).  :func:`defer_mesa_extras` registers those three
+subpackages as placeholders: each is imported, in full, the first time one of its attributes
+is read (or one of its submodules is imported), and then replaces its placeholder, so code that
+uses them works unchanged.  (:class:`importlib.util.LazyLoader` does not do here: Python 3.11's
+import statement reads the module's ``__spec__``, which makes a lazy module load at once.)
+
+The command line calls it (:func:`sim.cli.main`); ``import sim`` from Python does not.
+
+:func:`announce_compile` says, before a command that runs the model, that the kernels are
+compiled once when Numba's cache of them is missing (the first run in a new environment takes
+about half a minute of CPU, silent otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import re
+import sys
+import types
+from pathlib import Path
+
+MESA_EXTRAS = ("discrete_space", "experimental", "space")
+
+
+class _Deferred(types.ModuleType):
+    """A placeholder module: the first attribute it lacks imports the real module."""
+
+    def __getattr__(self, attr: str):
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+            real = importlib.import_module(name)  # runs the module in full
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, real)
+        else:
+            real = sys.modules.get(name) or importlib.import_module(name)
+        return getattr(real, attr)
+
+
+def defer_mesa_extras() -> list[str]:
+    """Register Mesa's heavy subpackages as placeholders before Mesa is imported; return the
+    names registered (none when Mesa is already imported or not installed)."""
+    if "mesa" in sys.modules:
+        return []
+    try:
+        spec = importlib.util.find_spec("mesa")  # a top-level spec: mesa is not imported
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    done = []
+    for sub in MESA_EXTRAS:
+        name = f"mesa.{sub}"
+        if name in sys.modules:
+            continue
+        found = importlib.machinery.PathFinder.find_spec(
+            name, list(spec.submodule_search_locations))
+        if found is None or not found.origin:
+            continue
+        module = _Deferred(name)
+        # read without importing by inspect.stack() (mesa.mesa_logging calls it at import)
+        module.__file__ = found.origin
+        sys.modules[name] = module
+        done.append(name)
+    return done
+
+
+# ------------------------------------------------------------------------------ first run
+COMPILE_NOTE = ("first run in this environment: compiling the model's kernels once "
+                "({n} modules; about 25-40 s of CPU, measured 37 s on a 2-core VM; a minute or "
+                "more on a busy machine); later runs load them from Numba's cache in about a "
+                "second")
+
+
+# a decorator of a kernel with its own cache file (inlined helpers have none)
+_CACHED_KERNEL = re.compile(r"^@(?:numba\.)?njit\((?![^)\n]*inline)[^)\n]*cache=True", re.M)
+
+
+def _numba_cache_dir(source: Path) -> Path:
+    """Where Numba keeps the cache of ``source``'s kernels (``__pycache__`` beside it, or
+    under ``$NUMBA_CACHE_DIR`` as numba.core.caching names it)."""
+    user = os.environ.get("NUMBA_CACHE_DIR")
+    if not user:
+        return source.parent / "__pycache__"
+    sub = os.path.dirname(os.path.abspath(source))
+    return Path(user) / "_".join([os.path.split(sub)[-1],
+                                  hashlib.sha1(sub.encode()).hexdigest()])
+
+
+def uncompiled_kernel_modules() -> list[str]:
+    """The model's modules with cached kernels (``cache=True``) that have no Numba cache yet
+    (a fresh checkout, a new environment, an empty ``NUMBA_CACHE_DIR``): a few milliseconds of
+    file system reads, without importing Numba."""
+    root = Path(__file__).resolve().parent
+    missing = []
+    for src in sorted(root.rglob("*.py")):
+        if "__pycache__" in src.parts:
+            continue
+        try:
+            if not _CACHED_KERNEL.search(src.read_text(encoding="utf-8", errors="replace")):
+                continue
+            cached = any(_numba_cache_dir(src).glob(f"{src.stem}.*.nbi"))
+        except OSError:
+            continue
+        if not cached:
+            missing.append(src.relative_to(root).as_posix())
+    return missing
+
+
+def announce_compile(stream=None) -> bool:
+    """Print :data:`COMPILE_NOTE` (to stderr) when kernels will be compiled; return whether."""
+    missing = uncompiled_kernel_modules()
+    if missing:
+        print(COMPILE_NOTE.format(n=len(missing)), file=stream or sys.stderr, flush=True)
+    return bool(missing)

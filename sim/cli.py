@@ -113,8 +113,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     targets = load_targets()
     table = summary_table(df, targets)
     write_parquet(df, out / "indicators.parquet")
+    writer = facts.pop("panel", None)  # run.panel = true: the firm panel and project table
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
+    panel_files = [p.name for p in writer.write(out)] if writer is not None else []
     figs = [] if args.no_figure else run_overview(
         df, targets if sc.run.scale == 1.0 else [], out / "overview",
         f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).")
@@ -128,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Clusters dropped by the Region's evaluation: {', '.join(drops) or 'none'}")
     print(f"Results written to {out}/: indicators.parquet (tidy: scenario, replication, seed, "
           f"indicator, year, by, key, value), manifest.json, summary.csv"
+          + "".join(", " + f for f in panel_files)
           + (", " + ", ".join(p.name for p in figs) if figs else ""))
     return 0
 

@@ -87,10 +87,14 @@ class ClusterModel(mesa.Model):
     handles : bool
         Create a thin Mesa agent for every actor (for inspection and visualisation).  Batch
         runs switch it off: the dynamics do not depend on it.
+    panel : bool, optional
+        Write the firm panel (:mod:`sim.panel`; read it with :meth:`panel_frame`); defaults
+        to ``scenario.run.panel``.  The dynamics do not depend on it either.
     """
 
     def __init__(self, scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
-                 replication: int = 0, handles: bool = True) -> None:
+                 replication: int = 0, handles: bool = True, panel: bool | None = None
+                 ) -> None:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.sc = sc
         self.seed = sc.run.seed if seed is None else int(seed)
@@ -132,6 +136,11 @@ class ClusterModel(mesa.Model):
         self.handles = Handles(self, handles)
         self.animators = [Animator(self, c) for c in range(len(self.clusters.names))]
         self.region = Region(self)
+        self.panel = None  # the firm panel's writer (opt-in; it only reads the state)
+        if sc.run.panel if panel is None else panel:
+            from sim.panel import PanelWriter
+
+            self.panel = PanelWriter(self)
 
     # ------------------------------------------------------------------ calendar
     @property
@@ -169,6 +178,8 @@ class ClusterModel(mesa.Model):
         if self.quarter == 4:
             evaluation.evaluate_clusters(self)         # 12. the Region's evaluation (year end)
             compute.record_year(self)                  # 13. indicators of the year
+        if self.panel is not None:
+            self.panel.quarter(self)                   # (the firm panel reads the quarter)
         self.handles.prune()
         if self.steps >= self.n_quarters:
             self.running = False
@@ -182,6 +193,14 @@ class ClusterModel(mesa.Model):
     def results(self) -> pd.DataFrame:
         """The tidy indicator rows recorded so far."""
         return self.recorder.frame()
+
+    def panel_frame(self) -> pd.DataFrame:
+        """The firm panel of the years ended so far (:mod:`sim.evaluation.panel`'s schema);
+        the model must have been made with ``panel=True``."""
+        if self.panel is None:
+            raise ValueError("this run writes no panel: make it with ClusterModel(..., "
+                             "panel=True) or set run.panel = true in the scenario")
+        return self.panel.frame()
 
     def actor(self, index: int) -> mesa.Agent | None:
         """The Mesa handle of actor ``index`` (None if it exited or handles are off)."""

@@ -39,7 +39,8 @@ def versions() -> dict[str, str]:
 
 # Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
 # command line, figures and the reading of target files.  Everything else is the model.
-NOT_MODEL = frozenset({"experiment", "cli.py", "figures.py", "validation.py", "targets.py"})
+NOT_MODEL = frozenset({"experiment", "evaluation", "cli.py", "figures.py", "validation.py",
+                       "targets.py"})
 BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
 
 
@@ -104,6 +105,8 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.Dat
         ],
         "actors_final": int(model.actors.n),
     }
+    if model.panel is not None:  # run.panel: the caller writes it (PanelWriter.write)
+        facts["panel"] = model.panel
     return df, facts
 
 

@@ -86,8 +86,9 @@ def firms(panel: pd.DataFrame, actor_types: Sequence[str] = COMPANY_TYPES) -> pd
 
 def common_actors(policy: pd.DataFrame, twin: pd.DataFrame, born_before: int | None = None
                   ) -> pd.Index:
-    """Actors present in both panels, born no later than ``born_before`` (default the first
-    year of the policy panel).
+    """Actors present in both panels, born no later than ``born_before`` (default: the
+    initial population, ``origin == "initial"``; entrants born in the first year are left out
+    with the later ones, since an entrant's id depends on the run's history).
 
     Raises
     ------
@@ -103,7 +104,11 @@ def common_actors(policy: pd.DataFrame, twin: pd.DataFrame, born_before: int | N
 
     a, b = identity(policy), identity(twin)
     ids = a.index.intersection(b.index)
-    ids = ids[(a["birth_year"].reindex(ids) <= cutoff).to_numpy()]
+    if born_before is None:
+        ids = ids[((a["birth_year"].reindex(ids) <= cutoff)
+                   & (a["origin"].reindex(ids).astype(str) == "initial")).to_numpy()]
+    else:
+        ids = ids[(a["birth_year"].reindex(ids) <= cutoff).to_numpy()]
     a, b = a.reindex(ids), b.reindex(ids)
     errors = []
     for col in IDENTITY:

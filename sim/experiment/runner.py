@@ -85,6 +85,8 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]]) -> tuple[list[dict],
             model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
                                  handles=False)
             df = model.run()
+            if model.panel is not None:  # run.panel: the firm panel's files, stored apart
+                rec["files"] = model.panel.files()
             df.insert(0, "seed", seed)
             df.insert(0, "replication", rep)
             df.insert(0, "variant", variant)
@@ -362,6 +364,10 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
             try:
                 window = 1 if isinstance(ex, SequentialExecutor) else 2 * n_workers
                 for records, series in _stream(ex, _batches(todo, size), window):
+                    for r in records:  # a run's own files (the firm panel) before its batch
+                        if "files" in r:
+                            store.write_run_files(r["variant"], r["replication"],
+                                                  r.pop("files"))
                     runs = pd.DataFrame(records)
                     store.write_batch(runs, series)
                     if appender is not None:

@@ -1,4 +1,5 @@
-"""Command line: ``clustersim run | check | indicators | compare | sweep | sensitivity | figures``.
+"""Command line: ``clustersim run | check | indicators | compare | evaluate | sweep | sensitivity |
+figures``.
 
 ``clustersim run`` with no argument runs the embedded baseline (Wallonia 2001-2012), prints the
 key indicators by year next to the seed's observed figures, and writes the tidy results
@@ -223,6 +224,45 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _execute(design, args)
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """A policy scenario against its counterfactual twin: true effects, additionality, costs
+    and the evaluator's estimators (sim.evaluation.evaluate)."""
+    from sim.evaluation.evaluate import (
+        EvaluationDesign,
+        format_summary,
+        load_evaluation,
+        run_evaluation,
+    )
+    from sim.loader import read_toml, validation_errors
+
+    path = Path(args.scenario)
+    doc = read_toml(path) if path.suffix == ".toml" else {}
+    if doc.get("kind") == "evaluation":
+        design, folder = load_evaluation(path)
+    else:  # a scenario (file or embedded name): a design made from the command line
+        design, folder = None, Path.cwd()
+    base = design.model_dump() if design is not None else {
+        "name": "evaluate-" + path.stem, "kind": "evaluation", "scenario": str(args.scenario)}
+    given = {"counterfactual": args.counterfactual, "replications": args.reps,
+             "seed": args.seed, "treatment": args.treatment,
+             "parameter_draws": args.parameter_draws}
+    doc = {**base, **{k: v for k, v in given.items() if v is not None}}
+    if args.name:
+        doc["name"] = args.name
+    problems = validation_errors(doc, EvaluationDesign)
+    if problems:
+        raise ScenarioError("command line", problems)
+    design = EvaluationDesign.model_validate(doc)
+    res = run_evaluation(design, folder, args.out, workers=args.jobs, progress=not args.quiet)
+    with pd.option_context("display.width", 250):
+        print(format_summary(res.tables, design.treatment))
+    print(f"{design.replications} replications of {design.scenario} and its twin "
+          f"({design.counterfactual}); runs {res.run_seconds:.1f} s, in all "
+          f"{res.wall_seconds:.1f} s.  Panels: {res.folder}/runs/; tables and figure: "
+          f"{res.folder}/tables/")
+    return 1 if res.failed else 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep or sensitivity design file."""
     return _execute(args.design, args)
@@ -363,6 +403,24 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
     _run_options(cp)
     cp.set_defaults(func=cmd_compare)
+    ev = add("evaluate", help="evaluate a policy against its counterfactual twin: firm "
+             "panels, true effects, additionality, costs, and the estimators' bias, RMSE and "
+             "coverage")
+    ev.add_argument("scenario", help="policy scenario (file or embedded name) or an "
+                    "evaluation design file (kind = \"evaluation\")")
+    ev.add_argument("--counterfactual", help="twin: 'none' (no cluster policy, no poles; the "
+                    "default) or a scenario file")
+    ev.add_argument("--reps", type=_int_in(1, 100_000), help="replications (default 100)")
+    ev.add_argument("--seed", type=SEED, help="root seed (default 20010101)")
+    ev.add_argument("--treatment", help="treatment group of the estimators (default cluster)")
+    ev.add_argument("--parameter-draws", type=_int_in(0, 100_000), help="draw each "
+                    "replication's parameters from the calibration's bootstrap")
+    ev.add_argument("--name", help="store name (default evaluate-<scenario>)")
+    ev.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    ev.add_argument("--out", default="experiments/output",
+                    help="folder of stores (default experiments/output)")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate)
     sw = add("sweep", help="run a design file (compare, sweep or sensitivity); re-running "
              "resumes")
     sw.add_argument("design")

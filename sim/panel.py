@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from sim.state.codes import ASSETS, INVESTMENT, POLE_ASSETS, RD, SELECTED, TRAINING
+from sim.state.codes import ASSETS, POLE_ASSETS, SELECTED
 from sim.state.columns import Column, Table
 
 if TYPE_CHECKING:
@@ -198,6 +198,7 @@ class PanelWriter:
         self.completed_seen = 0.0
         self.tender_seen = 0.0
         self.ledger_grants = np.zeros(N_GRANTS)  # what the ledger says was paid, for spend()
+        self.animation = 0.0  # the animation subsidy paid to the cluster organisations [EUR]
 
     # ------------------------------------------------------------------ each quarter
     def quarter(self, m: ClusterModel) -> None:
@@ -216,7 +217,7 @@ class PanelWriter:
             self.completed_seen = self.tender_seen = 0.0  # the ledger's flows restarted
         # projects resolved this quarter: their number is the ledger's `completed` increase,
         # their outcomes the rows the projects process left in its scratch buffer
-        done = int(round(float(led.completed) - self.completed_seen))
+        done = round(float(led.completed) - self.completed_seen)
         self.completed_seen = float(led.completed)
         if done:
             out = m.scratch["outcomes"][:done]
@@ -329,6 +330,7 @@ class PanelWriter:
             "exports": exports,
             "exporter": exporter,
         })
+        self.animation += float(m.ledger.animation_subsidy.sum())
         st.grants[:] = 0.0
         st.completed[:] = 0
         st.innovations_start[:n] = a.innovations[:n]
@@ -383,7 +385,8 @@ class PanelWriter:
         """Public money of the run by instrument (EUR): what the programmes paid
         (``paid_<instrument>``), and what no firm row of the panel holds
         (``unattributed_<instrument>``: assets waiting for a firm, money of an actor that
-        exited during the year, a pole or cluster without a living member)."""
+        exited during the year, a pole or cluster without a living member), and the animation
+        subsidy of the cluster organisations (``paid_animation``)."""
         from sim.evaluation.panel import GRANT_COLUMNS, GRANT_INSTRUMENTS
 
         out = {}
@@ -394,6 +397,7 @@ class PanelWriter:
         for g, (k, c) in enumerate(zip(GRANT_INSTRUMENTS, GRANT_COLUMNS, strict=True)):
             out[f"paid_{k}"] = float(self.ledger_grants[g])
             out[f"unattributed_{k}"] = max(float(self.ledger_grants[g]) - panel_sum[c], 0.0)
+        out["paid_animation"] = self.animation  # pays the cluster organisations, no firm row
         return out
 
     def files(self) -> dict[str, bytes]:

@@ -234,9 +234,12 @@ class Outcome:
     model_seconds: float
 
 
-def plan(design: Design, folder: Path) -> tuple[list[tuple[str, Scenario, dict]], list]:
-    """The variants of a design and every run task (in run-key order)."""
-    vs = variants(design, folder)
+def plan(design: Design, folder: Path, resolved: list | None = None
+         ) -> tuple[list[tuple[str, Scenario, dict]], list]:
+    """The variants of a design (``resolved`` when given: (key, scenario, settings) made by
+    the caller, e.g. an evaluation's counterfactual twin) and every run task (in run-key
+    order)."""
+    vs = variants(design, folder) if resolved is None else list(resolved)
     tasks = []
     for key, sc, _ in vs:
         doc = sc.model_dump(mode="json")
@@ -302,21 +305,23 @@ def _check_store(store: Store, manifest: dict) -> None:
 def run_design(design: Design | str | Path, out: str | Path = "experiments/output", *,
                workers: int = 1, executor: Executor | None = None,
                folder: Path | None = None, progress: bool = True,
-               retry_failed: bool = False, max_pool_restarts: int = 3) -> Outcome:
+               retry_failed: bool = False, max_pool_restarts: int = 3,
+               resolved: list | None = None) -> Outcome:
     """Run a design into ``out/<design name>/`` and return what happened.
 
     ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
     :func:`dask_executor`).  Runs already in the store are skipped (resume); with
     ``retry_failed`` the failed ones are run again.  A store of another design, of changed
     scenarios or of another version of the model (:func:`sim.results.model_fingerprint`) is
-    refused with :class:`StoreMismatch`.
+    refused with :class:`StoreMismatch`.  ``resolved`` gives the variants as (key, scenario,
+    settings) instead of the design's files (:func:`plan`).
     """
     source = None
     if not isinstance(design, Design):
         source = str(design)
         design, folder = load_design(design)
     folder = folder or Path.cwd()
-    vs, tasks = plan(design, folder)
+    vs, tasks = plan(design, folder, resolved)
     manifest = _manifest(design, vs, source)
     store = Store(Path(out) / design.name)  # design.name is a plain file name (Design)
     with store.lock():

@@ -221,7 +221,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
            "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
            "years": years}
     design = validate_design(doc, "command line", Path.cwd())
+    if args.parameter_draws:  # each variant also with the replication's parameter draw
+        return _compare_with_draws(design, args)
     return _execute(design, args)
+
+
+def _compare_with_draws(design, args) -> int:
+    from sim.experiment.design import variants
+    from sim.experiment.draws import add_draws, compare_with_draws, format_side_by_side
+    from sim.experiment.runner import run_design
+
+    vs = variants(design, Path.cwd())
+    outcome = run_design(design, args.out, workers=args.jobs, progress=not args.quiet,
+                         retry_failed=args.retry_failed,
+                         resolved=add_draws(vs, args.parameter_draws, design.seed))
+    table = compare_with_draws(outcome.store, vs[0][0], design.indicators, design.years)
+    print(format_side_by_side(table))
+    print(f"{outcome.total} runs ({design.replications} replications per variant, "
+          f"{args.parameter_draws} with parameter draws): {outcome.ran} run now, "
+          f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Table: "
+          f"{outcome.store.root}/compare_parameters.csv")
+    return 1 if outcome.failed else 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -401,6 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--indicators", help="comma-separated indicator names")
     cp.add_argument("--years", help="comma-separated years (default 2004,2006,2009,2012)")
     cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
+    cp.add_argument("--parameter-draws", type=_int_in(0, 100_000), default=0,
+                    help="also run K replications of each scenario with parameters drawn from "
+                    "the calibration's bootstrap (shared across the scenarios), and show both "
+                    "intervals")
     _run_options(cp)
     cp.set_defaults(func=cmd_compare)
     ev = add("evaluate", help="evaluate a policy against its counterfactual twin: firm "

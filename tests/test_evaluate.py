@@ -98,3 +98,36 @@ def test_bad_evaluation_design_is_refused(tmp_path, capsys):
     assert main(["evaluate", str(design), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "treatment" in err and "replicas" in err
+
+
+def test_parameter_draws_are_shared_and_reported_side_by_side(tmp_path):
+    from sim.experiment.draws import draw_parameters, uncertainty_of
+    from sim.loader import load_scenario
+
+    sc = load_scenario(None)
+    unc = uncertainty_of(sc)
+    a, b = draw_parameters(unc, 3, 0), draw_parameters(unc, 3, 0)
+    assert a == b and a != draw_parameters(unc, 3, 1)  # keyed by (seed, replication)
+    assert set(a) == set(unc) and isinstance(a["policy.evaluation.min_members"], int)
+    (tmp_path / "small.toml").write_text(SMALL.format(name="small"))
+    res = run_evaluation(_design(tmp_path, "small.toml", "none", parameter_draws=2,
+                                 estimators=["naive"], outcomes=["employment"]),
+                         tmp_path, tmp_path / "out", workers=1, progress=False, figure=False)
+    iv = res.tables["intervals"]
+    assert {"mean_noise", "ci_low_params", "n_params"} <= set(iv.columns)
+    assert (iv.loc[iv["table"] == "true_effect", "n_params"] == 2).all()
+    runs = pd.read_parquet(res.folder / "runs.parquet")
+    assert set(runs["variant"]) == {"small", "small_no_policy", "small+params",
+                                    "small_no_policy+params"}
+
+
+def test_compare_with_parameter_draws(tmp_path, capsys):
+    (tmp_path / "a.toml").write_text(SMALL.format(name="a"))
+    (tmp_path / "b.toml").write_text(SMALL.format(name="b") + "[policy.poles]\nenabled = false\n")
+    assert main(["compare", str(tmp_path / "a.toml"), str(tmp_path / "b.toml"), "--reps", "3",
+                 "--parameter-draws", "3", "--out", str(tmp_path / "out"), "-j", "1",
+                 "--quiet", "--indicators", "members_total", "--years", "2012"]) == 0
+    out = capsys.readouterr().out
+    assert "with parameter uncertainty" in out
+    t = pd.read_csv(next((tmp_path / "out").glob("*/compare_parameters.csv")))
+    assert list(t["variant"]) == ["a", "b"] and t["diff_params"].notna().iloc[1]

@@ -284,32 +284,68 @@ def run_evaluation(design: EvaluationDesign, folder: Path, out: str | Path, *, w
                       "none" else f"{design.scenario} without the policy"],
         "replications": design.replications, "seed": design.seed,
         "indicators": ["employment", "members_total"]})
+    resolved = [(policy.name, policy, {}), (twin.name, twin, {})]
+    if design.parameter_draws:
+        from sim.experiment.draws import add_draws
+
+        resolved = add_draws(resolved, design.parameter_draws, design.seed)
     outcome = run_design(cmp, out, workers=workers, folder=folder, progress=progress,
-                         resolved=[(policy.name, policy, {}), (twin.name, twin, {})])
+                         resolved=resolved)
     run_seconds = time.perf_counter() - t0
     store = outcome.store
     runs = store.load_runs()
-    ok = runs[runs["status"] == "ok"].groupby("replication")["variant"].nunique()
-    reps = sorted(int(r) for r in ok.index[ok == 2])
     settings = {"treatment": design.treatment, "outcomes": list(design.outcomes),
                 "estimators": list(design.estimators or est.DEFAULT_SET),
                 "version": ANALYSIS_VERSION}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    cache = store.root / "evaluation" / key
+    sets = [("", policy.name, twin.name)]
+    if design.parameter_draws:
+        from sim.experiment.draws import SUFFIX
+
+        sets.append((SUFFIX, policy.name + SUFFIX, twin.name + SUFFIX))
+    tables: dict[str, pd.DataFrame] = {}
+    files: list[Path] = []
+    for suffix, pkey, tkey in sets:
+        sel = runs[(runs["status"] == "ok") & runs["variant"].isin([pkey, tkey])]
+        ok = sel.groupby("replication")["variant"].nunique()
+        reps = sorted(int(r) for r in ok.index[ok == 2])
+        combined = _evaluate_all(store.root, pkey, tkey, reps, settings,
+                                 store.root / "evaluation" / (key + suffix), workers, progress)
+        if not combined:
+            continue
+        t = summarise_evaluation(combined)
+        name = "" if not suffix else "_parameters"
+        files += write_tables({k + name: v for k, v in t.items()}, combined,
+                              store.root / "tables", design, figure=figure and not suffix,
+                              suffix=name)
+        tables.update({k + name: v for k, v in t.items()})
+    if design.parameter_draws and "true_effects_parameters" in tables:
+        side = intervals_side_by_side(tables)
+        tables["intervals"] = side
+        path = store.root / "tables" / "intervals.csv"
+        side.to_csv(path, index=False)
+        files.append(path)
+    return EvaluationResult(store.root, tables, files, time.perf_counter() - t0, run_seconds,
+                            outcome.failed)
+
+
+def _evaluate_all(root: Path, pkey: str, tkey: str, reps: list[int], settings: dict,
+                  cache: Path, workers: int, progress: bool) -> dict[str, pd.DataFrame]:
+    """The per-replication tables of the pairs (pkey, tkey), from the cache or computed."""
     results: dict[int, dict[str, pd.DataFrame]] = {}
     todo = []
     for r in reps:
         got = _cached(cache / f"{r:06d}", TABLES)
         if got is None:
-            todo.append((str(store.root), policy.name, twin.name, r, settings))
+            todo.append((str(root), pkey, tkey, r, settings))
         else:
             results[r] = got
     if todo:
         bar = None
         if progress:
             from tqdm import tqdm
-            bar = tqdm(total=len(reps), initial=len(results), unit="rep", desc="evaluation",
-                       dynamic_ncols=True, file=sys.stderr)
+            bar = tqdm(total=len(reps), initial=len(results), unit="rep",
+                       desc=f"evaluation {pkey}", dynamic_ncols=True, file=sys.stderr)
         ex = evaluation_pool(workers)
         try:
             futs = [ex.submit(_evaluate_job, job) for job in todo]
@@ -323,12 +359,31 @@ def run_evaluation(design: EvaluationDesign, folder: Path, out: str | Path, *, w
             ex.shutdown(wait=True, cancel_futures=True)
             if bar is not None:
                 bar.close()
-    combined = {k: pd.concat([results[r][k] for r in sorted(results)], ignore_index=True)
-                for k in TABLES} if results else {}
-    tables = summarise_evaluation(combined) if combined else {}
-    files = write_tables(tables, combined, store.root / "tables", design, figure=figure)
-    return EvaluationResult(store.root, tables, files, time.perf_counter() - t0, run_seconds,
-                            outcome.failed)
+    return {k: pd.concat([results[r][k] for r in sorted(results)], ignore_index=True)
+            for k in TABLES} if results else {}
+
+
+def intervals_side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The overall true effects and the whole policy's costs with both intervals: over the
+    replications at the calibrated parameters (model noise only) and over those with a
+    parameter draw each (noise and parameter uncertainty)."""
+    keys = ["treatment", "group", "outcome", "unit"]
+    cols = ["n", "mean", "ci_low", "ci_high", "q_low", "q_high"]
+    a, b = (tables[k] for k in ("true_effects", "true_effects_parameters"))
+    a = a[a["scope"] == "overall"][keys + cols]
+    b = b[b["scope"] == "overall"][keys + cols]
+    t = a.merge(b, on=keys, suffixes=("_noise", "_params"))
+    t.insert(0, "table", "true_effect")
+    ckeys = ["scope", "instrument", "outcome", "unit"]
+    ccols = ["n", "cost_eur_per_unit", "ci_low", "ci_high"]
+    c = tables["cost_per_outcome"][ckeys + ccols].merge(
+        tables["cost_per_outcome_parameters"][ckeys + ccols], on=ckeys,
+        suffixes=("_noise", "_params"))
+    c = c[c["scope"] == "economy"].rename(columns={"scope": "group", "instrument": "treatment",
+                                                   "cost_eur_per_unit_noise": "mean_noise",
+                                                   "cost_eur_per_unit_params": "mean_params"})
+    c.insert(0, "table", "cost_per_outcome")
+    return pd.concat([t, c], ignore_index=True)
 
 
 def summarise_evaluation(c: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -354,7 +409,8 @@ def summarise_evaluation(c: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def write_tables(tables: dict[str, pd.DataFrame], combined: dict[str, pd.DataFrame],
-                 folder: Path, design: EvaluationDesign, figure: bool = True) -> list[Path]:
+                 folder: Path, design: EvaluationDesign, figure: bool = True,
+                 suffix: str = "") -> list[Path]:
     """Write the CSV tables (and the per-replication estimates) and the figure."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -363,18 +419,16 @@ def write_tables(tables: dict[str, pd.DataFrame], combined: dict[str, pd.DataFra
         df.to_csv(path, index=False)
         files.append(path)
     if combined:
-        path = folder / "estimates_by_replication.csv"
+        path = folder / f"estimates_by_replication{suffix}.csv"
         combined["estimates"].to_csv(path, index=False)
         files.append(path)
     if figure and combined:
         from sim.evaluation.report import figure_estimates
 
-        reps = combined["estimates"]["replication"].nunique()
         files += figure_estimates(
             combined["estimates"], combined["true_att"], folder / "estimators",
             f"{design.name}: estimators against the true effect on the treated "
             f"({design.treatment})")
-        del reps
     return files
 
 
@@ -406,6 +460,16 @@ def format_summary(tables: dict[str, pd.DataFrame], treatment: str) -> str:
             lines.append(f"  {r['outcome']:12s} spend {r['spend_eur']:12.4g} effect "
                          f"{r['effect']:12.4g} cost {r['cost_eur_per_unit']:12.4g} "
                          f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}] {r['note']}")
+    iv = tables.get("intervals")
+    if iv is not None and len(iv):
+        sel = iv[(iv["table"] == "cost_per_outcome") | ((iv["treatment"] == treatment)
+                                                        & (iv["group"] == "treated"))]
+        lines.append("Both intervals (95%): model noise only | with parameter uncertainty:")
+        for _, r in sel.iterrows():
+            lines.append(f"  {r['table']:16s} {r['outcome']:12s} {r['mean_noise']:11.4g} "
+                         f"[{r['ci_low_noise']:.4g}, {r['ci_high_noise']:.4g}] | "
+                         f"{r['mean_params']:11.4g} [{r['ci_low_params']:.4g}, "
+                         f"{r['ci_high_params']:.4g}]")
     s = tables.get("estimators")
     if s is not None and len(s):
         lines.append("Estimators against the true effect on the treated:")

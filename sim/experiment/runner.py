@@ -237,15 +237,21 @@ class Outcome:
 def plan(design: Design, folder: Path, resolved: list | None = None
          ) -> tuple[list[tuple[str, Scenario, dict]], list]:
     """The variants of a design (``resolved`` when given: (key, scenario, settings) made by
-    the caller, e.g. an evaluation's counterfactual twin) and every run task (in run-key
-    order)."""
+    the caller, e.g. an evaluation's counterfactual twin, or (key, scenario, settings,
+    scenarios of its replications 0..n-1)) and every run task (in run-key order)."""
     vs = variants(design, folder) if resolved is None else list(resolved)
     tasks = []
-    for key, sc, _ in vs:
+    for key, sc, _, *per_rep in vs:
         doc = sc.model_dump(mode="json")
         digest = scenario_hash(sc)
+        if per_rep:  # a scenario per replication (sim.experiment.draws: parameter draws)
+            for r, sc_r in enumerate(per_rep[0]):
+                tasks.append((key, sc_r.model_dump(mode="json"), scenario_hash(sc_r),
+                              design.seed, r))
+            continue
         for r in range(design.replications):
             tasks.append((key, doc, digest, design.seed, r))
+    vs = [v[:3] for v in vs]
     return vs, tasks
 
 

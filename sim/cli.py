@@ -129,10 +129,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     targets = load_targets()
     table = summary_table(df, targets)
     write_parquet(df, out / "indicators.parquet")
+    writer = facts.pop("panel", None)  # run.panel = true: the firm panel and project table
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
     pd.DataFrame(facts["decisions"], columns=list(DECISION_COLUMNS)).to_csv(
         out / "decisions.csv", index=False)
+    panel_files = [p.name for p in writer.write(out)] if writer is not None else []
     figs = [] if args.no_figure else run_overview(
         df, targets if sc.run.scale == 1.0 else [], out / "overview",
         f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).",
@@ -148,6 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Results written to {out}/: indicators.parquet (tidy: scenario, replication, seed, "
           f"indicator, year, by, key, value), manifest.json, summary.csv, decisions.csv (the "
           f"Region's decisions and their reasons)"
+          + "".join(", " + f for f in panel_files)
           + (", " + ", ".join(p.name for p in figs) if figs else ""))
     return 0
 
@@ -243,7 +246,66 @@ def cmd_compare(args: argparse.Namespace) -> int:
            "indicators": _csv(args.indicators) or list(DEFAULT_COMPARE_INDICATORS),
            "years": years}
     design = validate_design(doc, "command line", Path.cwd())
+    if args.parameter_draws:  # each variant also with the replication's parameter draw
+        return _compare_with_draws(design, args)
     return _execute(design, args)
+
+
+def _compare_with_draws(design, args) -> int:
+    from sim.experiment.design import variants
+    from sim.experiment.draws import add_draws, compare_with_draws, format_side_by_side
+    from sim.experiment.runner import run_design
+
+    vs = variants(design, Path.cwd())
+    outcome = run_design(design, args.out, workers=args.jobs, progress=not args.quiet,
+                         retry_failed=args.retry_failed,
+                         resolved=add_draws(vs, args.parameter_draws, design.seed))
+    table = compare_with_draws(outcome.store, vs[0][0], design.indicators, design.years)
+    print(format_side_by_side(table))
+    print(f"{outcome.total} runs ({design.replications} replications per variant, "
+          f"{args.parameter_draws} with parameter draws): {outcome.ran} run now, "
+          f"{outcome.failed} failed; {outcome.wall_seconds:.1f} s.  Table: "
+          f"{outcome.store.root}/compare_parameters.csv")
+    return 1 if outcome.failed else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """A policy scenario against its counterfactual twin: true effects, additionality, costs
+    and the evaluator's estimators (sim.evaluation.evaluate)."""
+    from sim.evaluation.evaluate import (
+        EvaluationDesign,
+        format_summary,
+        load_evaluation,
+        run_evaluation,
+    )
+    from sim.loader import read_toml, validation_errors
+
+    path = Path(args.scenario)
+    doc = read_toml(path) if path.suffix == ".toml" else {}
+    if doc.get("kind") == "evaluation":
+        design, folder = load_evaluation(path)
+    else:  # a scenario (file or embedded name): a design made from the command line
+        design, folder = None, Path.cwd()
+    base = design.model_dump() if design is not None else {
+        "name": "evaluate-" + path.stem, "kind": "evaluation", "scenario": str(args.scenario)}
+    given = {"counterfactual": args.counterfactual, "replications": args.reps,
+             "seed": args.seed, "treatment": args.treatment,
+             "parameter_draws": args.parameter_draws}
+    doc = {**base, **{k: v for k, v in given.items() if v is not None}}
+    if args.name:
+        doc["name"] = args.name
+    problems = validation_errors(doc, EvaluationDesign)
+    if problems:
+        raise ScenarioError("command line", problems)
+    design = EvaluationDesign.model_validate(doc)
+    res = run_evaluation(design, folder, args.out, workers=args.jobs, progress=not args.quiet)
+    with pd.option_context("display.width", 250):
+        print(format_summary(res.tables, design.treatment))
+    print(f"{design.replications} replications of {design.scenario} and its twin "
+          f"({design.counterfactual}); runs {res.run_seconds:.1f} s, in all "
+          f"{res.wall_seconds:.1f} s.  Panels: {res.folder}/runs/; tables and figure: "
+          f"{res.folder}/tables/")
+    return 1 if res.failed else 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -520,8 +582,30 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{', '.join(DEFAULT_COMPARE_INDICATORS)}; the names: clustersim indicators)")
     cp.add_argument("--years", help="comma-separated years (default 2004,2006,2009,2012)")
     cp.add_argument("--name", help="store name (default compare-<a>-vs-<b>)")
+    cp.add_argument("--parameter-draws", type=_int_in(0, 100_000), default=0,
+                    help="also run K replications of each scenario with parameters drawn from "
+                    "the calibration's bootstrap (shared across the scenarios), and show both "
+                    "intervals")
     _run_options(cp)
     cp.set_defaults(func=cmd_compare)
+    ev = add("evaluate", help="evaluate a policy against its counterfactual twin: firm "
+             "panels, true effects, additionality, costs, and the estimators' bias, RMSE and "
+             "coverage")
+    ev.add_argument("scenario", help="policy scenario (file or embedded name) or an "
+                    "evaluation design file (kind = \"evaluation\")")
+    ev.add_argument("--counterfactual", help="twin: 'none' (no cluster policy, no poles; the "
+                    "default) or a scenario file")
+    ev.add_argument("--reps", type=_int_in(1, 100_000), help="replications (default 100)")
+    ev.add_argument("--seed", type=SEED, help="root seed (default 20010101)")
+    ev.add_argument("--treatment", help="treatment group of the estimators (default cluster)")
+    ev.add_argument("--parameter-draws", type=_int_in(0, 100_000), help="draw each "
+                    "replication's parameters from the calibration's bootstrap")
+    ev.add_argument("--name", help="store name (default evaluate-<scenario>)")
+    ev.add_argument("-j", "--jobs", type=JOBS, default=2, help="local worker processes (default 2)")
+    ev.add_argument("--out", default="experiments/output",
+                    help="folder of stores (default experiments/output)")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate)
     sw = add("sweep", help="run a design file (compare, sweep or sensitivity); re-running "
              "resumes")
     sw.add_argument("design", metavar="DESIGN",

@@ -115,6 +115,9 @@ class ClusterModel(mesa.Model):
         Dotted scenario paths to values (``{"policy.animation.subsidy_eur_per_year": 1e5}``),
         applied and validated as :func:`sim.loader.load_scenario` does: what
         ``mesa.batch_run(ClusterModel, parameters={"overrides": [...]})`` varies.
+    panel : bool, optional
+        Write the firm panel (:mod:`sim.panel`; read it with :meth:`panel_frame`); defaults
+        to ``scenario.run.panel``.  The dynamics do not depend on it either.
 
     Attributes
     ----------
@@ -125,7 +128,8 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str | Path | None = None, *, seed: int | None = None,
                  replication: int = 0, handles: bool = True,
-                 overrides: Mapping[str, Any] | None = None) -> None:
+                 overrides: Mapping[str, Any] | None = None, panel: bool | None = None
+                 ) -> None:
         sc = _scenario(scenario, overrides)
         self.sc = sc
         self.seed = sc.run.seed if seed is None else int(seed)
@@ -169,6 +173,11 @@ class ClusterModel(mesa.Model):
         self.animators = [Animator(self, c) for c in range(len(self.clusters.names))]
         self.region = Region(self)
         self.datacollector = IndicatorCollector(self)
+        self.panel = None  # the firm panel's writer (opt-in; it only reads the state)
+        if sc.run.panel if panel is None else panel:
+            from sim.panel import PanelWriter
+
+            self.panel = PanelWriter(self)
 
     # ------------------------------------------------------------------ calendar
     @property
@@ -210,6 +219,8 @@ class ClusterModel(mesa.Model):
         if self.quarter == 4:
             evaluation.evaluate_clusters(self)         # 12. the Region's evaluation (year end)
             compute.record_year(self)                  # 13. indicators of the year
+        if self.panel is not None:
+            self.panel.quarter(self)                   # (the firm panel reads the quarter)
         self.handles.prune()
         if self.steps >= self.n_quarters:
             self.running = False
@@ -223,6 +234,14 @@ class ClusterModel(mesa.Model):
     def results(self) -> pd.DataFrame:
         """The tidy indicator rows recorded so far."""
         return self.recorder.frame()
+
+    def panel_frame(self) -> pd.DataFrame:
+        """The firm panel of the years ended so far (:mod:`sim.evaluation.panel`'s schema);
+        the model must have been made with ``panel=True``."""
+        if self.panel is None:
+            raise ValueError("this run writes no panel: make it with ClusterModel(..., "
+                             "panel=True) or set run.panel = true in the scenario")
+        return self.panel.frame()
 
     def actor(self, index: int) -> mesa.Agent | None:
         """The Mesa handle of actor ``index`` (None if it exited or handles are off)."""

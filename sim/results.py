@@ -38,10 +38,11 @@ def versions() -> dict[str, str]:
 
 
 # Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
-# command line, figures, the reading of target files, progress bars, paper files and the EMA
-# adapter.  Everything else is the model.
-NOT_MODEL = frozenset({"experiment", "cli.py", "figures.py", "validation.py", "targets.py",
-                       "progress.py", "reproduce.py", "ema.py"})
+# command line, figures, the reading of target files, progress bars, paper files, the EMA
+# adapter and the evaluation package (estimators and reports read runs; they are not the model).
+# Everything else is the model.
+NOT_MODEL = frozenset({"experiment", "evaluation", "cli.py", "figures.py", "validation.py",
+                       "targets.py", "progress.py", "reproduce.py", "ema.py"})
 BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
 
 
@@ -107,6 +108,8 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.Dat
         "actors_final": int(model.actors.n),
         "decisions": model.rulebook.decisions,  # the rulebook's decisions and their reasons
     }
+    if model.panel is not None:  # run.panel: the caller writes it (PanelWriter.write)
+        facts["panel"] = model.panel
     return df, facts
 
 

@@ -90,6 +90,9 @@ class Run(Strict):
                      source=ASSUME,
                      doc="Multiplies every population size (firms, R&D and training actors); "
                          "for scale studies, policy figures unchanged.")
+    panel: bool = Field(False, description="Write the firm panel (one row per actor and year, "
+                        "sim.evaluation.panel) and the project table; opt-in, the results are "
+                        "the same without it.", json_schema_extra={"unit": "", "source": ASSUME})
 
 
 # -------------------------------------------------------------------------------------- world

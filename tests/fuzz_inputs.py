@@ -293,7 +293,8 @@ class Workspace:
                 os.symlink(root / "scenarios" / f"{name}.toml", root / sub / f"{name}.toml")
         return cls(root, {
             "scenario": sorted((ROOT / "scenarios").glob("*.toml")),
-            "design": sorted((ROOT / "experiments").glob("*.toml")),
+            "design": sorted(p for p in (ROOT / "experiments").glob("*.toml")  # not the
+                             if 'kind = "evaluation"' not in p.read_text()),  # evaluations
             "targets": sorted((ROOT / "calibration" / "targets").glob("*.toml")),
         })
 

@@ -57,3 +57,11 @@ def test_every_state_column_is_described():
     projects = ODD[ODD.index("### 2.7 Projects"): ODD.index("### 2.8")]
     for col in PROJECT_COLUMNS:
         assert f"`{col.name}`" in projects, col.name
+
+
+def test_the_panel_columns_are_documented():
+    """The firm panel's columns table (sim.evaluation.panel) is in the README and the ODD."""
+    from sim.evaluation.panel import columns_markdown
+
+    assert columns_markdown() in README, "README.md's panel table is stale: generate.py --readme"
+    assert columns_markdown() in ODD, "docs/ODD.md's panel table is stale: regenerate it"

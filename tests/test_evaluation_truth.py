@@ -182,8 +182,9 @@ def test_additionality_and_deadweight(pair):
     inn = a.loc[("all", "innovations")]
     i1 = pair.policy.loc[pair.policy["actor_id"].isin([0, 1]), "innovations"].sum()
     i0 = pair.twin.loc[pair.twin["actor_id"].isin([0, 1]), "innovations"].sum()
-    assert inn["supported"] == 6 and inn["additional"] == i1 - i0
-    assert inn["deadweight_share"] == pytest.approx(1 - (i1 - i0) / 6)
+    # the project's 3 innovations are counted once (each member credited with its share)
+    assert inn["supported"] == 3 and inn["additional"] == i1 - i0
+    assert inn["deadweight_share"] == pytest.approx(1 - (i1 - i0) / 3)
     # the same projects with and without the policy: every supported one is deadweight
     same = T.additionality(pair.policy, pair.policy, run, run).set_index(["kind", "quantity"])
     assert same.loc[("all", "project_participations"), "deadweight_share"] == 1.0

@@ -237,6 +237,25 @@ def pattern_table() -> str:
 TABLES["PATTERNS"] = pattern_table
 
 
+def panel_table() -> str:
+    from sim.evaluation.panel import columns_markdown
+    return columns_markdown()
+
+
+TABLES["PANEL"] = panel_table
+PANEL_START, PANEL_END = "<!-- PANEL (generated: docs/odd/generate.py) -->", "<!-- /PANEL -->"
+_readme_indicators = readme
+
+
+def readme(text: str) -> str:  # noqa: F811 - the indicators' table, then the panel's columns
+    text = _readme_indicators(text)
+    head, _, rest = text.partition(PANEL_START)
+    _, _, tail = rest.partition(PANEL_END)
+    if not rest:
+        return text
+    return f"{head}{PANEL_START}\n{panel_table()}\n{PANEL_END}{tail}"
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--readme":
         path = sys.argv[2]

@@ -86,8 +86,9 @@ def firms(panel: pd.DataFrame, actor_types: Sequence[str] = COMPANY_TYPES) -> pd
 
 def common_actors(policy: pd.DataFrame, twin: pd.DataFrame, born_before: int | None = None
                   ) -> pd.Index:
-    """Actors present in both panels, born no later than ``born_before`` (default the first
-    year of the policy panel).
+    """Actors present in both panels, born no later than ``born_before`` (default: the
+    initial population, ``origin == "initial"``; entrants born in the first year are left out
+    with the later ones, since an entrant's id depends on the run's history).
 
     Raises
     ------
@@ -103,7 +104,11 @@ def common_actors(policy: pd.DataFrame, twin: pd.DataFrame, born_before: int | N
 
     a, b = identity(policy), identity(twin)
     ids = a.index.intersection(b.index)
-    ids = ids[(a["birth_year"].reindex(ids) <= cutoff).to_numpy()]
+    if born_before is None:
+        ids = ids[((a["birth_year"].reindex(ids) <= cutoff)
+                   & (a["origin"].reindex(ids).astype(str) == "initial")).to_numpy()]
+    else:
+        ids = ids[(a["birth_year"].reindex(ids) <= cutoff).to_numpy()]
     a, b = a.reindex(ids), b.reindex(ids)
     errors = []
     for col in IDENTITY:
@@ -289,7 +294,8 @@ def additionality(policy: pd.DataFrame, twin: pd.DataFrame, policy_projects: Run
     share ``1 - (P1 - P0) / S`` (supported participations that replace ones that would have
     happened anyway; crowding out of unsupported projects counts against additionality).
     Innovations alike, with ``S`` the innovations of supported projects credited to ``B``
-    (each member of a project is credited with the project's innovations) and ``P1``,
+    (each local member of a project is credited with an equal share of the project's
+    innovations, so a project's innovations are counted once) and ``P1``,
     ``P0`` the panel's innovations of ``B`` in each run.  Shares are not clipped: below 0
     the support crowded out more than it added, above 1 it also raised unsupported activity.
 
@@ -307,6 +313,8 @@ def additionality(policy: pd.DataFrame, twin: pd.DataFrame, policy_projects: Run
     def part(rp: RunProjects) -> pd.DataFrame:
         m = rp.members.merge(rp.projects[["project_id", "kind", "supported", "innovations"]],
                              on="project_id", how="left", validate="many_to_one")
+        size = m.groupby("project_id")["actor_id"].transform("size").to_numpy(float)
+        m["credit"] = m["innovations"].to_numpy(float) / np.maximum(size, 1.0)
         return m[m["actor_id"].isin(ids)]
 
     p1, p0 = part(policy_projects), part(twin_projects)
@@ -322,7 +330,7 @@ def additionality(policy: pd.DataFrame, twin: pd.DataFrame, policy_projects: Run
         w1 = int(k1["actor_id"].isin(ben).sum())
         w0 = int(k0["actor_id"].isin(ben).sum())
         rows.append(_add_row(kind, "project_participations", len(ben), s, w1, w0))
-        si = float(sup["innovations"].sum())
+        si = float(sup["credit"].sum())
         i1 = float(inn_p.reindex(ben).fillna(0).sum())
         i0 = float(inn_t.reindex(ben).fillna(0).sum())
         rows.append(_add_row(kind, "innovations", len(ben), si, i1, i0))

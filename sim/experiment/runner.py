@@ -97,7 +97,10 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
             if f"{variant}/{rep}" in fail:
                 raise RuntimeError(f"injected failure of run {variant}/{rep} ({FAILURE_ENV})")
             df = None
-            if store is not None:
+            # a run that writes the firm panel is run, not read from the cache (the cache
+            # holds the indicator rows only, not the panel's files)
+            cacheable = store is not None and not (doc.get("run") or {}).get("panel", False)
+            if cacheable:
                 key = run_key(digest, seed, rep, fingerprint)
                 data = store.get(key, {"scenario_hash": digest, "seed": seed,
                                        "replication": rep, "model": fingerprint})
@@ -110,7 +113,9 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
                 model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
                                      handles=False)
                 df = model.run()
-                if store is not None:
+                if model.panel is not None:  # run.panel: the firm panel's files, stored apart
+                    rec["files"] = model.panel.files()
+                if cacheable:
                     buf = io.BytesIO()
                     df.to_parquet(buf, index=False)
                     made.append((key, buf.getvalue(), {
@@ -267,15 +272,24 @@ class Outcome:
     cached: int = 0  # of the runs ``ran``, those read from the run cache
 
 
-def plan(design: Design, folder: Path) -> tuple[list[tuple[str, Scenario, dict]], list]:
-    """The variants of a design and every run task (in run-key order)."""
-    vs = variants(design, folder)
+def plan(design: Design, folder: Path, resolved: list | None = None
+         ) -> tuple[list[tuple[str, Scenario, dict]], list]:
+    """The variants of a design (``resolved`` when given: (key, scenario, settings) made by
+    the caller, e.g. an evaluation's counterfactual twin, or (key, scenario, settings,
+    scenarios of its replications 0..n-1)) and every run task (in run-key order)."""
+    vs = variants(design, folder) if resolved is None else list(resolved)
     tasks = []
-    for key, sc, _ in vs:
+    for key, sc, _, *per_rep in vs:
         doc = sc.model_dump(mode="json")
         digest = scenario_hash(sc)
+        if per_rep:  # a scenario per replication (sim.experiment.draws: parameter draws)
+            for r, sc_r in enumerate(per_rep[0]):
+                tasks.append((key, sc_r.model_dump(mode="json"), scenario_hash(sc_r),
+                              design.seed, r))
+            continue
         for r in range(design.replications):
             tasks.append((key, doc, digest, design.seed, r))
+    vs = [v[:3] for v in vs]
     return vs, tasks
 
 
@@ -336,7 +350,7 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
                workers: int = 1, executor: Executor | None = None,
                folder: Path | None = None, progress: bool = True,
                retry_failed: bool = False, max_pool_restarts: int = 3,
-               cache: str | Path | bool | None = None) -> Outcome:
+               cache: str | Path | bool | None = None, resolved: list | None = None) -> Outcome:
     """Run a design into ``out/<design name>/`` and return what happened.
 
     ``executor`` overrides ``workers`` (any ``concurrent.futures.Executor``, e.g. from
@@ -345,13 +359,15 @@ def run_design(design: Design | str | Path, out: str | Path = "experiments/outpu
     scenarios or of another version of the model (:func:`sim.results.model_fingerprint`) is
     refused with :class:`StoreMismatch`.  ``cache``: the run cache to read and write
     (:mod:`sim.experiment.cache`; None the default one, False none, or a folder).
+    ``resolved`` gives the variants as (key, scenario,
+    settings) instead of the design's files (:func:`plan`).
     """
     source = None
     if not isinstance(design, Design):
         source = str(design)
         design, folder = load_design(design)
     folder = folder or Path.cwd()
-    vs, tasks = plan(design, folder)
+    vs, tasks = plan(design, folder, resolved)
     manifest = _manifest(design, vs, source)
     store = Store(Path(out) / design.name)  # design.name is a plain file name (Design)
     with store.lock():
@@ -415,6 +431,10 @@ def _run_locked(store: Store, design: Design, vs: list, tasks: list, manifest: d
                 window = 1 if isinstance(ex, SequentialExecutor) else 2 * n_workers
                 for records, series in _stream(ex, _batches(todo, size), window, cache):
                     cached += sum(bool(r.pop("cached", False)) for r in records)
+                    for r in records:  # a run's own files (the firm panel) before its batch
+                        if "files" in r:
+                            store.write_run_files(r["variant"], r["replication"],
+                                                  r.pop("files"))
                     runs = pd.DataFrame(records)
                     store.write_batch(runs, series)
                     if appender is not None:

@@ -305,6 +305,21 @@ class Store:
                     pass  # left as an orphan: the next repair sets it aside
             raise StoreWriteError(self.root, exc) from None
 
+    def run_folder(self, variant: str, replication: int) -> Path:
+        """Folder of one run's own files (the firm panel of ``run.panel``)."""
+        return self.root / "runs" / variant / f"{int(replication):06d}"
+
+    def write_run_files(self, variant: str, replication: int, files: dict[str, bytes]) -> None:
+        """Write one run's own files, each atomically, before its batch is committed (a run
+        whose batch is not committed runs again and rewrites them)."""
+        folder = self.run_folder(variant, replication)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                atomic_write_bytes(folder / name, data)
+        except OSError as exc:
+            raise StoreWriteError(self.root, exc) from None
+
     def consolidate(self, series: bytes | None = None) -> None:
         """Merge every stored batch into runs.parquet and series.parquet, sorted by run key,
         then remove the merged parts.  Safe to repeat after a crash at any point.

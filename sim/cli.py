@@ -680,7 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     vw.set_defaults(func=cmd_view)
     ch = add("cache", help="list or prune the shared run cache of computed runs "
              "($CLUSTERSIM_CACHE, default ~/.cache/clustersim)")
-    ch.add_argument("action", choices=("list", "prune"))
+    ch.add_argument("action", choices=("list", "prune"),
+                    help="list: the cached runs by scenario, seed and model; prune: remove "
+                    "runs (say which with the options below)")
     ch.add_argument("--older-than", metavar="AGE",
                     help="prune: remove runs last used more than AGE ago (30d, 12h, 90m, 2w)")
     ch.add_argument("--max-size", metavar="SIZE",

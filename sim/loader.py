@@ -449,21 +449,53 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
-    """The schema block that a location points into (for 'did you mean' hints)."""
+def _models_in(ann: Any) -> list[type[BaseModel]]:
+    """The schema blocks an annotation can hold (through Optional, lists and unions)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    out = []
+    for arg in getattr(ann, "__args__", ()) or ():
+        out += _models_in(arg)
+    return out
+
+
+def _walk(loc: tuple[Any, ...], root: type[BaseModel] = Scenario
+          ) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """The location without the tags pydantic adds inside a tagged union (a rule block's
+    ``rule`` name: ``consequence.probation.review_years`` is the key
+    ``consequence.review_years``), and the schema block it points into."""
     model: Any = root
+    out: list[Any] = []
+    pending: list[type[BaseModel]] = []  # the members of a tagged union just entered
     for part in loc:
         if isinstance(part, int):
+            out.append(part)
             continue
+        if pending:
+            tagged = [m for m in pending if "rule" in m.model_fields
+                      and part in getattr(m.model_fields["rule"].annotation, "__args__", ())]
+            pending = []
+            if tagged:
+                model = tagged[0]
+                continue
+        out.append(part)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
+            model = None
+            continue
         field = model.model_fields.get(part)
         if field is None:
-            return None
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        model = args[0] if args and isinstance(args[0], type) else ann
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+            model = None
+            continue
+        found = _models_in(field.annotation)
+        model = found[0] if len(found) == 1 else None
+        if len(found) > 1:
+            pending = found
+    return tuple(out), model
+
+
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
+    """The schema block that a location points into (for 'did you mean' hints)."""
+    return _walk(loc, root)[1]
 
 
 def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario, *,
@@ -474,12 +506,13 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario, *,
     see :func:`validation_errors`)."""
     out = []
     for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
+        raw = tuple(err["loc"])
+        loc = _walk(raw, root)[0]
         path = _loc(loc)
         value = err.get("input")
         kind = err["type"]
         if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1], root)
+            parent = _model_at(raw[:-1], root)
             allowed = sorted(parent.model_fields) if parent else []
             hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             msg = "unknown key"

@@ -286,13 +286,16 @@ def _scenario(tmp_path, text: str):
 def test_unknown_rules_and_keys_are_refused(tmp_path):
     with pytest.raises(ScenarioError) as e:
         _scenario(tmp_path, '[policy.rules.evaluation]\ncombine = { rule = "most" }\n'
-                            'consequence = { rule = "probation", years = 1 }\n'
+                            'consequence = { rule = "probation", review_year = 1 }\n'
                             '[policy.rules.animation]\nsubsidy = { rule = "flat", eur = 1.0 }\n')
-    text = str(e.value)
-    assert "policy.rules.evaluation.combine" in text and "'most'" in text
-    assert "k_of_n" in text  # the expected names
-    assert "review_years" not in text or "unknown key" in text
-    assert "policy.rules.animation.subsidy" in text
+    errors = e.value.errors
+    assert any(x.startswith("policy.rules.evaluation.combine: ") and "'most'" in x
+               and "k_of_n" in x for x in errors), errors  # the expected names
+    # the key's own path (no union tag in it), with the rule's keys as the hint
+    assert ("policy.rules.evaluation.consequence.review_year: unknown key; did you mean "
+            "'review_years'? (allowed here: review_years, rule)") in errors, errors
+    assert any(x.startswith("policy.rules.animation.subsidy.eur: unknown key")
+               for x in errors), errors
 
 
 def test_k_of_n_cannot_ask_more_than_the_criteria(tmp_path):

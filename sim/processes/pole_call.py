@@ -27,7 +27,7 @@ from sim.kernels.predicates import is_training
 from sim.kernels.sums import pairwise_sum
 from sim.processes.partnering import SEARCH
 from sim.processes.projects import start_projects
-from sim.rules.funding import capped, over_firm_cap, sme_bonus
+from sim.rules.funding import capped, over_firm_cap, sme_bonus, sme_majority
 from sim.state.codes import GRANTS, INVESTMENT, LARGE, RD, SELECTED, SME, TRAINING
 from sim.state.params import Params
 
@@ -43,7 +43,8 @@ RULE = consortium_rule(
 JURY = Params(floats={
     "noise": _Q + "jury_noise", "threshold": _Q + "label_threshold",
     "training_eur": lambda sc: _cap(1e6 * sc.policy.poles.training_request_meur, sc),
-    "investment_eur": lambda sc: _cap(1e6 * sc.policy.poles.investment_request_meur, sc)})
+    "investment_eur": lambda sc: _cap(1e6 * sc.policy.poles.investment_request_meur, sc),
+    "sme_quota": "policy.rules.pole_jury.sme_quota"})
 
 
 def _cap(request_eur: float, sc) -> float:
@@ -90,6 +91,7 @@ def pole_call(m: ClusterModel) -> None:
     # the rulebook's jury rules (sim.rules.funding): SME bonus, caps per project and per firm
     jr = m.sc.policy.rules.pole_jury
     bonus = sme_bonus(cons.members, cons.size, a.atype, k, jr.sme_bonus)
+    sme_led = sme_majority(cons.members, cons.size, a.atype, k)
     rd_req = capped(rd_req, 1e6 * jr.cap_project_meur)
     if jr.cap_firm_meur > 0:
         j = JURY.of(m)[0]
@@ -102,7 +104,7 @@ def pole_call(m: ClusterModel) -> None:
     # the Region spreads what is left evenly over the calls left in the budget period
     calls_left = (int(((po.call_steps >= m.t) & (po.call_steps <= po.budget_steps[1])).sum())
                   if po.in_budget_period(m.t) else 0)
-    rows, grants = judge_and_fund(k, cons.view, a.view, (z, rd_req, bonus), JURY.of(m),
+    rows, grants = judge_and_fund(k, cons.view, a.view, (z, rd_req, bonus, sme_led), JURY.of(m),
                                   po.view, m.ledger.view, call, m.t, calls_left)
     if jr.cap_firm_meur > 0:
         for i in rows:
@@ -156,25 +158,44 @@ def consortium_means(values, members, size, k):
 
 
 @njit(cache=True)
-def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants):
+def fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants,
+                   sme=None, quota=0.0):
     """The jury's funding in rank ``order``: a labelled proposal is funded when its R&D request
     fits what is left of ``envelope[RD]``; its training and investment requests (when
     positive) are granted when they fit ``envelope[TRAINING]`` and ``envelope[INVESTMENT]``.
-    Updates ``envelope``, ``funded`` and ``grants`` (``(k, 3)``) in place."""
+    With an SME ``quota`` (the rulebook's, 0 in the baseline), a first pass in rank order
+    funds the SME-majority proposals (``sme``) from the share ``quota`` of the R&D envelope
+    reserved to them; the second pass (the only one without a quota) funds the others from
+    what is left, the unspent reserve included.  Updates ``envelope``, ``funded`` and
+    ``grants`` (``(k, 3)``) in place."""
+    if quota > 0.0 and sme is not None:
+        reserved = quota * envelope[RD]
+        for i in order:
+            if not labelled[i] or not sme[i] or rd_req[i] > reserved:
+                continue
+            reserved -= rd_req[i]
+            _grant(i, rd_req, tr_req, inv_req, envelope, funded, grants)
     for i in order:
-        if not labelled[i] or rd_req[i] > envelope[RD]:
+        if funded[i] or not labelled[i] or rd_req[i] > envelope[RD]:
             continue
-        funded[i] = True
-        grants[i, RD] = rd_req[i]
-        envelope[RD] -= rd_req[i]
-        req = tr_req[i]
-        if 0 < req <= envelope[TRAINING]:
-            grants[i, TRAINING] = req
-            envelope[TRAINING] -= req
-        req = inv_req[i]
-        if 0 < req <= envelope[INVESTMENT]:
-            grants[i, INVESTMENT] = req
-            envelope[INVESTMENT] -= req
+        _grant(i, rd_req, tr_req, inv_req, envelope, funded, grants)
+
+
+@njit(cache=True)
+def _grant(i, rd_req, tr_req, inv_req, envelope, funded, grants):
+    """Fund proposal ``i``: its R&D request, and its training and investment requests when
+    positive and within what is left of their envelopes."""
+    funded[i] = True
+    grants[i, RD] = rd_req[i]
+    envelope[RD] -= rd_req[i]
+    req = tr_req[i]
+    if 0 < req <= envelope[TRAINING]:
+        grants[i, TRAINING] = req
+        envelope[TRAINING] -= req
+    req = inv_req[i]
+    if 0 < req <= envelope[INVESTMENT]:
+        grants[i, INVESTMENT] = req
+        envelope[INVESTMENT] -= req
 
 
 @njit(cache=True)
@@ -214,9 +235,9 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     buffers ``cons``).
 
     Score: ``0.5 mean capability + 0.3 match + 0.2 has_rd + 0.1 has_training + 0.2 foreign
-    + jury_noise z + bonus`` (``draws = (z, rd_req, bonus)``: standard normal draws, one per
-    proposal, the R&D requests and the rulebook's SME bonus); labelled when at least the
-    jury's ``threshold``.  When ``calls_left``
+    + jury_noise z + bonus`` (``draws = (z, rd_req, bonus, sme)``: standard normal draws, one
+    per proposal, the R&D requests, the rulebook's SME bonus and whether SMEs are the majority
+    of each consortium, for its SME quota); labelled when at least the jury's ``threshold``.  When ``calls_left``
     is positive (the call is in the budget period: the calls of the period from this one on),
     the envelope of each of R&D, training and investment is what is left of it
     (``po.remaining``) divided by ``calls_left``, and labelled proposals are funded in score
@@ -233,7 +254,7 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
     training, investment; zero when not funded).
     """
     j = jury[0]
-    z, rd_req, bonus = draws
+    z, rd_req, bonus, sme_led = draws
     members, size, group, remaining = cons.members, cons.size, cons.group, po.remaining
     load, a_pole, last_project, funded_n = a.load, a.pole, a.last_project, led.funded
     score, labelled = _scores(k, cons, a, z, bonus, j, call, led)
@@ -251,7 +272,8 @@ def judge_and_fund(k, cons, a, draws, jury, po, led, call, step, calls_left):
             tr_req[i] = j.training_eur if has_training[i] else 0.0
             inv_req[i] = j.investment_eur
         order = np.argsort(-score, kind="mergesort")  # stable, as NumPy's kind="stable"
-        fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants)
+        fund_proposals(order, labelled, rd_req, tr_req, inv_req, envelope, funded, grants,
+                       sme_led, j.sme_quota)
     total = np.zeros(3)
     for i in range(k):  # grants.sum(axis=0): row after row
         for q in range(3):

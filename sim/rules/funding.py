@@ -171,6 +171,16 @@ def sme_bonus(members: np.ndarray, size: np.ndarray, atype: np.ndarray, k: int,
     return out
 
 
+def sme_majority(members: np.ndarray, size: np.ndarray, atype: np.ndarray, k: int
+                 ) -> np.ndarray:
+    """Whether SMEs are more than half the local members of each of the first ``k``
+    consortia (the proposals the SME quota favours)."""
+    out = np.zeros(k, np.bool_)
+    for i in range(k):
+        out[i] = 2 * int((atype[members[i, : size[i]]] == SME).sum()) > size[i]
+    return out
+
+
 def capped(request: np.ndarray, cap_eur: float) -> np.ndarray:
     """Grant requests cut to ``cap_eur`` (unchanged when the cap is 0)."""
     return np.minimum(request, cap_eur) if cap_eur > 0 else request

@@ -369,11 +369,16 @@ PoleMoney = _tagged(CarryOver, Lapse, Reallocate)
 
 class JuryRules(RuleBlock):
     """The poles' jury and grants as rules (``policy.rules.pole_jury``): an SME bonus in the
-    jury's score and caps per project and per firm (0: none, the baseline)."""
+    jury's score, an SME quota of the R&D envelope, caps per project and per firm (0: none,
+    the baseline)."""
 
     sme_bonus: float = P(0.0, ge=0.0, le=10.0, unit="jury score per SME share", source=ASSUME,
                          doc="Added to a proposal's jury score per unit share of SMEs among its "
                              "local members (labelling and ranking).")
+    sme_quota: float = P(0.0, ge=0.0, le=1.0, unit="share of the R&D envelope", source=ASSUME,
+                         doc="Share of each call's R&D envelope offered first to the labelled "
+                             "proposals whose local members are mostly SMEs, in rank order "
+                             "(what they leave goes to all; 0: no quota).")
     cap_project_meur: float = P(0.0, ge=0.0, le=1e4, unit="MEUR per grant", source=ASSUME,
                                 doc="Largest R&D, training or investment grant of one project "
                                     "(requests above are cut to it; 0: no cap).")

@@ -126,9 +126,11 @@ def call_jury(k, actors, buf, z, rd_req, remaining, counters, s):
                            buf["has_rd"], buf["has_tr"])
     po = poles_view(remaining)
     jury = np.zeros(1, JURY.dtype)
-    jury[0] = (s["jury_noise"], s["label_threshold"], s["training_eur"], s["investment_eur"])
+    jury[0] = (s["jury_noise"], s["label_threshold"], s["training_eur"], s["investment_eur"],
+               0.0)
     calls_left = max(s["calls_left"], 1) if s["fund"] else 0
-    rows, grants = judge_and_fund(k, cons, table.view, (z, rd_req, np.zeros(k)), jury, po,
+    rows, grants = judge_and_fund(k, cons, table.view,
+                                  (z, rd_req, np.zeros(k), np.zeros(k, np.bool_)), jury, po,
                                   led.view,
                                   s["call"], s["step"], calls_left)
     table.check()
@@ -262,3 +264,30 @@ def test_fund_proposals(seed):
     numpy_funding(order, labelled, rd, tr, inv, w_env, w_funded, w_grants)
     assert np.array_equal(funded, w_funded)
     assert np.array_equal(grants, w_grants) and np.array_equal(envelope, w_env)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fund_proposals_sme_quota(seed):
+    """The quota's first pass funds SME-majority proposals, in rank order, within the reserved
+    share; a quota of 0 is the baseline's single pass."""
+    g = np.random.default_rng(seed)
+    k = 30
+    labelled = g.random(k) < 0.8
+    rd, tr, inv = g.random(k) * 1e6, np.zeros(k), np.zeros(k)
+    sme = g.random(k) < 0.4
+    order = np.argsort(-g.random(k), kind="stable")
+    env = np.array([5e6, 0.0, 0.0])
+    base = [np.zeros(k, bool), np.zeros((k, 3)), env.copy()]
+    fund_proposals(order, labelled, rd, tr, inv, base[2], base[0], base[1], sme, 0.0)
+    want = [np.zeros(k, bool), np.zeros((k, 3)), env.copy()]
+    numpy_funding(order, labelled, rd, tr, inv, want[2], want[0], want[1])
+    assert np.array_equal(base[0], want[0]) and np.array_equal(base[1], want[1])
+    funded, grants, envelope = np.zeros(k, bool), np.zeros((k, 3)), env.copy()
+    fund_proposals(order, labelled, rd, tr, inv, envelope, funded, grants, sme, 0.5)
+    reserved, first = 0.5 * 5e6, []
+    for i in order:  # the first pass by hand
+        if labelled[i] and sme[i] and rd[i] <= reserved:
+            reserved -= rd[i]
+            first.append(i)
+    assert funded[first].all()
+    assert grants[:, 0].sum() <= 5e6 and envelope[0] >= 0

@@ -26,3 +26,11 @@ def _no_run_cache(monkeypatch) -> None:
     """Tests run without the shared run cache (~/.cache/clustersim) unless they ask for one
     (tests/test_cache.py), so that every run a test makes is computed."""
     monkeypatch.setenv("CLUSTERSIM_NO_CACHE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_compile_note(monkeypatch) -> None:
+    """No "first run: compiling the kernels" line in the messages the tests read: which
+    kernels are compiled first depends on the order the tests run in (tests/test_imports.py
+    tests the line itself)."""
+    monkeypatch.setenv("CLUSTERSIM_NO_COMPILE_NOTE", "1")

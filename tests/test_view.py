@@ -22,7 +22,6 @@ from sim.view.levers import (
 from sim.view.serve import HOST, command, missing_assets, view_env
 
 
-
 def test_every_lever_is_a_schema_path_within_its_bounds():
     bounds = parameter_bounds()
     sc = load_scenario(None)

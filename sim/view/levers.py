@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.loader import embedded_names, embedded_path, load_scenario
+from sim.loader import load_scenario
 from sim.model import ClusterModel
 from sim.scenario import Scenario, parameter_bounds
+from sim.view.serve import scenario_path
 
 
 @dataclass(frozen=True)
@@ -96,17 +97,6 @@ LEVERS: tuple[Lever, ...] = (
 )
 LEVER = {lever.name: lever for lever in LEVERS}
 MAX_REPLICATION = 49
-
-
-def scenario_path(scenario: str | Path | None) -> Path:
-    """The file of ``scenario``: a path, or the name of a scenario shipped in the package
-    (``baseline``, ``animation_doubled``...); the embedded baseline when None."""
-    if scenario is None:
-        return embedded_path("baseline")
-    path = Path(scenario)
-    if not path.exists() and str(scenario) in embedded_names():
-        return embedded_path(str(scenario))
-    return path
 
 
 def overrides_of(levers: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,20 @@ def test_model_params_start_at_the_scenario_values():
     assert scenario_path(None) == embedded_path("baseline")
 
 
+def test_every_scenario_value_is_on_its_sliders_grid():
+    """A slider moves its value to its grid, and Reset passes that to the model: the calibrated
+    38 least members on a grid of 5 became 40."""
+    for name in ("baseline", "evaluation_strict", "animation_halved", "tender_subsidy_large"):
+        sc = load_scenario(embedded_path(name))
+        for key, slider in model_params(name).items():
+            if key not in LEVER or LEVER[key].kind == "bool":
+                continue
+            k = (slider.value - slider.min) / slider.step
+            assert k == pytest.approx(round(k), abs=1e-9), (name, key, slider.value)
+            assert slider.value == LEVER[key].shown(sc)
+    assert model_params("baseline")["evaluation_min_members"].step == 1  # 38: calibrated
+
+
 def test_panels_draw_before_and_after_the_first_year():
     from sim.targets import load_targets
 

@@ -65,6 +65,22 @@ class Lever:
         now = self.shown(sc)
         return min(lo, now), max(hi, now)
 
+    def grid_step(self, sc: Scenario) -> float:
+        """The slider's step: ``step``, or a tenth of it (a hundredth...) when the scenario's
+        value is not on the grid from the range's start (a calibrated 38 on a grid of 5), since
+        a slider moves its value to the grid, which Reset would then pass to the model."""
+        value, lo = self.shown(sc), self.bounds(sc)[0]
+        step = self.step
+        while True:
+            k = (value - lo) / step
+            if abs(k - round(k)) < 1e-9 * max(1.0, abs(k)):
+                return step
+            if self.kind == "int" and step <= 1:
+                return 1
+            step = max(1, step // 10) if self.kind == "int" else step / 10
+            if step < 1e-9:
+                return step
+
 
 # Ranges: around the shipped scenarios' values (scenarios/*.toml), e.g. the animation
 # subsidy 75-300 kEUR/year (halved, doubled), the pole budget by instrument 10-180 MEUR.
@@ -138,10 +154,10 @@ def model_params(scenario: str | Path | None) -> dict[str, Any]:
         lo, hi = lever.bounds(sc)
         if lever.kind == "int":
             params[lever.name] = Slider(lever.label, lever.shown(sc), int(lo), int(hi),
-                                        int(lever.step), dtype=int)
+                                        int(lever.grid_step(sc)), dtype=int)
         else:
             params[lever.name] = Slider(lever.label, lever.shown(sc), float(lo), float(hi),
-                                        float(lever.step), dtype=float)
+                                        float(lever.grid_step(sc)), dtype=float)
     return params
 
 

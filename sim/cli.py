@@ -399,8 +399,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     """Serve the interactive view (Mesa's SolaraViz) on 127.0.0.1, offline."""
     try:
-        from sim.view.levers import scenario_path
-        from sim.view.serve import missing_assets, serve
+        from sim.view.serve import missing_assets, scenario_path, serve
     except ImportError as exc:  # the view extra is not installed
         raise ScenarioError("clustersim view", [
             f"needs the `view` extra ({exc.name} is missing): pip install -e \".[view]\""]

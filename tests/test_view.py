@@ -22,7 +22,6 @@ from sim.view.levers import (
 from sim.view.serve import HOST, command, missing_assets, view_env
 
 
-
 def test_every_lever_is_a_schema_path_within_its_bounds():
     bounds = parameter_bounds()
     sc = load_scenario(None)
@@ -60,6 +59,20 @@ def test_model_params_start_at_the_scenario_values():
     assert params["evaluation_enabled"] == {"type": "Checkbox", "value": True,
                                             "label": LEVER["evaluation_enabled"].label}
     assert scenario_path(None) == embedded_path("baseline")
+
+
+def test_every_scenario_value_is_on_its_sliders_grid():
+    """A slider moves its value to its grid, and Reset passes that to the model: the calibrated
+    38 least members on a grid of 5 became 40."""
+    for name in ("baseline", "evaluation_strict", "animation_halved", "tender_subsidy_large"):
+        sc = load_scenario(embedded_path(name))
+        for key, slider in model_params(name).items():
+            if key not in LEVER or LEVER[key].kind == "bool":
+                continue
+            k = (slider.value - slider.min) / slider.step
+            assert k == pytest.approx(round(k), abs=1e-9), (name, key, slider.value)
+            assert slider.value == LEVER[key].shown(sc)
+    assert model_params("baseline")["evaluation_min_members"].step == 1  # 38: calibrated
 
 
 def test_panels_draw_before_and_after_the_first_year():

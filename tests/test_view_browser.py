@@ -149,6 +149,13 @@ def test_view_in_a_browser(server, browser):
     before = panel_image("Clusters and members")
     assert "Animation subsidy, kEUR/yr: 150" in browser.page_source
 
+    def levers_in_force() -> list[str]:
+        card = browser.find_element(
+            By.XPATH, "//div[contains(@class,'clustersim-panel')][.//*[text()='Levers in force']]")
+        return [li.text for li in card.find_elements(By.TAG_NAME, "li")]
+
+    levers = levers_in_force()
+
     # move a control: the animation subsidy to its lowest value (0), then rebuild the model
     slider = browser.find_element(
         By.XPATH, "//div[contains(@class,'v-input')][.//label[normalize-space(.)="
@@ -157,6 +164,8 @@ def test_view_in_a_browser(server, browser):
     wait.until(lambda d: slider.get_attribute("aria-valuenow") in ("0", "0.0"))
     button("Reset").click()
     wait.until(lambda d: "Animation subsidy, kEUR/yr: 0" in d.page_source)
+    # Reset rebuilt the model with the moved lever and every other lever as it was
+    assert levers_in_force()[1:] == levers[1:], (levers, levers_in_force())
 
     # step through the first year: the panels show 2001
     for n in range(1, 5):

@@ -22,8 +22,8 @@ from mesa.visualization.utils import update_counter
 from sim.targets import load_targets
 from sim.view import panels
 from sim.view.levers import LEVERS, initial_model, model_params
+from sim.view.serve import SCENARIO_ENV
 
-SCENARIO_ENV = "CLUSTERSIM_VIEW_SCENARIO"
 DPI = 130  # the panels' PNG on screen
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.loader import embedded_names, embedded_path, load_scenario
+from sim.loader import load_scenario
 from sim.model import ClusterModel
 from sim.scenario import Scenario, parameter_bounds
+from sim.view.serve import scenario_path
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,22 @@ class Lever:
         now = self.shown(sc)
         return min(lo, now), max(hi, now)
 
+    def grid_step(self, sc: Scenario) -> float:
+        """The slider's step: ``step``, or a tenth of it (a hundredth...) when the scenario's
+        value is not on the grid from the range's start (a calibrated 38 on a grid of 5), since
+        a slider moves its value to the grid, which Reset would then pass to the model."""
+        value, lo = self.shown(sc), self.bounds(sc)[0]
+        step = self.step
+        while True:
+            k = (value - lo) / step
+            if abs(k - round(k)) < 1e-9 * max(1.0, abs(k)):
+                return step
+            if self.kind == "int" and step <= 1:
+                return 1
+            step = max(1, step // 10) if self.kind == "int" else step / 10
+            if step < 1e-9:
+                return step
+
 
 # Ranges: around the shipped scenarios' values (scenarios/*.toml), e.g. the animation
 # subsidy 75-300 kEUR/year (halved, doubled), the pole budget by instrument 10-180 MEUR.
@@ -96,17 +113,6 @@ LEVERS: tuple[Lever, ...] = (
 )
 LEVER = {lever.name: lever for lever in LEVERS}
 MAX_REPLICATION = 49
-
-
-def scenario_path(scenario: str | Path | None) -> Path:
-    """The file of ``scenario``: a path, or the name of a scenario shipped in the package
-    (``baseline``, ``animation_doubled``...); the embedded baseline when None."""
-    if scenario is None:
-        return embedded_path("baseline")
-    path = Path(scenario)
-    if not path.exists() and str(scenario) in embedded_names():
-        return embedded_path(str(scenario))
-    return path
 
 
 def overrides_of(levers: dict[str, Any]) -> dict[str, Any]:
@@ -148,10 +154,10 @@ def model_params(scenario: str | Path | None) -> dict[str, Any]:
         lo, hi = lever.bounds(sc)
         if lever.kind == "int":
             params[lever.name] = Slider(lever.label, lever.shown(sc), int(lo), int(hi),
-                                        int(lever.step), dtype=int)
+                                        int(lever.grid_step(sc)), dtype=int)
         else:
             params[lever.name] = Slider(lever.label, lever.shown(sc), float(lo), float(hi),
-                                        float(lever.step), dtype=float)
+                                        float(lever.grid_step(sc)), dtype=float)
     return params
 
 

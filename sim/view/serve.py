@@ -10,16 +10,26 @@ import os
 import sys
 from pathlib import Path
 
-from sim.view.levers import scenario_path
+from sim.loader import embedded_names, embedded_path
 
+SCENARIO_ENV = "CLUSTERSIM_VIEW_SCENARIO"  # the scenario the page shows (read by sim.view.app)
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+def scenario_path(scenario: str | Path | None) -> Path:
+    """The file of ``scenario``: a path, or the name of a scenario shipped in the package
+    (``baseline``, ``animation_doubled``...); the embedded baseline when None."""
+    if scenario is None:
+        return embedded_path("baseline")
+    path = Path(scenario)
+    if not path.exists() and str(scenario) in embedded_names():
+        return embedded_path(str(scenario))
+    return path
+
+
 def view_env(scenario: str | Path | None, base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of the server process: the scenario, and Solara set to stay offline."""
-    from sim.view.app import SCENARIO_ENV
-
     env = dict(os.environ if base is None else base)
     env[SCENARIO_ENV] = str(scenario_path(scenario).absolute())
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"

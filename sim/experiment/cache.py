@@ -4,7 +4,7 @@ A run is fixed by its resolved scenario (:func:`sim.loader.scenario_hash`), its 
 replication and the model's fingerprint (:func:`sim.results.model_fingerprint`: the model's
 code, NumPy's and Numba's versions).  Its tidy indicator rows, as ``ClusterModel.run`` returns
 them, are kept under the SHA-256 of those four, so ``compare``, ``sweep``, ``sensitivity``,
-``calibrate`` and ``evaluate`` (every command that runs through
+``calibrate``, ``validate`` and ``evaluate`` (every command that runs through
 :func:`sim.experiment.runner.run_batch`) read a run another command (or another variant of the
 same command) has already computed, instead of running it again.  Results are byte-identical
 with and without the cache: the rows are stored as Parquet and read back exactly.

@@ -97,7 +97,10 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
             if f"{variant}/{rep}" in fail:
                 raise RuntimeError(f"injected failure of run {variant}/{rep} ({FAILURE_ENV})")
             df = None
-            if store is not None:
+            # a run that writes files of its own (run.panel: the firm panel) is always run: the
+            # cache keeps indicator rows only
+            cacheable = store is not None and not (doc.get("run") or {}).get("panel")
+            if cacheable:
                 key = run_key(digest, seed, rep, fingerprint)
                 data = store.get(key, {"scenario_hash": digest, "seed": seed,
                                        "replication": rep, "model": fingerprint})
@@ -110,7 +113,7 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
                 model = ClusterModel(_scenario(doc, digest), seed=seed, replication=rep,
                                      handles=False)
                 df = model.run()
-                if store is not None:
+                if cacheable:
                     buf = io.BytesIO()
                     df.to_parquet(buf, index=False)
                     made.append((key, buf.getvalue(), {

@@ -341,6 +341,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Set a scenario against every target of a targets file."""
     from sim.validation import validate
 
+    _cache_off(args)
     scenario = scenario_ref(args.scenario) if args.scenario else None
     table, folder = validate(args.targets, scenario, args.reps, args.seed, args.out,
                              workers=args.jobs, progress=not args.quiet)
@@ -366,15 +367,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Estimate behavioural parameters by the simulated method of moments (resumes)."""
-    from calibration.smm import main_calibrate
-
-    if args.no_cache:  # read by run_batch in every worker (forked or spawned)
+def _cache_off(args: argparse.Namespace) -> None:
+    """``--no-cache``: turn the run cache off for this process and its workers (run_batch
+    reads the environment in every worker, forked or spawned)."""
+    if getattr(args, "no_cache", False):
         import os
 
         from sim.experiment.cache import OFF_ENV
         os.environ[OFF_ENV] = "1"
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Estimate behavioural parameters by the simulated method of moments (resumes)."""
+    from calibration.smm import main_calibrate
+
+    _cache_off(args)
     return main_calibrate(args.config, workers=args.jobs, scheduler=args.scheduler,
                           progress=not args.quiet, write=args.write, install=args.install)
 
@@ -633,6 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--out", default="calibration/output",
                     help="output folder (default calibration/output)")
     va.add_argument("--quiet", action="store_true", help="no progress bar")
+    va.add_argument("--no-cache", action="store_true",
+                    help="neither read nor write the shared run cache")
     va.set_defaults(func=cmd_validate)
     ca = add("calibrate", help="estimate behavioural parameters against the targets "
              "(simulated method of moments); re-running resumes")

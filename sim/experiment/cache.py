@@ -4,7 +4,7 @@ A run is fixed by its resolved scenario (:func:`sim.loader.scenario_hash`), its 
 replication and the model's fingerprint (:func:`sim.results.model_fingerprint`: the model's
 code, NumPy's and Numba's versions).  Its tidy indicator rows, as ``ClusterModel.run`` returns
 them, are kept under the SHA-256 of those four, so ``compare``, ``sweep``, ``sensitivity``,
-``calibrate`` and ``evaluate`` (every command that runs through
+``calibrate``, ``validate`` and ``evaluate`` (every command that runs through
 :func:`sim.experiment.runner.run_batch`) read a run another command (or another variant of the
 same command) has already computed, instead of running it again.  Results are byte-identical
 with and without the cache: the rows are stored as Parquet and read back exactly.
@@ -21,8 +21,9 @@ Layout of ``<root>/``::
     .lock                     a filelock held while an entry is written, set aside or pruned
 
 Integrity and concurrency.  An entry is written Parquet first, then its record, each through a
-temporary file and a rename (:func:`sim.results.atomic_write_bytes`), under the cache's lock:
-a reader never sees a partial file and an entry without its record does not exist.  Every read
+temporary file and a rename (no fsync: a file a crash cut short fails its checksum), under the
+cache's lock: a reader never sees a partial file and an entry without its record does not
+exist.  Every read
 checks the Parquet bytes against the record's checksum: a missing, truncated or altered file
 is a miss, the entry is set aside and the run is computed (and stored) again.  Any number of
 processes read and write one cache; two that compute the same run write the same bytes.  The
@@ -39,6 +40,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.results import atomic_write_bytes
+from sim.results import _UMASK
 
 ENV = "CLUSTERSIM_CACHE"  # the cache folder
 OFF_ENV = "CLUSTERSIM_NO_CACHE"  # "1": no cache
@@ -75,6 +77,22 @@ def run_key(scenario_hash: str, seed: int, replication: int, model: str) -> str:
     blob = json.dumps({"format": FORMAT, "scenario": scenario_hash, "seed": int(seed),
                        "replication": int(replication), "model": model}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename (a reader never sees a partial file), without
+    the store's fsync: an entry a crash cut short fails its checksum and is computed again, so
+    the cache does not pay two disk flushes a run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as any file this user writes (mkstemp gives 0600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _warn(text: str) -> None:
@@ -188,9 +206,8 @@ class RunCache:
                     rec = {**fields, "format": FORMAT, "key": key, "written": now,
                            "parquet": {"sha256": hashlib.sha256(data).hexdigest(),
                                        "bytes": len(data)}}
-                    atomic_write_bytes(pq_path, data)
-                    atomic_write_bytes(rec_path, (json.dumps(rec, sort_keys=True) + "\n")
-                                       .encode())
+                    _write(pq_path, data)
+                    _write(rec_path, (json.dumps(rec, sort_keys=True) + "\n").encode())
                     written += 1
         except Timeout:
             _warn(f"run cache {self.root}: its lock is held by another process for more than "

@@ -31,6 +31,6 @@ def _no_run_cache(monkeypatch) -> None:
 @pytest.fixture(autouse=True)
 def _no_compile_note(monkeypatch) -> None:
     """No "first run: compiling the kernels" line in the messages the tests read: which
-    kernels are compiled first depends on the order the tests run in (tests/test_imports.py
+    kernels are compiled first depends on the order the tests run in (tests/test_startup.py
     tests the line itself)."""
     monkeypatch.setenv("CLUSTERSIM_NO_COMPILE_NOTE", "1")

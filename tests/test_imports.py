@@ -34,20 +34,3 @@ def loaded(module: str) -> set[str]:
 def test_importing_loads_only_its_layer(module, allowed):
     assert loaded(module) <= allowed, (module, loaded(module))
 
-
-def test_the_first_run_says_that_the_kernels_compile(tmp_path, monkeypatch):
-    """With an empty Numba cache the command line says, before it runs, that the kernels
-    compile once; with every kernel cached, or with the note switched off, it says nothing."""
-    import io
-
-    from sim import _imports
-
-    monkeypatch.delenv(_imports.QUIET_ENV, raising=False)
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))  # an empty cache
-    out = io.StringIO()
-    assert _imports.announce_compile(out)
-    assert out.getvalue().startswith("first run in this environment: compiling the model's "
-                                     "kernels once (")
-    monkeypatch.setattr(_imports, "uncompiled_kernel_modules", lambda: [])
-    out = io.StringIO()
-    assert not _imports.announce_compile(out) and out.getvalue() == ""

@@ -34,6 +34,7 @@ def test_mesa_extras_load_only_when_used():
 
 
 def test_an_empty_numba_cache_is_announced(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CLUSTERSIM_NO_COMPILE_NOTE", raising=False)  # set for the other tests
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
     missing = uncompiled_kernel_modules()
     assert "kernels/rng.py" in missing and "processes/economy.py" in missing

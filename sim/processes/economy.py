@@ -1,18 +1,44 @@
-"""Sub-step 10, economy: the productive fabric's quarter (value added, employment, exports,
-exit) and the decay of trust; in the same pass, the census of the fabric that the demography
-(sub-step 11) reads next.
+"""Sub-step 10, economy: the productive fabric's quarter (sales, value added, employment,
+exports, exit) and the decay of trust; in the same pass, the census of the fabric that the
+demography (sub-step 11) reads next.  The mechanism is written out in docs/economy.md.
 
-Rule (docs/ODD.md, submodel "Economy"), for each living company in row order:
+Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
 
-* ``log VA += growth[sector] + va_noise * N(0, 1)``; employment follows with
-  ``employment_elasticity``, so productivity (VA per FTE) drifts with the rest;
-* it exits with probability ``exit_rate * sqrt(mean_productivity / productivity)``, capped
-  at 1 (less productive firms exit more); an exiting firm leaves its cluster and pole;
-* an exporter stops with probability ``export_exit_rate``; a non-exporter starts with
-  probability ``export_entry_rate * size_factor * (1 + promotion_effect * promotion[cluster]
-  + pole_export_effect * pole_export_spend[pole])`` (large firms: size factor 2);
+* **Lags.** A share ``1 / behaviour.innovation.lag_quarters`` of each firm's pending product
+  (quality) and process (efficiency) innovations arrives this quarter.
+* **Market shares** (a logit market with an outside competitor; Dosi, Fagiolo & Roventini
+  2010's market shares by competitiveness): firm i's demand weight moves by
+  ``Δquality + cost_demand_effect * Δefficiency + va_noise * z_i - va_noise**2 / 2``, with
+  ``z_i`` the firm's own keyed normal draw; its sales are ``demand[s] * w_i / (outside[s] +
+  W[s])``, ``W[s]`` the weights of the sector's living companies, ``demand[s]`` growing at the
+  sector's ``growth`` and ``outside[s]`` (the foreign competitors) fixed at the start so that
+  the region holds ``world.market.home_share`` of its market.  A firm's gain is therefore
+  partly its regional competitors' loss (a share ``W / (outside + W)`` of it) and partly the
+  foreign competitors'.
+* **Accounts.** Value added = sales - inputs, inputs = ``input_share * sales *
+  exp(-efficiency)``; the labour the output needs is ``sales / (sales_per_fte *
+  exp(efficiency))``, ``sales_per_fte`` and the wage growing at ``(1 - employment_elasticity)
+  * growth`` (the sector's technical progress); employment closes a share
+  ``employment_adjustment`` of the gap to that need each quarter.
+* **Exit by the firm's own viability:** hazard ``exit_rate * exp(-exit_margin_sensitivity *
+  (margin - margin_0))``, capped at 1, with margin = (VA - wage bill) / VA and ``margin_0 = 1 -
+  labour_share`` (every firm's margin at the start).  No other firm's state enters it.
+* **Exports** (entry against a sunk cost): an exporter stops with probability
+  ``export_exit_rate * rel**-export_productivity_elasticity``; a non-exporter starts with
+  probability ``export_entry_rate * size_factor * rel**export_productivity_elasticity *
+  (1 + promotion_effect * promotion[cluster] + pole_export_effect * pole_export_spend[pole]
+  + foreign_export_effect * log(1 + foreign_partners))``, ``rel`` its productivity over the
+  start's mean with the sector's trend (large firms: size factor 2).  The terms in the bracket
+  are the reductions of the sunk entry cost (the hazard is inversely proportional to it).
 
-then every remembered tie decays by ``trust_decay``.
+Every draw is keyed by (run, process, actor row, quarter) (:mod:`sim.kernels.keyed`): a firm's
+draws do not depend on which other firms are alive.  A company the economy has not seen
+(``market_weight == 0``: the initial population on the first quarter, later entrants,
+spin-offs and pole-assets firms) enters the market at its value added and employment: sales
+``value_added / (1 - input_share)``, a weight giving it those sales at the sector's current
+denominators, its wage ``labour_share`` of its productivity.
+
+Then every remembered tie decays by ``trust_decay``.
 """
 
 from __future__ import annotations
@@ -22,45 +48,69 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels.keyed import EXIT, EXPORT, VA_SHOCK, key_of, keyed_normal, keyed_uniform
 from sim.kernels.predicates import is_company, is_large, is_research
-from sim.kernels.rng import normal, uniform
-from sim.kernels.sums import company_sums
 from sim.state.codes import PROMOTION
 from sim.state.params import Params
 
 if TYPE_CHECKING:
     from sim.model import ClusterModel
 
+_M = "world.market."
 PARAMS = Params(floats={
     "va_noise": "world.va_noise", "elasticity": "world.employment_elasticity",
     "exit_rate": "world.exit_rate", "export_entry_rate": "world.export_entry_rate",
     "export_exit_rate": "world.export_exit_rate",
     "promotion_effect": "policy.international.promotion_export_effect",
     "pole_export_effect": "policy.poles.export_spend_effect",
-    "trust_decay": "behaviour.projects.trust_decay"})
+    "trust_decay": "behaviour.projects.trust_decay",
+    "home_share": _M + "home_share", "input_share": _M + "input_share",
+    "labour_share": _M + "labour_share", "adjustment": _M + "employment_adjustment",
+    "cost_demand": _M + "cost_demand_effect", "exit_margin": _M + "exit_margin_sensitivity",
+    "export_prod": _M + "export_productivity_elasticity",
+    "foreign_export": _M + "foreign_export_effect",
+    "prod_mean": "world.productivity_mean",
+    "arrival": lambda sc: 1.0 / sc.behaviour.innovation.lag_quarters})
 LARGE_EXPORT_FACTOR = 2.0  # a large firm starts exporting twice as readily
+
+# each sector's market (one row per sector): the demand (sales of the whole market, region
+# and foreign competitors, EUR/year), the foreign competitors' weight, the region's weights
+# of the last quarter, the quarters elapsed since the start, whether it is set up
+MARKET = np.dtype([("demand", np.float64), ("outside", np.float64), ("weight", np.float64),
+                   ("age", np.int64), ("ready", np.bool_)], align=True)
+
+
+def new_markets(n_sectors: int) -> np.ndarray:
+    """The sectors' markets, not yet set up (the economy's first quarter sets them)."""
+    return np.zeros(n_sectors, MARKET)
 
 
 def economy(m: ClusterModel) -> tuple[np.ndarray, np.ndarray]:
-    """Value added, employment, exports and exits of companies; trust decay.  Returns the
-    census of the fabric after the exits (living companies per sector; rows of the living
+    """Sales, value added, employment, exports and exits of companies; trust decay.  Returns
+    the census of the fabric after the exits (living companies per sector; rows of the living
     universities and research centres, in order), for the demography of sub-step 11."""
     a = m.actors
     per_sector = np.empty(len(m.sectors), np.int64)
     research = m.scratch.get("research")
     if research is None or research.shape[0] < a.n:  # reused from quarter to quarter
         research = m.scratch["research"] = np.empty(a.cap, np.int64)
+    key = m.constants.get("economy_key")
+    if key is None:  # the run's key: the economy stream's seed words (never advanced)
+        key = m.constants["economy_key"] = key_of(m.streams["economy"])
     k, exits, _, _ = economy_step(a.view, a.n, m.clusters.effort, m.poles.export_spend,
-                                  m.sectors, PARAMS.of(m), m.streams["economy"], per_sector,
+                                  m.sectors, m.markets, PARAMS.of(m), key, m.t, per_sector,
                                   research)
     m.ledger.add("exits", exits)
     return per_sector, research[:k]
 
 
 @njit(cache=True)
-def economy_step(a, n, effort, export_spend, sectors, params, rng, per_sector, research):
+def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step, per_sector,
+                 research):
     """Advance the companies of rows ``< n`` by one quarter (arrays updated in place), with
-    the clusters' ``effort`` (promotion) and the poles' ``export_spend``.
+    the clusters' ``effort`` (promotion), the poles' ``export_spend`` and the sectors'
+    ``markets`` (set up on the first call, then advanced); draws keyed by ``key`` and
+    ``step``.
 
     Takes, in the same pass, the census the demography needs next: the living companies per
     sector after this quarter's exits (``per_sector``, overwritten) and the rows of the
@@ -70,16 +120,62 @@ def economy_step(a, n, effort, export_spend, sectors, params, rng, per_sector, r
     p = params[0]
     alive, atype, sector, cluster, pole = a.alive, a.atype, a.sector, a.cluster, a.pole
     employment, value_added, exporter = a.employment, a.value_added, a.exporter
-    va_noise, elasticity, exit_rate = p.va_noise, p.elasticity, p.exit_rate
-    export_exit_rate, export_entry_rate = p.export_exit_rate, p.export_entry_rate
-    promotion_effect, pole_export_effect = p.promotion_effect, p.pole_export_effect
+    weight, sales, spf, wage = a.market_weight, a.sales, a.sales_per_fte, a.wage
+    quality, efficiency = a.quality, a.efficiency
+    pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
+    va_noise, elasticity, arrival = p.va_noise, p.elasticity, p.arrival
+    input_share, labour_share = p.input_share, p.labour_share
+    n_s = sectors.shape[0]
     exits = 0
     starts = 0
     stops = 0
     per_sector[:] = 0
     k_research = 0
-    total_emp, total_va = company_sums(a, n)
-    mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
+    # each sector's ratio of denominator to demand, at which a newcomer enters the market
+    entry_scale = np.empty(n_s)
+    trend = np.empty(n_s)
+    for s in range(n_s):
+        mk = markets[s]
+        entry_scale[s] = (mk.outside + mk.weight) / mk.demand if mk.ready else 1.0
+        trend[s] = np.exp((1.0 - elasticity) * sectors[s].growth)
+    total_w = np.zeros(n_s)
+    half_var = 0.5 * va_noise * va_noise
+    # pass 1: newcomers enter, innovations arrive, demand weights move
+    for i in range(n):
+        if not alive[i]:
+            continue
+        if not is_company(atype[i]):
+            continue
+        s = sector[i]
+        if weight[i] <= 0.0:  # first seen: enter the market at its size
+            sales[i] = value_added[i] / (1.0 - input_share)
+            weight[i] = sales[i] * entry_scale[s]
+            spf[i] = sales[i] / employment[i]
+            wage[i] = labour_share * value_added[i] / employment[i]
+        else:
+            spf[i] *= trend[s]
+            wage[i] *= trend[s]
+        dq = arrival * pend_q[i]
+        de = arrival * pend_e[i]
+        pend_q[i] -= dq
+        pend_e[i] -= de
+        quality[i] += dq
+        efficiency[i] += de
+        shock = va_noise * keyed_normal(key, VA_SHOCK, i, step, 0) - half_var
+        weight[i] *= np.exp(dq + p.cost_demand * de + shock)
+        total_w[s] += weight[i]
+    for s in range(n_s):
+        mk = markets[s]
+        if not mk.ready:
+            mk.demand = total_w[s] / p.home_share
+            mk.outside = total_w[s] * (1.0 - p.home_share) / p.home_share
+            mk.ready = total_w[s] > 0.0
+        else:
+            mk.demand *= np.exp(sectors[s].growth)
+            mk.age += 1
+        mk.weight = total_w[s]
+    # pass 2: sales, accounts, employment, exit, exports
+    margin0 = 1.0 - labour_share
     for i in range(n):
         if not alive[i]:
             continue
@@ -88,32 +184,42 @@ def economy_step(a, n, effort, export_spend, sectors, params, rng, per_sector, r
                 research[k_research] = i
                 k_research += 1
             continue
-        dl = sectors[sector[i]].growth + va_noise * normal(rng)
-        value_added[i] *= np.exp(dl)
-        employment[i] *= np.exp(elasticity * dl)
-        prod = value_added[i] / employment[i]
-        hazard = min(1.0, exit_rate * np.sqrt(mean_prod / prod))
-        if uniform(rng) < hazard:
+        s = sector[i]
+        mk = markets[s]
+        sales[i] = mk.demand * weight[i] / (mk.outside + mk.weight)
+        unit = np.exp(-efficiency[i])
+        va = sales[i] * (1.0 - input_share * unit)
+        value_added[i] = va
+        need = sales[i] * unit / spf[i]
+        employment[i] += p.adjustment * (need - employment[i])
+        margin = (va - wage[i] * employment[i]) / va
+        hazard = min(1.0, p.exit_rate * np.exp(-p.exit_margin * (margin - margin0)))
+        if keyed_uniform(key, EXIT, i, step, 0) < hazard:
             alive[i] = False
             cluster[i] = -1
             pole[i] = -1
             exits += 1
             continue
-        per_sector[sector[i]] += 1
+        per_sector[s] += 1
+        # productivity relative to the start's mean with the sector's trend
+        rel = (va / employment[i]) / (p.prod_mean * np.exp((1.0 - elasticity)
+                                                           * sectors[s].growth * mk.age))
+        sel = rel ** p.export_prod
+        u = keyed_uniform(key, EXPORT, i, step, 0)
         if exporter[i]:
-            if uniform(rng) < export_exit_rate:
+            if u < p.export_exit_rate / sel:
                 exporter[i] = False
                 stops += 1
         else:
-            mult = 1.0
+            mult = 1.0 + p.foreign_export * np.log1p(foreign[i])
             c = cluster[i]
             if c >= 0:
-                mult += promotion_effect * effort[c, PROMOTION]
+                mult += p.promotion_effect * effort[c, PROMOTION]
             pl = pole[i]
             if pl >= 0:
-                mult += pole_export_effect * export_spend[pl]
+                mult += p.pole_export_effect * export_spend[pl]
             size_factor = LARGE_EXPORT_FACTOR if is_large(atype[i]) else 1.0
-            if uniform(rng) < export_entry_rate * size_factor * mult:
+            if u < p.export_entry_rate * size_factor * sel * mult:
                 exporter[i] = True
                 starts += 1
     keep = 1.0 - p.trust_decay

@@ -9,11 +9,16 @@ in slot order:
   + success_research * has_rd + success_benchmark * benchmarking[cluster]
   + success_funded * funded)``;
 * every member frees one unit of capacity;
-* on success, each living company gains ``productivity_gain`` (plus ``training_gain`` /
-  ``investment_gain`` when the pole funded training / investment) in log value added, launches
-  a new product with probability ``innovation_prob``, and a non-exporter starts exporting with
-  probability ``export_gain`` (doubled with a foreign partner); every living member moves its
-  technology profile by ``learning`` towards the consortium's mean and gains capability;
+* on success, each living company gets a process innovation of ``productivity_gain`` (plus
+  ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
+  the instruments act through their amounts, with diminishing returns) in log unit cost, and
+  with probability ``innovation_prob`` a new product of ``quality_gain * (1 + log(1 + R&D
+  grant / grant_reference))`` in log demand; both are pending and reach the market with the
+  economy's lag (:mod:`sim.processes.economy`); a project with a foreign partner adds one to
+  each company's ``foreign_partners`` (lowering its export entry cost), and a non-exporter
+  starts exporting with probability ``export_gain`` (doubled with a foreign partner); every
+  living member moves its technology profile by ``learning`` towards the consortium's mean
+  and gains capability;
 * trust between every pair of living members rises by ``trust_gain`` on success, falls by
   ``trust_loss`` on failure;
 * a successful project creates a new enterprise with probability ``spinoff_prob``
@@ -46,7 +51,9 @@ PARAMS = Params(
         "success_funded", "productivity_gain", "innovation_prob", "export_gain", "learning",
         "spinoff_prob", "spinoff_prob_research", "trust_gain", "trust_loss")}
     | {"training_gain": "policy.poles.training_gain",
-       "investment_gain": "policy.poles.investment_gain"},
+       "investment_gain": "policy.poles.investment_gain",
+       "quality_gain": "behaviour.innovation.quality_gain",
+       "grant_ref": lambda sc: sc.behaviour.innovation.grant_reference_meur * 1e6},
     ints={"duration_min": _B + "duration_min", "duration_max": _B + "duration_max"},
 )
 
@@ -178,7 +185,8 @@ def complete_projects(step, p, a, effort, params, rng, out):
     p_active, p_end, p_members, p_size = p.active, p.end, p.members, p.size
     p_foreign, p_has_rd = p.foreign, p.has_rd
     p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
-    alive, atype, load, value_added = a.alive, a.atype, a.load, a.value_added
+    alive, atype, load = a.alive, a.atype, a.load
+    pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
@@ -202,12 +210,15 @@ def complete_projects(step, p, a, effort, params, rng, out):
                     mean[d] += knowledge[j, d]
         n_innov = 0
         if success and n_alive > 0:
-            gain = pr.productivity_gain
-            if p_fund_training[q] > 0.0:
-                gain += pr.training_gain
-            if p_fund_investment[q] > 0.0:
-                gain += pr.investment_gain
-            mult = np.exp(gain)
+            # a process innovation for every company (with the training and investment the
+            # pole funded, by their amounts, with diminishing returns), a product innovation
+            # with probability innovation_prob (larger with a larger R&D grant); both pending,
+            # they reach the market with the economy's lag
+            gain = (pr.productivity_gain
+                    + pr.training_gain * np.log1p(p_fund_training[q] / pr.grant_ref)
+                    + pr.investment_gain * np.log1p(p_fund_investment[q] / pr.grant_ref))
+            step_q = pr.quality_gain * (1.0 + np.log1p(p.fund_rd[q] / pr.grant_ref))
+            has_foreign = p_foreign[q] > 0
             p_export = pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0)
             for d in range(dims):
                 mean[d] /= n_alive
@@ -216,10 +227,13 @@ def complete_projects(step, p, a, effort, params, rng, out):
                 if not alive[j]:
                     continue
                 if is_company(atype[j]):
-                    value_added[j] *= mult
+                    pend_e[j] += gain
                     if uniform(rng) < pr.innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
+                        pend_q[j] += step_q
+                    if has_foreign:
+                        foreign[j] += 1
                     if not exporter[j] and uniform(rng) < p_export:
                         exporter[j] = True
                 capability[j] += CAPABILITY_GAIN

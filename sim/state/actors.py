@@ -38,6 +38,18 @@ ACTOR_COLUMNS = (
     Column("origin", np.int8, doc="how it came to be (codes.ORIGINS)"),
     Column("last_project", np.int32, -1, doc="last step it started a project (-1: never)"),
     Column("innovations", np.int32, doc="new products launched, cumulative"),
+    # the firm in its market (sim.processes.economy; 0 until the economy first sees it)
+    Column("market_weight", np.float64, doc="demand weight in its sector's market (0: not yet "
+                                            "in the market)"),
+    Column("sales", np.float64, doc="sales [EUR/year]"),
+    Column("sales_per_fte", np.float64, doc="sales per FTE of the technology at the start, "
+                                            "with the sector's trend [EUR/FTE/year]"),
+    Column("wage", np.float64, doc="wage per FTE [EUR/FTE/year]"),
+    Column("quality", np.float64, doc="product innovations, in log demand"),
+    Column("efficiency", np.float64, doc="process innovations, in log unit cost saved"),
+    Column("pending_quality", np.float64, doc="product innovations not yet on the market"),
+    Column("pending_efficiency", np.float64, doc="process innovations not yet in use"),
+    Column("foreign_partners", np.int16, doc="completed projects with a foreign partner"),
     Column("tie_partner", np.int32, -1, width="ties", doc="remembered partners (-1: empty "
                                                           "slot)"),
     Column("tie_trust", np.float32, width="ties", doc="trust in each remembered partner "

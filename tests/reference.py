@@ -62,6 +62,33 @@ def _tolist(a):
 
 
 # --------------------------------------------------------------------------------------------
+# keyed draws (sim.kernels.keyed)
+# --------------------------------------------------------------------------------------------
+
+
+def _mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def keyed_u64(key: int, process: int, actor: int, quarter: int, draw: int) -> int:
+    """Twin of :func:`sim.kernels.keyed.keyed_u64` on Python ints."""
+    h = _mix64(int(key) ^ ((process * 0x9E3779B97F4A7C15) & MASK64))
+    h = _mix64(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
+    h = _mix64(h ^ ((quarter * 0x94D049BB133111EB) & MASK64))
+    return _mix64(h ^ ((draw * 0xD6E8FEB86659FD93) & MASK64))
+
+
+def keyed_uniform(key: int, process: int, actor: int, quarter: int, draw: int) -> float:
+    """Twin of :func:`sim.kernels.keyed.keyed_uniform`."""
+    return (keyed_u64(key, process, actor, quarter, draw) >> 11) * TWO_M53
+
+
+KEYED_INNOVATION = 4  # sim.kernels.keyed.INNOVATION, restated
+
+
+# --------------------------------------------------------------------------------------------
 # xoshiro256**
 # --------------------------------------------------------------------------------------------
 
@@ -504,7 +531,7 @@ def complete_projects(
     success_base, success_match, success_research, success_benchmark, success_funded,
     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain, grant_ref, rng,
-    out_done, out_success, out_spinoff, out_innovations,
+    key, p_start, out_done, out_success, out_spinoff, out_innovations,
 ):
     """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
@@ -566,13 +593,15 @@ def complete_projects(
             for j in living:
                 if atype[j] <= 1:
                     pending_efficiency[j] += gain
-                    if r.uniform() < innovation_prob:
+                    start = int(p_start[p])
+                    if keyed_uniform(key, KEYED_INNOVATION, j, step, 2 * start) < innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
                         pending_quality[j] += step_q
                     if p_foreign[p] > 0:
                         foreign_partners[j] += 1
-                    if not exporter[j] and r.uniform() < p_export:
+                    if not exporter[j] and (keyed_uniform(key, KEYED_INNOVATION, j, step,
+                                                          2 * start + 1) < p_export):
                         exporter[j] = True
                 capability[j] += CAPABILITY_GAIN
                 row = knowledge[j]

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels.keyed import INNOVATION, key_of, keyed_uniform
 from sim.kernels.predicates import is_company
 from sim.kernels.rng import randbelow, uniform
 from sim.kernels.ties import touch_tie
@@ -70,9 +71,12 @@ def projects(m: ClusterModel) -> None:
     out = m.scratch.get("outcomes")
     if out is None or out.shape[0] < p.cap:  # reused from quarter to quarter
         out = m.scratch["outcomes"] = np.empty(p.cap, OUTCOME)
+    key = m.constants.get("economy_key")
+    if key is None:  # the run's key of firm-level draws (shared with sim.processes.economy)
+        key = m.constants["economy_key"] = key_of(m.streams["economy"])
     k, n_success, n_innov, n_spin = resolve_projects(
         m.t, p.view, p.n_free, a.view, m.clusters.effort, PARAMS.of(m), m.streams["projects"],
-        out)
+        key, out)
     if k == 0:
         return
     p.n_free += k
@@ -173,17 +177,21 @@ def _succeeds(p, q, effort, pr, rng):
 
 
 @njit(cache=True)
-def complete_projects(step, p, a, effort, params, rng, out):
+def complete_projects(step, p, a, effort, params, rng, key, out):
     """Resolve the projects ending at ``step`` (the clusters' ``effort`` for benchmarking);
     return how many were resolved.
 
     ``out[k]`` reports the k-th resolved project: its ``slot``, ``success``, whether it
     creates a new enterprise (``spinoff``) and the new products it yielded
-    (``innovations``).  The actors' arrays are updated in place.
+    (``innovations``).  The actors' arrays are updated in place.  The success of each project
+    is a draw of ``rng``; a company's product innovation and export start are its own keyed
+    draws (``key``; process ``INNOVATION``, the company's row, ``step``, draw ``2 * start``
+    and ``2 * start + 1`` with ``start`` the project's first step), so that they do not
+    depend on the other projects resolved.
     """
     pr = params[0]
     p_active, p_end, p_members, p_size = p.active, p.end, p.members, p.size
-    p_foreign, p_has_rd = p.foreign, p.has_rd
+    p_foreign, p_has_rd, p_start = p.foreign, p.has_rd, p.start
     p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
     alive, atype, load = a.alive, a.atype, a.load
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
@@ -228,13 +236,15 @@ def complete_projects(step, p, a, effort, params, rng, out):
                     continue
                 if is_company(atype[j]):
                     pend_e[j] += gain
-                    if uniform(rng) < pr.innovation_prob:
+                    u_innov = keyed_uniform(key, INNOVATION, j, step, 2 * p_start[q])
+                    if u_innov < pr.innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
                         pend_q[j] += step_q
                     if has_foreign:
                         foreign[j] += 1
-                    if not exporter[j] and uniform(rng) < p_export:
+                    if not exporter[j] and (keyed_uniform(key, INNOVATION, j, step,
+                                                          2 * p_start[q] + 1) < p_export):
                         exporter[j] = True
                 capability[j] += CAPABILITY_GAIN
                 norm = 0.0
@@ -268,7 +278,7 @@ def complete_projects(step, p, a, effort, params, rng, out):
 
 
 @njit(cache=True)
-def resolve_projects(step, p, n_free, a, effort, params, rng, out):
+def resolve_projects(step, p, n_free, a, effort, params, rng, key, out):
     """:func:`complete_projects`, then what the quarter books of it, in the same call.
 
     Tallies the outcomes, lists the spin-offs' parents (``out[s].lead``, the lead member of
@@ -280,7 +290,7 @@ def resolve_projects(step, p, n_free, a, effort, params, rng, out):
     Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
     the free list's length.
     """
-    k = complete_projects(step, p, a, effort, params, rng, out)
+    k = complete_projects(step, p, a, effort, params, rng, key, out)
     members, cluster, free, active = p.members, p.cluster, p.free, p.active
     n_success = 0
     n_innov = 0

@@ -55,7 +55,7 @@ def call_complete(args: dict) -> int:
     into ``out_*``)."""
     projects, actors, cl, out = inputs_of(args)
     k = complete_projects(args["step"], projects.view, actors.view, cl, params_of(args),
-                          args["rng"], out)
+                          args["rng"], np.uint64(args["key"]), out)
     projects.check()
     actors.check()
     for name, field in OUT_FIELDS:
@@ -85,6 +85,7 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
     has_rd = np.array([bool(np.isin(atype[members[p, : size[p]]],
                                     (UNIVERSITY, RESEARCH_CENTRE)).any()) for p in range(P)])
     funded = g.random(P) < 0.35
+    start = (end - g.integers(1, 12, P)).astype(np.int32)  # two members' projects may overlap
     fund = np.where(funded[:, None] & (g.random((P, 3)) < 0.6), g.uniform(1e4, 1e6, (P, 3)), 0.0)
     p_cluster = np.where(g.random(P) < 0.7, g.integers(0, C, P), -1).astype(np.int16)
     effort = effort_matrix(g, C)
@@ -114,6 +115,7 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         investment_gain=0.02, innovation_prob=0.35, export_gain=0.2, learning=0.15,
         spinoff_prob=0.15, spinoff_prob_research=0.5, trust_gain=0.1, trust_loss=0.05,
         quality_gain=0.05, grant_ref=1e6, rng=rng_state(n + 4000),
+        key=int(g.integers(0, 2**63)), p_start=start,
         out_done=np.full(P, -7, np.int32), out_success=np.zeros(P, np.bool_),
         out_spinoff=np.ones(P, np.bool_), out_innovations=np.full(P, -7, np.int64),
     )
@@ -226,7 +228,7 @@ def test_resolve_projects_is_complete_projects_then_the_booking(seed):
     a2["p_free"] = free.copy()
     projects, actors, cl, out = inputs_of(a2)
     got = resolve_projects(30, projects.view, n_free, actors.view, cl, params_of(a2),
-                           a2["rng"], out)
+                           a2["rng"], np.uint64(a2["key"]), out)
     assert got == (k, int(success.sum()), int(a1["out_innovations"][:k].sum()), len(leads))
     assert np.array_equal(out["lead"][: len(leads)], leads)
     assert np.array_equal(out["parent"][: len(leads)], parents)
@@ -245,7 +247,7 @@ def test_resolve_projects_with_nothing_due_changes_nothing():
     before = copy_args(args)
     projects, actors, cl, out = inputs_of(args)
     got = resolve_projects(30, projects.view, 2, actors.view, cl, params_of(args), args["rng"],
-                           out)
+                           np.uint64(args["key"]), out)
     assert got == (0, 0, 0, 0)
     for name, v in before.items():
         if isinstance(v, np.ndarray) and not name.startswith("out_"):

@@ -531,7 +531,7 @@ def complete_projects(
     success_base, success_match, success_research, success_benchmark, success_funded,
     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain, grant_ref, rng,
-    key, p_start, out_done, out_success, out_spinoff, out_innovations,
+    key, p_start, draw_id, out_done, out_success, out_spinoff, out_innovations,
 ):
     """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
@@ -594,13 +594,14 @@ def complete_projects(
                 if atype[j] <= 1:
                     pending_efficiency[j] += gain
                     start = int(p_start[p])
-                    if keyed_uniform(key, KEYED_INNOVATION, j, step, 2 * start) < innovation_prob:
+                    who = int(draw_id[j]) if draw_id[j] >= 0 else j
+                    if keyed_uniform(key, KEYED_INNOVATION, who, step, 2 * start) < innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
                         pending_quality[j] += step_q
                     if p_foreign[p] > 0:
                         foreign_partners[j] += 1
-                    if not exporter[j] and (keyed_uniform(key, KEYED_INNOVATION, j, step,
+                    if not exporter[j] and (keyed_uniform(key, KEYED_INNOVATION, who, step,
                                                           2 * start + 1) < p_export):
                         exporter[j] = True
                 capability[j] += CAPABILITY_GAIN

@@ -118,6 +118,20 @@ def keyed_normal(key, process, actor, quarter, draw):
 
 
 @njit(cache=True)
+def cohort_id(born, origin, sector, rank):
+    """A company's identity in the keyed draws when it was not in the initial population:
+    a hash of its birth step, origin, sector and rank among the companies of that birth step,
+    origin and sector, in row order (non-negative int64, far above any row number with
+    probability 1 - 2**-40).  Entrant k of sector s in quarter t so draws the same numbers in
+    two runs whatever happened to the rows before it."""
+    h = _mix(uint64(born + 1) * uint64(_K_QUARTER) ^ uint64(0x5851F42D4C957F2D))
+    h = _mix(h ^ (uint64(origin) * uint64(_K_PROCESS)))
+    h = _mix(h ^ (uint64(sector) * uint64(_K_ACTOR)))
+    h = _mix(h ^ (uint64(rank) * uint64(_K_DRAW)))
+    return np.int64(h >> uint64(1)) | np.int64(1 << 40)
+
+
+@njit(cache=True)
 def keyed_uniforms(key, process, actors, quarter, draw, out):
     """``out[k] = keyed_uniform(key, process, actors[k], quarter, draw)`` (tests, benchmarks)."""
     for k in range(actors.shape[0]):

@@ -31,8 +31,11 @@ Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
   start's mean with the sector's trend (large firms: size factor 2).  The terms in the bracket
   are the reductions of the sunk entry cost (the hazard is inversely proportional to it).
 
-Every draw is keyed by (run, process, actor row, quarter) (:mod:`sim.kernels.keyed`): a firm's
-draws do not depend on which other firms are alive.  A company the economy has not seen
+Every draw is keyed by (run, process, firm, quarter) (:mod:`sim.kernels.keyed`): a firm's
+draws do not depend on which other firms are alive.  A firm's identity in the draws
+(``draw_id``) is its row for the initial population and, for a later company, a hash of (birth
+step, origin, sector, rank among that cohort), so that the k-th entrant of a sector in a
+quarter draws the same numbers in two runs even when the rows before it differ.  A company the economy has not seen
 (``market_weight == 0``: the initial population on the first quarter, later entrants,
 spin-offs and pole-assets firms) enters the market at its value added and employment: sales
 ``value_added / (1 - input_share)``, a weight giving it those sales at the sector's current
@@ -48,9 +51,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from sim.kernels.keyed import EXIT, EXPORT, VA_SHOCK, key_of, keyed_normal, keyed_uniform
+from sim.kernels.keyed import (
+    EXIT,
+    EXPORT,
+    VA_SHOCK,
+    cohort_id,
+    key_of,
+    keyed_normal,
+    keyed_uniform,
+)
 from sim.kernels.predicates import is_company, is_large, is_research
-from sim.state.codes import PROMOTION
+from sim.state.codes import ORIGINS, PROMOTION
 from sim.state.params import Params
 
 if TYPE_CHECKING:
@@ -72,6 +83,7 @@ PARAMS = Params(floats={
     "prod_mean": "world.productivity_mean",
     "arrival": lambda sc: 1.0 / sc.behaviour.innovation.lag_quarters})
 LARGE_EXPORT_FACTOR = 2.0  # a large firm starts exporting twice as readily
+N_ORIGINS = len(ORIGINS)
 
 # each sector's market (one row per sector): the demand (sales of the whole market, region
 # and foreign competitors, EUR/year), the foreign competitors' weight, the region's weights
@@ -123,6 +135,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
     weight, sales, spf, wage = a.market_weight, a.sales, a.sales_per_fte, a.wage
     quality, efficiency = a.quality, a.efficiency
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
+    draw_id, born, origin = a.draw_id, a.born, a.origin
     va_noise, elasticity, arrival = p.va_noise, p.elasticity, p.arrival
     input_share, labour_share = p.input_share, p.labour_share
     n_s = sectors.shape[0]
@@ -139,6 +152,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         entry_scale[s] = (mk.outside + mk.weight) / mk.demand if mk.ready else 1.0
         trend[s] = np.exp((1.0 - elasticity) * sectors[s].growth)
     total_w = np.zeros(n_s)
+    rank = np.zeros((N_ORIGINS, n_s), np.int64)  # newcomers seen per origin and sector
     half_var = 0.5 * va_noise * va_noise
     # pass 1: newcomers enter, innovations arrive, demand weights move
     for i in range(n):
@@ -152,6 +166,11 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             weight[i] = sales[i] * entry_scale[s]
             spf[i] = sales[i] / employment[i]
             wage[i] = labour_share * value_added[i] / employment[i]
+            if born[i] < 0:
+                draw_id[i] = i
+            else:
+                draw_id[i] = cohort_id(born[i], origin[i], s, rank[origin[i], s])
+                rank[origin[i], s] += 1
         else:
             spf[i] *= trend[s]
             wage[i] *= trend[s]
@@ -161,7 +180,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         pend_e[i] -= de
         quality[i] += dq
         efficiency[i] += de
-        shock = va_noise * keyed_normal(key, VA_SHOCK, i, step, 0) - half_var
+        shock = va_noise * keyed_normal(key, VA_SHOCK, draw_id[i], step, 0) - half_var
         weight[i] *= np.exp(dq + p.cost_demand * de + shock)
         total_w[s] += weight[i]
     for s in range(n_s):
@@ -194,7 +213,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         employment[i] += p.adjustment * (need - employment[i])
         margin = (va - wage[i] * employment[i]) / va
         hazard = min(1.0, p.exit_rate * np.exp(-p.exit_margin * (margin - margin0)))
-        if keyed_uniform(key, EXIT, i, step, 0) < hazard:
+        if keyed_uniform(key, EXIT, draw_id[i], step, 0) < hazard:
             alive[i] = False
             cluster[i] = -1
             pole[i] = -1
@@ -205,7 +224,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         rel = (va / employment[i]) / (p.prod_mean * np.exp((1.0 - elasticity)
                                                            * sectors[s].growth * mk.age))
         sel = rel ** p.export_prod
-        u = keyed_uniform(key, EXPORT, i, step, 0)
+        u = keyed_uniform(key, EXPORT, draw_id[i], step, 0)
         if exporter[i]:
             if u < p.export_exit_rate / sel:
                 exporter[i] = False

@@ -185,7 +185,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     creates a new enterprise (``spinoff``) and the new products it yielded
     (``innovations``).  The actors' arrays are updated in place.  The success of each project
     is a draw of ``rng``; a company's product innovation and export start are its own keyed
-    draws (``key``; process ``INNOVATION``, the company's row, ``step``, draw ``2 * start``
+    draws (``key``; process ``INNOVATION``, the company's ``draw_id``, ``step``, draw ``2 * start``
     and ``2 * start + 1`` with ``start`` the project's first step), so that they do not
     depend on the other projects resolved.
     """
@@ -195,6 +195,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
     alive, atype, load = a.alive, a.atype, a.load
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
+    draw_id = a.draw_id
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
@@ -235,15 +236,16 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
                 if not alive[j]:
                     continue
                 if is_company(atype[j]):
+                    who = draw_id[j] if draw_id[j] >= 0 else j
                     pend_e[j] += gain
-                    u_innov = keyed_uniform(key, INNOVATION, j, step, 2 * p_start[q])
+                    u_innov = keyed_uniform(key, INNOVATION, who, step, 2 * p_start[q])
                     if u_innov < pr.innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
                         pend_q[j] += step_q
                     if has_foreign:
                         foreign[j] += 1
-                    if not exporter[j] and (keyed_uniform(key, INNOVATION, j, step,
+                    if not exporter[j] and (keyed_uniform(key, INNOVATION, who, step,
                                                           2 * p_start[q] + 1) < p_export):
                         exporter[j] = True
                 capability[j] += CAPABILITY_GAIN

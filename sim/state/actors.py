@@ -50,6 +50,8 @@ ACTOR_COLUMNS = (
     Column("pending_quality", np.float64, doc="product innovations not yet on the market"),
     Column("pending_efficiency", np.float64, doc="process innovations not yet in use"),
     Column("foreign_partners", np.int16, doc="completed projects with a foreign partner"),
+    Column("draw_id", np.int64, -1, doc="the company's identity in the keyed draws "
+                                        "(sim.kernels.keyed; -1: not yet in the market)"),
     Column("tie_partner", np.int32, -1, width="ties", doc="remembered partners (-1: empty "
                                                           "slot)"),
     Column("tie_trust", np.float32, width="ties", doc="trust in each remembered partner "

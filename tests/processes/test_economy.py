@@ -19,8 +19,6 @@ DEFAULTS = dict(va_noise=0.03, elasticity=0.5, exit_rate=0.02, export_entry_rate
                 trust_decay=0.02, home_share=0.25, input_share=0.6, labour_share=0.65,
                 adjustment=0.25, cost_demand=0.5, exit_margin=8.0, export_prod=1.5,
                 foreign_export=0.5, prod_mean=70_000.0, arrival=0.25)
-MARKET_COLUMNS = ("market_weight", "sales", "sales_per_fte", "wage", "quality", "efficiency",
-                  "pending_quality", "pending_efficiency", "foreign_partners")
 
 
 def economy_args(w: dict, **over) -> dict:
@@ -37,7 +35,10 @@ def economy_args(w: dict, **over) -> dict:
         wage=np.zeros(cap), quality=np.zeros(cap), efficiency=np.zeros(cap),
         pending_quality=np.zeros(cap), pending_efficiency=np.zeros(cap),
         foreign_partners=g.integers(0, 3, cap).astype(np.int16),
+        draw_id=np.full(cap, -1, np.int64),
+        born=np.where(g.random(cap) < 0.8, -1, g.integers(0, 5, cap)).astype(np.int32),
     )
+    args["origin"] = np.where(args["born"] < 0, 0, g.integers(1, 5, cap)).astype(np.int8)
     args["tie_trust"][w["n"]:] = 0.5  # rows beyond n hold junk trust: left alone
     # every company needs a positive size to enter the market
     comp = np.isin(args["atype"], (SME, LARGE))
@@ -213,3 +214,28 @@ def test_common_random_numbers_at_the_firm_level(seed):
                                                     "exporter")})
     for c in outs[0]:
         assert np.array_equal(outs[0][c], outs[1][c]), c
+
+
+def test_draw_ids():
+    """The initial population draws as its rows; a later company by its cohort (birth step,
+    origin, sector, rank), so the same entrant has the same identity when the rows before it
+    differ; identities are distinct."""
+    world = economy_args(make_world(4, n=250))
+    run = Run(world)
+    run.step(0)
+    a = world["arrays"]
+    seen = a["market_weight"] > 0
+    ids = a["draw_id"][seen]
+    assert len(set(ids.tolist())) == len(ids)
+    initial = seen & (a["born"] < 0)
+    assert np.array_equal(a["draw_id"][initial], np.flatnonzero(initial))
+    later = seen & (a["born"] >= 0)
+    assert later.any() and (a["draw_id"][later] >= 2**40).all()
+    # the same cohort shifted down one row (a row before it gone): the same identities
+    from sim.kernels.keyed import cohort_id
+    i = int(np.flatnonzero(later)[0])
+    same = [j for j in np.flatnonzero(later) if (a["born"][j], a["origin"][j], a["sector"][j])
+            == (a["born"][i], a["origin"][i], a["sector"][i])]
+    assert a["draw_id"][i] == cohort_id(a["born"][i], a["origin"][i], a["sector"][i], 0)
+    assert a["draw_id"][same[-1]] == cohort_id(a["born"][i], a["origin"][i], a["sector"][i],
+                                               len(same) - 1)

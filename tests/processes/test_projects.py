@@ -116,6 +116,8 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         spinoff_prob=0.15, spinoff_prob_research=0.5, trust_gain=0.1, trust_loss=0.05,
         quality_gain=0.05, grant_ref=1e6, rng=rng_state(n + 4000),
         key=int(g.integers(0, 2**63)), p_start=start,
+        draw_id=np.where(g.random(len(w["alive"])) < 0.8,
+                         g.integers(0, 2**62, len(w["alive"])), -1).astype(np.int64),
         out_done=np.full(P, -7, np.int32), out_success=np.zeros(P, np.bool_),
         out_spinoff=np.ones(P, np.bool_), out_innovations=np.full(P, -7, np.int64),
     )

@@ -31,6 +31,12 @@ Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
   start's mean with the sector's trend (large firms: size factor 2).  The terms in the bracket
   are the reductions of the sunk entry cost (the hazard is inversely proportional to it).
 
+**Event times by inversion.** Exit and each export switch happen when the firm's
+integrated hazard (the sum over quarters of ``-log(1 - hazard)``) reaches a unit exponential
+threshold drawn once per spell (``exit_clock``, ``export_clock``): the same event law as a
+uniform draw each quarter, but a small change of the hazard moves the event a little in time
+instead of redrawing it, which keeps paired runs close (common random numbers).
+
 Every draw is keyed by (run, process, firm, quarter) (:mod:`sim.kernels.keyed`): a firm's
 draws do not depend on which other firms are alive.  A firm's identity in the draws
 (``draw_id``) is its row for the initial population and, for a later company, a hash of (birth
@@ -136,6 +142,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
     quality, efficiency = a.quality, a.efficiency
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
     draw_id, born, origin = a.draw_id, a.born, a.origin
+    exit_clock, export_clock, spells = a.exit_clock, a.export_clock, a.export_spells
     va_noise, elasticity, arrival = p.va_noise, p.elasticity, p.arrival
     input_share, labour_share = p.input_share, p.labour_share
     n_s = sectors.shape[0]
@@ -171,6 +178,10 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             else:
                 draw_id[i] = cohort_id(born[i], origin[i], s, rank[origin[i], s])
                 rank[origin[i], s] += 1
+            # the firm's clocks: unit exponential thresholds of integrated hazard
+            exit_clock[i] = -np.log(1.0 - keyed_uniform(key, EXIT, draw_id[i], 0, 0))
+            spells[i] = 0
+            export_clock[i] = -np.log(1.0 - keyed_uniform(key, EXPORT, draw_id[i], 0, 0))
         else:
             spf[i] *= trend[s]
             wage[i] *= trend[s]
@@ -212,8 +223,9 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         need = sales[i] * unit / spf[i]
         employment[i] += p.adjustment * (need - employment[i])
         margin = (va - wage[i] * employment[i]) / va
-        hazard = min(1.0, p.exit_rate * np.exp(-p.exit_margin * (margin - margin0)))
-        if keyed_uniform(key, EXIT, draw_id[i], step, 0) < hazard:
+        hazard = min(1.0 - 1e-12, p.exit_rate * np.exp(-p.exit_margin * (margin - margin0)))
+        exit_clock[i] += np.log1p(-hazard)  # less the quarter's integrated hazard
+        if exit_clock[i] <= 0.0:
             alive[i] = False
             cluster[i] = -1
             pole[i] = -1
@@ -224,11 +236,8 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         rel = (va / employment[i]) / (p.prod_mean * np.exp((1.0 - elasticity)
                                                            * sectors[s].growth * mk.age))
         sel = rel ** p.export_prod
-        u = keyed_uniform(key, EXPORT, draw_id[i], step, 0)
         if exporter[i]:
-            if u < p.export_exit_rate / sel:
-                exporter[i] = False
-                stops += 1
+            h_export = p.export_exit_rate / sel
         else:
             mult = 1.0 + p.foreign_export * np.log1p(foreign[i])
             c = cluster[i]
@@ -238,9 +247,17 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             if pl >= 0:
                 mult += p.pole_export_effect * export_spend[pl]
             size_factor = LARGE_EXPORT_FACTOR if is_large(atype[i]) else 1.0
-            if u < p.export_entry_rate * size_factor * sel * mult:
-                exporter[i] = True
+            h_export = p.export_entry_rate * size_factor * sel * mult
+        export_clock[i] += np.log1p(-min(h_export, 1.0 - 1e-12))
+        if export_clock[i] <= 0.0:  # the firm starts or stops exporting; a new clock
+            if exporter[i]:
+                stops += 1
+            else:
                 starts += 1
+            exporter[i] = not exporter[i]
+            spells[i] += 1
+            export_clock[i] = -np.log(1.0 - keyed_uniform(key, EXPORT, draw_id[i], 0,
+                                                          spells[i]))
     keep = 1.0 - p.trust_decay
     tie_trust = a.tie_trust
     for i in range(n):

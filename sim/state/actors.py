@@ -50,6 +50,12 @@ ACTOR_COLUMNS = (
     Column("pending_quality", np.float64, doc="product innovations not yet on the market"),
     Column("pending_efficiency", np.float64, doc="process innovations not yet in use"),
     Column("foreign_partners", np.int16, doc="completed projects with a foreign partner"),
+    Column("exit_clock", np.float64, doc="integrated exit hazard left before the firm exits "
+                                         "(a keyed exponential draw, less each quarter's hazard)"),
+    Column("export_clock", np.float64, doc="integrated hazard left before the firm's next "
+                                           "export entry or exit"),
+    Column("export_spells", np.int16, doc="export entries and exits so far (the index of the "
+                                          "next export clock's draw)"),
     Column("draw_id", np.int64, -1, doc="the company's identity in the keyed draws "
                                         "(sim.kernels.keyed; -1: not yet in the market)"),
     Column("tie_partner", np.int32, -1, width="ties", doc="remembered partners (-1: empty "

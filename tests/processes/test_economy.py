@@ -36,6 +36,8 @@ def economy_args(w: dict, **over) -> dict:
         pending_quality=np.zeros(cap), pending_efficiency=np.zeros(cap),
         foreign_partners=g.integers(0, 3, cap).astype(np.int16),
         draw_id=np.full(cap, -1, np.int64),
+        exit_clock=np.zeros(cap), export_clock=np.zeros(cap),
+        export_spells=np.zeros(cap, np.int16),
         born=np.where(g.random(cap) < 0.8, -1, g.integers(0, 5, cap)).astype(np.int32),
     )
     args["origin"] = np.where(args["born"] < 0, 0, g.integers(1, 5, cap)).astype(np.int8)

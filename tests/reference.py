@@ -531,7 +531,7 @@ def complete_projects(
     success_base, success_match, success_research, success_benchmark, success_funded,
     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain, grant_ref, rng,
-    key, p_start, draw_id, out_done, out_success, out_spinoff, out_innovations,
+    key, p_start, draw_id, export_clock, out_done, out_success, out_spinoff, out_innovations,
 ):
     """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
@@ -544,6 +544,7 @@ def complete_projects(
     alive, atype, load = _tolist(alive), _tolist(atype), _tolist(load)
     pending_quality, pending_efficiency = _tolist(pending_quality), _tolist(pending_efficiency)
     foreign_partners, exporter = _tolist(foreign_partners), _tolist(exporter)
+    export_clock = _tolist(export_clock)
     knowledge, capability = _tolist(knowledge), _tolist(capability)
     innovations = _tolist(innovations)
     tie_partner, tie_trust = _tolist(tie_partner), _tolist(tie_trust)
@@ -589,7 +590,8 @@ def complete_projects(
             gain = (productivity_gain + training_gain * math.log1p(p_fund_training[p] / grant_ref)
                     + investment_gain * math.log1p(p_fund_investment[p] / grant_ref))
             step_q = quality_gain * (1.0 + math.log1p(p_fund_rd[p] / grant_ref))
-            p_export = export_gain * (2.0 if p_foreign[p] > 0 else 1.0)
+            export_push = math.log1p(-min(export_gain * (2.0 if p_foreign[p] > 0 else 1.0),
+                                          1.0 - 1e-12))
             for j in living:
                 if atype[j] <= 1:
                     pending_efficiency[j] += gain
@@ -601,9 +603,8 @@ def complete_projects(
                         pending_quality[j] += step_q
                     if p_foreign[p] > 0:
                         foreign_partners[j] += 1
-                    if not exporter[j] and (keyed_uniform(key, KEYED_INNOVATION, who, step,
-                                                          2 * start + 1) < p_export):
-                        exporter[j] = True
+                    if not exporter[j]:
+                        export_clock[j] += export_push
                 capability[j] += CAPABILITY_GAIN
                 row = knowledge[j]
                 moved = [row[d] + learning * (mean[d] - row[d]) for d in range(dims)]
@@ -633,7 +634,7 @@ def complete_projects(
     return {
         "return": n_done, "load": load, "pending_quality": pending_quality,
         "pending_efficiency": pending_efficiency, "foreign_partners": foreign_partners,
-        "exporter": exporter,
+        "export_clock": export_clock,
         "knowledge": knowledge, "capability": capability, "innovations": innovations,
         "tie_partner": tie_partner, "tie_trust": tie_trust, "out_done": out_done,
         "out_success": out_success, "out_spinoff": out_spinoff,

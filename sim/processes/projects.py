@@ -15,8 +15,10 @@ in slot order:
   with probability ``innovation_prob`` a new product of ``quality_gain * (1 + log(1 + R&D
   grant / grant_reference))`` in log demand; both are pending and reach the market with the
   economy's lag (:mod:`sim.processes.economy`); a project with a foreign partner adds one to
-  each company's ``foreign_partners`` (lowering its export entry cost), and a non-exporter
-  starts exporting with probability ``export_gain`` (doubled with a foreign partner); every
+  each company's ``foreign_partners`` (lowering its export entry cost), and a non-exporter's
+  export clock (:mod:`sim.processes.economy`) loses ``-log(1 - export_gain)`` (``export_gain``
+  doubled with a foreign partner): the chance ``export_gain`` of starting to export this
+  quarter, as integrated hazard, so that it times the start instead of redrawing it; every
   living member moves its technology profile by ``learning`` towards the consortium's mean
   and gains capability;
 * trust between every pair of living members rises by ``trust_gain`` on success, falls by
@@ -185,8 +187,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     creates a new enterprise (``spinoff``) and the new products it yielded
     (``innovations``).  The actors' arrays are updated in place.  The success of each project
     is a draw of ``rng``; a company's product innovation and export start are its own keyed
-    draws (``key``; process ``INNOVATION``, the company's ``draw_id``, ``step``, draw ``2 * start``
-    and ``2 * start + 1`` with ``start`` the project's first step), so that they do not
+    draws (``key``; process ``INNOVATION``, the company's ``draw_id``, ``step``, draw ``2 * start`` with ``start`` the project's first step), so that they do not
     depend on the other projects resolved.
     """
     pr = params[0]
@@ -195,7 +196,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
     alive, atype, load = a.alive, a.atype, a.load
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
-    draw_id = a.draw_id
+    draw_id, export_clock = a.draw_id, a.export_clock
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
@@ -228,7 +229,9 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
                     + pr.investment_gain * np.log1p(p_fund_investment[q] / pr.grant_ref))
             step_q = pr.quality_gain * (1.0 + np.log1p(p.fund_rd[q] / pr.grant_ref))
             has_foreign = p_foreign[q] > 0
-            p_export = pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0)
+            # the export start's chance, as integrated hazard taken off the export clock
+            export_push = np.log1p(-min(pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0),
+                                        1.0 - 1e-12))
             for d in range(dims):
                 mean[d] /= n_alive
             for m in range(size):
@@ -245,9 +248,8 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
                         pend_q[j] += step_q
                     if has_foreign:
                         foreign[j] += 1
-                    if not exporter[j] and (keyed_uniform(key, INNOVATION, who, step,
-                                                          2 * p_start[q] + 1) < p_export):
-                        exporter[j] = True
+                    if not exporter[j]:
+                        export_clock[j] += export_push
                 capability[j] += CAPABILITY_GAIN
                 norm = 0.0
                 for d in range(dims):

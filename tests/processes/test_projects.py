@@ -118,6 +118,7 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         key=int(g.integers(0, 2**63)), p_start=start,
         draw_id=np.where(g.random(len(w["alive"])) < 0.8,
                          g.integers(0, 2**62, len(w["alive"])), -1).astype(np.int64),
+        export_clock=g.exponential(1.0, len(w["alive"])),
         out_done=np.full(P, -7, np.int32), out_success=np.zeros(P, np.bool_),
         out_spinoff=np.ones(P, np.bool_), out_innovations=np.full(P, -7, np.int64),
     )
@@ -155,7 +156,7 @@ def test_complete_projects(seed):
 
 def test_complete_projects_exercises_the_branches():
     """Across the seeds the compared runs include successes and failures, dead members, funded
-    projects, foreign partners, innovations, new exporters and spin-offs of both kinds."""
+    projects, foreign partners, innovations, export clocks brought forward and spin-offs of both kinds."""
     seen = dict(success=0, failure=0, dead=0, funded=0, foreign=0, innov=0, export=0,
                 spin_rd=0, spin=0, tie_added=0)
     for seed in SEEDS:
@@ -172,7 +173,7 @@ def test_complete_projects_exercises_the_branches():
                                | (b["p_fund_investment"][done] > 0)).sum())
         seen["foreign"] += int((b["p_foreign"][done][ok] > 0).sum())
         seen["innov"] += int(a["out_innovations"][:k].sum())
-        seen["export"] += int((a["exporter"] & ~b["exporter"]).sum())
+        seen["export"] += int((a["export_clock"] < b["export_clock"]).sum())
         seen["spin_rd"] += int((spin & b["p_has_rd"][done]).sum())
         seen["spin"] += int((spin & ~b["p_has_rd"][done]).sum())
         seen["tie_added"] += int((a["tie_partner"] != b["tie_partner"]).sum())

@@ -143,8 +143,10 @@ class Market(Strict):
                                      "calibrated by hand, to be re-estimated",
                                      doc="Speed of the partial adjustment of employment to "
                                          "the output's labour requirement.")
-    cost_demand_effect: float = P(0.5, ge=0.0, le=10.0, unit="log demand per log cost",
-                                  source=K_S + "; value: calibrated by hand, to be re-estimated",
+    cost_demand_effect: float = P(1.5, ge=0.0, le=10.0, unit="log demand per log cost",
+                                  source=K_S + "; value above 1 (firm-level demand is price "
+                                  "elastic, so process innovation need not shed jobs): "
+                                  "calibrated by hand, to be re-estimated",
                                   doc="Demand gained per unit of log unit-cost reduction "
                                       "(lower prices), on top of the quality.")
     exit_margin_sensitivity: float = P(8.0, ge=0.0, le=100.0, unit="log hazard per margin",
@@ -353,6 +355,14 @@ class Innovation(Strict):
                                     "amount: log(1 + amount / reference))",
                                     doc="Amount at which a grant's effect is log(2) times its "
                                         "effect size.")
+
+    programme_reference_keur: float = P(50.0, gt=0.0, le=1e5, unit="kEUR per firm",
+                                        source=ASSUME + " (diminishing returns of a direct "
+                                        "programme's amount per firm: log(1 + amount / "
+                                        "reference))",
+                                        doc="Amount per firm at which the residual training "
+                                            "or investment programme's effect is log(2) "
+                                            "times its effect size.")
 
 
 class Behaviour(Strict):

@@ -75,8 +75,8 @@ def _mix64(z: int) -> int:
 def keyed_u64(key: int, process: int, actor: int, quarter: int, draw: int) -> int:
     """Twin of :func:`sim.kernels.keyed.keyed_u64` on Python ints."""
     h = _mix64(int(key) ^ ((process * 0x9E3779B97F4A7C15) & MASK64))
-    h = _mix64(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
     h = _mix64(h ^ ((quarter * 0x94D049BB133111EB) & MASK64))
+    h = _mix64(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
     return _mix64(h ^ ((draw * 0xD6E8FEB86659FD93) & MASK64))
 
 

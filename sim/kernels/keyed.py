@@ -2,7 +2,8 @@
 actor, quarter, draw index), so one firm's draws do not depend on which other firms are alive
 or on how many draws another firm took (common random numbers at the firm level, issue 16).
 
-Construction: the five inputs are absorbed one after the other by a SplitMix64 finaliser
+Construction: the five inputs are absorbed one after the other (key, process, quarter,
+actor, draw; the first three once per kernel call, :func:`keyed_prefix`) by a SplitMix64 finaliser
 (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators", the ``mix64``
 variant of Stafford's Mix13), each input multiplied by its own odd constant first, the way
 Random123's Philox and Threefry turn a (key, counter) pair into a block (Salmon et al. 2011,
@@ -64,12 +65,25 @@ def _mix_py(z: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def keyed_u64(key, process, actor, quarter, draw):
-    """The 64-bit draw at counter (``process``, ``actor``, ``quarter``, ``draw``) of ``key``."""
+def keyed_prefix(key, process, quarter):
+    """The state after absorbing (``key``, ``process``, ``quarter``): shared by every actor's
+    draws of one process in one quarter, so a kernel computes it once per call."""
     h = _mix(uint64(key) ^ (uint64(process) * uint64(_K_PROCESS)))
-    h = _mix(h ^ (uint64(actor) * uint64(_K_ACTOR)))
-    h = _mix(h ^ (uint64(quarter) * uint64(_K_QUARTER)))
+    return _mix(h ^ (uint64(quarter) * uint64(_K_QUARTER)))
+
+
+@njit(cache=True, inline="always")
+def keyed_u64_at(prefix, actor, draw):
+    """The 64-bit draw of ``actor``, ``draw`` under a :func:`keyed_prefix`."""
+    h = _mix(prefix ^ (uint64(actor) * uint64(_K_ACTOR)))
     return _mix(h ^ (uint64(draw) * uint64(_K_DRAW)))
+
+
+@njit(cache=True, inline="always")
+def keyed_u64(key, process, actor, quarter, draw):
+    """The 64-bit draw at counter (``process``, ``actor``, ``quarter``, ``draw``) of ``key``
+    (absorbed in the order key, process, quarter, actor, draw)."""
+    return keyed_u64_at(keyed_prefix(key, process, quarter), actor, draw)
 
 
 @njit(cache=True, inline="always")
@@ -110,11 +124,16 @@ def inverse_normal_cdf(p):
 
 
 @njit(cache=True, inline="always")
+def normal_of(bits):
+    """Standard normal from 64 random bits: the quantile of a uniform in (0, 1) (the top 53
+    bits shifted by half a step, so never 0 or 1)."""
+    return inverse_normal_cdf((float(bits >> uint64(11)) + 0.5) * _U53)
+
+
+@njit(cache=True, inline="always")
 def keyed_normal(key, process, actor, quarter, draw):
-    """Standard normal draw at the counter: the quantile of a uniform in (0, 1) (the 53-bit
-    uniform shifted by half a step, so never 0 or 1)."""
-    u = (float(keyed_u64(key, process, actor, quarter, draw) >> uint64(11)) + 0.5) * _U53
-    return inverse_normal_cdf(u)
+    """Standard normal draw at the counter (:func:`normal_of` of :func:`keyed_u64`)."""
+    return normal_of(keyed_u64(key, process, actor, quarter, draw))
 
 
 @njit(cache=True)

@@ -42,9 +42,11 @@ ACTOR_COLUMNS = (
     Column("market_weight", np.float64, doc="demand weight in its sector's market (0: not yet "
                                             "in the market)"),
     Column("sales", np.float64, doc="sales [EUR/year]"),
-    Column("sales_per_fte", np.float64, doc="sales per FTE of the technology at the start, "
-                                            "with the sector's trend [EUR/FTE/year]"),
-    Column("wage", np.float64, doc="wage per FTE [EUR/FTE/year]"),
+    Column("sales_per_fte", np.float64, doc="sales per FTE without process innovations, at "
+                                            "the start's prices [EUR/FTE/year; times the "
+                                            "sector's progress factor today]"),
+    Column("wage", np.float64, doc="wage per FTE [EUR/FTE/year at the start; times the "
+                                   "sector's progress factor today]"),
     Column("quality", np.float64, doc="product innovations, in log demand"),
     Column("efficiency", np.float64, doc="process innovations, in log unit cost saved"),
     Column("pending_quality", np.float64, doc="product innovations not yet on the market"),

@@ -26,8 +26,8 @@ def mix_py(z: int) -> int:
 def keyed_u64_py(key: int, process: int, actor: int, quarter: int, draw: int) -> int:
     """Twin of :func:`sim.kernels.keyed.keyed_u64` on Python ints."""
     h = mix_py(key ^ ((process * 0x9E3779B97F4A7C15) & MASK64))
-    h = mix_py(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
     h = mix_py(h ^ ((quarter * 0x94D049BB133111EB) & MASK64))
+    h = mix_py(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
     return mix_py(h ^ ((draw * 0xD6E8FEB86659FD93) & MASK64))
 
 

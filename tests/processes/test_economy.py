@@ -145,7 +145,7 @@ def test_a_firms_gain_is_partly_its_competitors_loss():
         a["pending_quality"][i] = jump / DEFAULTS["arrival"]  # arrives whole next quarter
         run.step(1)
         runs.append((world, run, i, comp))
-    (w0, r0, i, comp), (w1, r1, _, _) = runs
+    (w0, _, i, comp), (w1, _, _, _) = runs
     s0, s1 = w0["arrays"]["sales"], w1["arrays"]["sales"]
     sec = w0["arrays"]["sector"]
     rivals = comp & (sec == sec[i])

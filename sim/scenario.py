@@ -143,10 +143,12 @@ class Market(Strict):
                                      "calibrated by hand, to be re-estimated",
                                      doc="Speed of the partial adjustment of employment to "
                                          "the output's labour requirement.")
-    cost_demand_effect: float = P(1.5, ge=0.0, le=10.0, unit="log demand per log cost",
-                                  source=K_S + "; value above 1 (firm-level demand is price "
-                                  "elastic, so process innovation need not shed jobs): "
-                                  "calibrated by hand, to be re-estimated",
+    cost_demand_effect: float = P(1.0, ge=0.0, le=10.0, unit="log demand per log cost",
+                                  source=K_S + "; value 1: the labour a process innovation "
+                                  "saves is re-employed by the demand its lower price wins "
+                                  "(displacement compensated, as Harrison, Jaumandreu, Mairesse "
+                                  "& Peters 2014 find on average): calibrated by hand, to be "
+                                  "re-estimated",
                                   doc="Demand gained per unit of log unit-cost reduction "
                                       "(lower prices), on top of the quality.")
     exit_margin_sensitivity: float = P(8.0, ge=0.0, le=100.0, unit="log hazard per margin",
@@ -160,6 +162,17 @@ class Market(Strict):
                                               doc="Elasticity of the export entry hazard (and, "
                                                   "negatively, the exit hazard) to the firm's "
                                                   "productivity relative to the start's mean.")
+    export_package_keur: float = P(25.0, gt=0.0, le=1e5, unit="kEUR per firm",
+                                   source=ASSUME + " (cost of one firm's export-promotion "
+                                   "action: trade mission, fair, coaching)",
+                                   doc="Export promotion money per firm reached: the pole "
+                                       "budget's export money reaches spend / this many "
+                                       "non-exporting pole members each quarter.")
+    export_package_effect: float = P(0.15, ge=0.0, le=1.0, unit="probability",
+                                     source=ASSUME + "; calibrated by hand, to be re-estimated",
+                                     doc="Chance that an export-promotion action starts the "
+                                         "firm exporting (taken off its export clock as "
+                                         "integrated hazard).")
     foreign_export_effect: float = P(0.5, ge=0.0, le=20.0, unit="x per log partner",
                                      source=ASSUME + " (foreign partners lower the sunk cost "
                                      "of export entry); calibrated by hand, to be re-estimated",

@@ -37,6 +37,7 @@ VA_SHOCK = 1      # the firm's quarterly demand shock (normal)
 EXIT = 2          # exit (uniform)
 EXPORT = 3        # export entry or exit (uniform)
 INNOVATION = 4    # product/process innovation of a successful project (uniform)
+PROMOTION_ACTION = 5  # who the export promotion reaches (uniform)
 
 
 @njit(cache=True, inline="always")

@@ -15,10 +15,10 @@ Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
   the region holds ``world.market.home_share`` of its market.  A firm's gain is therefore
   partly its regional competitors' loss (a share ``W / (outside + W)`` of it) and partly the
   foreign competitors'.
-* **Accounts.** Value added = sales - inputs, inputs = ``input_share * sales *
-  exp(-efficiency)``; the labour the output needs is ``sales / (sales_per_fte *
-  exp(efficiency))``, ``sales_per_fte`` and the wage growing at ``(1 - employment_elasticity)
-  * growth`` (the sector's technical progress); employment closes a share
+* **Accounts.** Value added = sales - inputs, inputs = ``input_share * sales``; the labour
+  the output needs is ``sales / (sales_per_fte * exp(efficiency))`` (a process innovation
+  saves labour: value-added productivity), ``sales_per_fte`` and the wage growing at ``(1 -
+  employment_elasticity) * growth`` (the sector's technical progress); employment closes a share
   ``employment_adjustment`` of the gap to that need each quarter.
 * **Exit by the firm's own viability:** hazard rate ``exit_rate * exp(-exit_margin_sensitivity
   * (margin - margin_0))`` per quarter, with margin = (VA - wage bill) / VA and ``margin_0 = 1 -
@@ -246,7 +246,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         mk = markets[s]
         sales[i] = mk.demand * weight[i] / (mk.outside + mk.weight)
         unit = np.exp(-efficiency[i]) if efficiency[i] != 0.0 else 1.0
-        va = sales[i] * (1.0 - input_share * unit)
+        va = sales[i] * (1.0 - input_share)
         value_added[i] = va
         pr = progress[s]
         need = sales[i] * unit / (spf[i] * pr)

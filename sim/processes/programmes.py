@@ -2,6 +2,13 @@
 are spread evenly over the quarters left in the budget period from the poles' selection on;
 the assets programme creates new companies (docs/ODD.md, submodel 7.9).
 
+**Export promotion reaches firms.** Each selected pole's export money of the quarter
+(``export_spend``) pays actions of ``world.market.export_package_keur`` each for its
+non-exporting member companies: each is reached with probability ``min(1, actions /
+eligible)`` (its own keyed draw), and an action takes ``-log(1 - export_package_effect)`` off
+its export clock (the chance of starting to export this quarter, lowering the sunk entry cost),
+so the export budget acts through its amount (:func:`export_actions`).
+
 **Unspent money (the stated rule).** What the calls leave of the training and investment
 budgets (they grant only the requests of funded projects) is carried from call to call; what
 the last call of the budget period leaves is spent, over the quarters left in the period
@@ -20,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels.keyed import PROMOTION_ACTION, key_of, keyed_uniform
 from sim.kernels.predicates import is_company
 from sim.state.codes import ASSETS, EXPORT, INVESTMENT, POLE_ASSETS, SELECTED, TRAINING
 from sim.state.params import Params
@@ -28,6 +36,9 @@ from sim.world import spawn_companies
 if TYPE_CHECKING:
     from sim.model import ClusterModel
 
+EXPORT_ACTIONS = Params(floats={
+    "cost": lambda sc: 1e3 * sc.world.market.export_package_keur,
+    "effect": "world.market.export_package_effect"})
 RESIDUAL = Params(floats={
     "training_gain": "policy.poles.training_gain",
     "investment_gain": "policy.poles.investment_gain",
@@ -50,6 +61,10 @@ def pole_programmes(m: ClusterModel) -> None:
     if not programme_spend(a.pole, a.n, po.view, quarters_left, pp.assets_firms_per_meur,
                            m.ledger.view, expected):
         return
+    key = m.constants.get("economy_key")
+    if key is None:  # the run's key of firm-level draws (shared with sim.processes.economy)
+        key = m.constants["economy_key"] = key_of(m.streams["economy"])
+    export_actions(a.view, a.n, po.view, EXPORT_ACTIONS.of(m), key, m.t)
     gen = m.gen["assets"]
     new_firms = gen.poisson(expected)
     for p in np.flatnonzero(new_firms):
@@ -144,3 +159,38 @@ def residual_programmes(a, n, po, quarters_left, params, led):
         if alive[i] and is_company(atype[i]) and pole[i] >= 0 and status[pole[i]] == SELECTED:
             pend_e[i] += gain
     return k
+
+
+@njit(cache=True)
+def export_actions(a, n, po, params, key, step):
+    """The export promotion's actions of one quarter (the module's rule): the non-exporting
+    living companies of rows ``< n`` in each selected pole are reached with probability
+    ``min(1, export_spend * 1e6 / cost / eligible)`` (keyed draw ``PROMOTION_ACTION`` of
+    their ``draw_id``, ``step``); a reached company's export clock loses ``-log(1 - effect)``.
+    Returns the number of companies reached."""
+    pr = params[0]
+    status, spend = po.status, po.export_spend
+    alive, atype, pole, exporter = a.alive, a.atype, a.pole, a.exporter
+    clock, draw_id = a.export_clock, a.draw_id
+    n_p = status.shape[0]
+    eligible = np.zeros(n_p, np.int64)
+    for i in range(n):
+        pl = pole[i]
+        if pl >= 0 and alive[i] and is_company(atype[i]) and not exporter[i]:
+            eligible[pl] += 1
+    chance = np.zeros(n_p)
+    for pl in range(n_p):
+        if status[pl] == SELECTED and eligible[pl] > 0:
+            chance[pl] = min(1.0, spend[pl] * 1e6 / pr.cost / eligible[pl])
+    push = np.log1p(-min(pr.effect, 1.0 - 1e-12))
+    reached = 0
+    for i in range(n):
+        pl = pole[i]
+        if pl < 0 or chance[pl] <= 0.0 or not alive[i] or not is_company(atype[i]) \
+                or exporter[i]:
+            continue
+        who = draw_id[i] if draw_id[i] >= 0 else i
+        if keyed_uniform(key, PROMOTION_ACTION, who, step, 0) < chance[pl]:
+            clock[i] += push
+            reached += 1
+    return reached

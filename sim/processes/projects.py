@@ -11,7 +11,7 @@ in slot order:
 * every member frees one unit of capacity;
 * on success, each living company gets a process innovation of ``productivity_gain`` (plus
   ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
-  the instruments act through their amounts, with diminishing returns) in log unit cost, and
+  the instruments act through their amounts, with diminishing returns) in log labour per unit of output, and
   with probability ``innovation_prob`` a new product of ``quality_gain * (1 + log(1 + R&D
   grant / grant_reference))`` in log demand; both are pending and reach the market with the
   economy's lag (:mod:`sim.processes.economy`); a project with a foreign partner adds one to

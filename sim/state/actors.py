@@ -48,7 +48,8 @@ ACTOR_COLUMNS = (
     Column("wage", np.float64, doc="wage per FTE [EUR/FTE/year at the start; times the "
                                    "sector's progress factor today]"),
     Column("quality", np.float64, doc="product innovations, in log demand"),
-    Column("efficiency", np.float64, doc="process innovations, in log unit cost saved"),
+    Column("efficiency", np.float64, doc="process innovations, in log labour per unit of output "
+                                             "saved"),
     Column("pending_quality", np.float64, doc="product innovations not yet on the market"),
     Column("pending_efficiency", np.float64, doc="process innovations not yet in use"),
     Column("foreign_partners", np.int16, doc="completed projects with a foreign partner"),

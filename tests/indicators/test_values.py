@@ -39,6 +39,7 @@ from sim.state.codes import (
     ENTRY,
     EXPORT,
     INSTRUMENTS,
+    INVESTMENT,
     LARGE,
     PLANNED,
     POLE_ASSETS,
@@ -47,6 +48,7 @@ from sim.state.codes import (
     SME,
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
+    TRAINING,
     UNIVERSITY,
 )
 
@@ -209,7 +211,9 @@ class Recount:
         self.wrap(mp, projects, "projects", projects_before, projects_after)
 
         def programmes_after(before):
-            for code in (EXPORT, ASSETS):
+            # export promotion and assets every quarter of the budget period; training and
+            # investment left by the last call (sim.processes.programmes' unspent-money rule)
+            for code in (TRAINING, INVESTMENT, EXPORT, ASSETS):
                 spent = before[code] - po.remaining[code]
                 self.add("pole_funding_eur", spent, "instrument", INSTRUMENTS[code])
                 self.add("pole_funding_eur", spent)

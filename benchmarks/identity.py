@@ -35,7 +35,8 @@ ACTOR_FIELDS = ("alive", "atype", "sector", "province", "cluster", "pole", "empl
                 "value_added", "exporter", "capability", "taste", "knowledge", "stage", "load",
                 "capacity", "born", "origin", "last_project", "innovations", "tie_partner",
                 "tie_trust", "market_weight", "sales", "sales_per_fte", "wage", "quality",
-                "efficiency", "pending_quality", "pending_efficiency", "foreign_partners")
+                "efficiency", "pending_quality", "pending_efficiency", "foreign_partners",
+                "exit_clock", "export_clock", "export_share", "export_spells", "draw_id")
 PROJECT_FIELDS = ("active", "start", "end", "cluster", "pole", "call", "size", "members",
                   "match", "has_rd", "has_training", "foreign", "cross", "fund_rd",
                   "fund_training", "fund_investment")

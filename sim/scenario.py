@@ -173,6 +173,18 @@ class Market(Strict):
                                      doc="Chance that an export-promotion action starts the "
                                          "firm exporting (taken off its export clock as "
                                          "integrated hazard).")
+    export_intensity_elasticity: float = P(0.5, ge=0.0, le=5.0, unit="elasticity",
+                                           source=ASSUME + " (more productive exporters "
+                                           "export a larger share, Melitz 2003)",
+                                           doc="Elasticity of an exporter's target export "
+                                               "intensity to its relative productivity "
+                                               "(target = export_intensity * rel^this, at most "
+                                               "0.95).")
+    export_ramp_quarters: float = P(8.0, ge=1.0, le=80.0, unit="quarters",
+                                    source=ASSUME + " (new exporters start small and grow "
+                                    "into their markets over years, Ruhl & Willis 2017)",
+                                    doc="Mean lag of an exporter's export intensity to its "
+                                        "target (it closes 1/this of the gap each quarter).")
     foreign_export_effect: float = P(0.5, ge=0.0, le=20.0, unit="x per log partner",
                                      source=ASSUME + " (foreign partners lower the sunk cost "
                                      "of export entry); calibrated by hand, to be re-estimated",

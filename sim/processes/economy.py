@@ -30,6 +30,10 @@ Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
   + foreign_export_effect * log(1 + foreign_partners))``, ``rel`` its productivity over the
   start's mean with the sector's trend (large firms: size factor 2).  The terms in the bracket
   are the reductions of the sunk entry cost (the hazard is inversely proportional to it).
+  An exporter's export intensity (``export_share``, exports / value added) closes
+  ``1 / export_ramp_quarters`` of the gap to ``min(0.95, export_intensity *
+  rel**export_intensity_elasticity)`` each quarter (new exporters start small); a
+  non-exporter's is 0.
 
 **Event times by inversion.** The hazards are rates per quarter: exit and each export switch
 happen when the firm's integrated hazard (the sum of the quarters' rates) reaches a unit
@@ -91,6 +95,9 @@ PARAMS = Params(floats={
     "export_prod": _M + "export_productivity_elasticity",
     "foreign_export": _M + "foreign_export_effect",
     "prod_mean": "world.productivity_mean",
+    "intensity": "world.export_intensity",
+    "intensity_prod": _M + "export_intensity_elasticity",
+    "ramp": lambda sc: 1.0 / sc.world.market.export_ramp_quarters,
     "arrival": lambda sc: 1.0 / sc.behaviour.innovation.lag_quarters})
 LARGE_EXPORT_FACTOR = 2.0  # a large firm starts exporting twice as readily
 N_ORIGINS = len(ORIGINS)
@@ -166,6 +173,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
     draw_id, born, origin = a.draw_id, a.born, a.origin
     exit_clock, export_clock, spells = a.exit_clock, a.export_clock, a.export_spells
+    export_share = a.export_share
     va_noise, elasticity, arrival = p.va_noise, p.elasticity, p.arrival
     input_share, labour_share = p.input_share, p.labour_share
     n_s = sectors.shape[0]
@@ -211,6 +219,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             exit_clock[i] = -np.log(1.0 - keyed_uniform(key, EXIT, draw_id[i], 0, 0))
             spells[i] = 0
             export_clock[i] = -np.log(1.0 - keyed_uniform(key, EXPORT, draw_id[i], 0, 0))
+            export_share[i] = p.intensity if exporter[i] else 0.0
         shock = va_noise * normal_of(keyed_u64_at(shock_prefix, draw_id[i], 0)) - half_var
         if pend_q[i] != 0.0 or pend_e[i] != 0.0:
             dq = arrival * pend_q[i]
@@ -262,7 +271,8 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             continue
         per_sector[s] += 1
         # productivity relative to the start's mean with the sector's trend
-        sel = _power(va / (employment[i] * p.prod_mean * pr), p.export_prod)
+        rel = va / (employment[i] * p.prod_mean * pr)
+        sel = _power(rel, p.export_prod)
         if exporter[i]:
             h_export = p.export_exit_rate / sel
         else:
@@ -285,6 +295,11 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             spells[i] += 1
             export_clock[i] = -np.log(1.0 - keyed_uniform(key, EXPORT, draw_id[i], 0,
                                                           spells[i]))
+        if exporter[i]:  # the export intensity moves towards its target
+            target = min(0.95, p.intensity * _power(rel, p.intensity_prod))
+            export_share[i] += p.ramp * (target - export_share[i])
+        else:
+            export_share[i] = 0.0
     keep = 1.0 - p.trust_decay
     tie_trust = a.tie_trust
     for i in range(n):

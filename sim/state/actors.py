@@ -24,7 +24,7 @@ ACTOR_COLUMNS = (
     Column("pole", np.int16, -1, doc="competitiveness pole it takes part in (-1: none)"),
     Column("employment", np.float64, doc="employment [FTE] (0 for institutions)"),
     Column("value_added", np.float64, doc="value added [EUR/year] (exports are value_added x "
-                                          "world.export_intensity for exporters)"),
+                                          "export_share for exporters)"),
     Column("exporter", np.bool_, False, doc="exports"),
     Column("capability", np.float64, doc="expertise level (the jury's quality; grows with "
                                          "success)"),
@@ -57,6 +57,8 @@ ACTOR_COLUMNS = (
                                          "(a keyed exponential draw, less each quarter's hazard)"),
     Column("export_clock", np.float64, doc="integrated hazard left before the firm's next "
                                            "export entry or exit"),
+    Column("export_share", np.float64, doc="exports as a share of value added (0 for a "
+                                           "non-exporter; set by the economy)"),
     Column("export_spells", np.int16, doc="export entries and exits so far (the index of the "
                                           "next export clock's draw)"),
     Column("draw_id", np.int64, -1, doc="the company's identity in the keyed draws "

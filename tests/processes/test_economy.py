@@ -18,7 +18,8 @@ DEFAULTS = dict(va_noise=0.03, elasticity=0.5, exit_rate=0.02, export_entry_rate
                 export_exit_rate=0.05, promotion_effect=0.5, pole_export_effect=0.5,
                 trust_decay=0.02, home_share=0.25, input_share=0.6, labour_share=0.65,
                 adjustment=0.25, cost_demand=0.5, exit_margin=8.0, export_prod=1.5,
-                foreign_export=0.5, prod_mean=70_000.0, arrival=0.25)
+                foreign_export=0.5, prod_mean=70_000.0, arrival=0.25, intensity=0.35,
+                intensity_prod=0.5, ramp=0.125)
 
 
 def economy_args(w: dict, **over) -> dict:
@@ -38,6 +39,7 @@ def economy_args(w: dict, **over) -> dict:
         draw_id=np.full(cap, -1, np.int64),
         exit_clock=np.zeros(cap), export_clock=np.zeros(cap),
         export_spells=np.zeros(cap, np.int16),
+        export_share=np.zeros(cap),
         born=np.where(g.random(cap) < 0.8, -1, g.integers(0, 5, cap)).astype(np.int32),
     )
     args["origin"] = np.where(args["born"] < 0, 0, g.integers(1, 5, cap)).astype(np.int8)
@@ -241,3 +243,22 @@ def test_draw_ids():
     assert a["draw_id"][i] == cohort_id(a["born"][i], a["origin"][i], a["sector"][i], 0)
     assert a["draw_id"][same[-1]] == cohort_id(a["born"][i], a["origin"][i], a["sector"][i],
                                                len(same) - 1)
+
+
+def test_export_share_ramps_towards_its_target():
+    """An exporter's export intensity closes 1/ramp of the gap to export_intensity * rel^e
+    each quarter; a non-exporter's is 0."""
+    world = economy_args(make_world(6), va_noise=0.0, exit_rate=0.0, export_entry_rate=0.0,
+                         export_exit_rate=0.0)
+    run = Run(world)
+    run.step(0)
+    a = world["arrays"]
+    comp = a["alive"] & np.isin(a["atype"], (SME, LARGE))
+    xp = comp & a["exporter"]
+    assert xp.any() and (a["export_share"][comp & ~a["exporter"]] == 0).all()
+    before = a["export_share"].copy()
+    run.step(1)
+    share = a["export_share"]
+    assert (share[xp] > 0).all() and (share[xp] <= 0.95).all()
+    moved = np.abs(share[xp] - before[xp])
+    assert moved.max() > 0

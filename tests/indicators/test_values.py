@@ -338,7 +338,7 @@ class Recount:
         for code, name in enumerate(INSTRUMENTS):
             put("pole_budget_left_eur", po.remaining[code], "instrument", name)
         alive_company = living & company
-        exports = a.value_added[:n] * a.exporter[:n] * m.sc.world.export_intensity
+        exports = a.value_added[:n] * a.exporter[:n] * a.export_share[:n]
         for by, key, rows_ in (("group", "members", alive_company & member),
                                ("group", "non_members", alive_company & ~member),
                                ("total", "", alive_company)):

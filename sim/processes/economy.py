@@ -10,7 +10,9 @@ Rule (docs/ODD.md, submodel "Economy"), for each sector's living companies:
   2010's market shares by competitiveness): firm i's demand weight moves by
   ``Δquality + cost_demand_effect * Δefficiency + va_noise * z_i - va_noise**2 / 2``, with
   ``z_i`` the firm's own keyed normal draw; its sales are ``demand[s] * w_i / (outside[s] +
-  W[s])``, ``W[s]`` the weights of the sector's living companies, ``demand[s]`` growing at the
+  W[s])``, ``W[s]`` the weights of the sector's companies alive at the end of the last
+  quarter (so a competitor's gain reaches a firm's sales one quarter later, and the whole
+  quarter is one pass over the actors), ``demand[s]`` growing at the
   sector's ``growth`` and ``outside[s]`` (the foreign competitors) fixed at the start so that
   the region holds ``world.market.home_share`` of its market.  A firm's gain is therefore
   partly its regional competitors' loss (a share ``W / (outside + W)`` of it) and partly the
@@ -69,10 +71,9 @@ from sim.kernels.keyed import (
     VA_SHOCK,
     cohort_id,
     key_of,
+    keyed_normal_at,
     keyed_prefix,
-    keyed_u64_at,
     keyed_uniform,
-    normal_of,
 )
 from sim.kernels.predicates import is_company, is_large, is_research
 from sim.state.codes import ORIGINS, PROMOTION
@@ -183,31 +184,39 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
     per_sector[:] = 0
     k_research = 0
     # each sector's ratio of denominator to demand, at which a newcomer enters the market
-    entry_scale = np.empty(n_s)
+    # the sectors' demand and progress grow; ``scale`` is the denominator over the demand,
+    # with last quarter's weights (1 before the market is set up: sales = weight)
+    scale = np.empty(n_s)
     progress = np.empty(n_s)  # this quarter's technical progress factor of each sector
     for s in range(n_s):
         mk = markets[s]
         if mk.ready:
-            entry_scale[s] = (mk.outside + mk.weight) / mk.demand
+            mk.demand *= np.exp(sectors[s].growth)
             mk.progress *= np.exp((1.0 - elasticity) * sectors[s].growth)
+            mk.age += 1
+            scale[s] = (mk.outside + mk.weight) / mk.demand
         else:
-            entry_scale[s] = 1.0
             mk.progress = 1.0
+            scale[s] = 1.0
         progress[s] = mk.progress
+    inv_scale = 1.0 / scale
     shock_prefix = keyed_prefix(key, VA_SHOCK, step)
     total_w = np.zeros(n_s)
     rank = np.zeros((N_ORIGINS, n_s), np.int64)  # newcomers seen per origin and sector
     half_var = 0.5 * va_noise * va_noise
-    # pass 1: newcomers enter, innovations arrive, demand weights move
+    margin0 = 1.0 - labour_share
     for i in range(n):
         if not alive[i]:
             continue
         if not is_company(atype[i]):
+            if is_research(atype[i]):
+                research[k_research] = i
+                k_research += 1
             continue
         s = sector[i]
         if weight[i] <= 0.0:  # first seen: enter the market at its size
             sales[i] = value_added[i] / (1.0 - input_share)
-            weight[i] = sales[i] * entry_scale[s]
+            weight[i] = sales[i] * scale[s]
             spf[i] = sales[i] / employment[i] / progress[s]
             wage[i] = labour_share * value_added[i] / employment[i] / progress[s]
             if born[i] < 0:
@@ -220,7 +229,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             spells[i] = 0
             export_clock[i] = -np.log(1.0 - keyed_uniform(key, EXPORT, draw_id[i], 0, 0))
             export_share[i] = p.intensity if exporter[i] else 0.0
-        shock = va_noise * normal_of(keyed_u64_at(shock_prefix, draw_id[i], 0)) - half_var
+        shock = va_noise * keyed_normal_at(shock_prefix, draw_id[i]) - half_var
         if pend_q[i] != 0.0 or pend_e[i] != 0.0:
             dq = arrival * pend_q[i]
             de = arrival * pend_e[i]
@@ -230,37 +239,15 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             efficiency[i] += de
             shock += dq + p.cost_demand * de
         weight[i] *= np.exp(shock)
-        total_w[s] += weight[i]
-    for s in range(n_s):
-        mk = markets[s]
-        if not mk.ready:
-            mk.demand = total_w[s] / p.home_share
-            mk.outside = total_w[s] * (1.0 - p.home_share) / p.home_share
-            mk.ready = total_w[s] > 0.0
-        else:
-            mk.demand *= np.exp(sectors[s].growth)
-            mk.age += 1
-        mk.weight = total_w[s]
-    # pass 2: sales, accounts, employment, exit, exports
-    margin0 = 1.0 - labour_share
-    for i in range(n):
-        if not alive[i]:
-            continue
-        if not is_company(atype[i]):
-            if is_research(atype[i]):
-                research[k_research] = i
-                k_research += 1
-            continue
-        s = sector[i]
-        mk = markets[s]
-        sales[i] = mk.demand * weight[i] / (mk.outside + mk.weight)
+        sales[i] = weight[i] * inv_scale[s]
         unit = np.exp(-efficiency[i]) if efficiency[i] != 0.0 else 1.0
         va = sales[i] * (1.0 - input_share)
         value_added[i] = va
         pr = progress[s]
         need = sales[i] * unit / (spf[i] * pr)
         employment[i] += p.adjustment * (need - employment[i])
-        margin = (va - wage[i] * pr * employment[i]) / va
+        inv_va = 1.0 / va
+        margin = 1.0 - wage[i] * pr * employment[i] * inv_va
         # the quarter's hazard rate (integrated hazard over the quarter)
         exit_clock[i] -= p.exit_rate * np.exp(-p.exit_margin * (margin - margin0))
         if exit_clock[i] <= 0.0:
@@ -270,6 +257,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             exits += 1
             continue
         per_sector[s] += 1
+        total_w[s] += weight[i]  # the survivors' weights: next quarter's denominator
         # productivity relative to the start's mean with the sector's trend
         rel = va / (employment[i] * p.prod_mean * pr)
         sel = _power(rel, p.export_prod)
@@ -300,6 +288,13 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
             export_share[i] += p.ramp * (target - export_share[i])
         else:
             export_share[i] = 0.0
+    for s in range(n_s):
+        mk = markets[s]
+        if not mk.ready:  # the first quarter: the region holds home_share of the market
+            mk.demand = total_w[s] / p.home_share
+            mk.outside = total_w[s] * (1.0 - p.home_share) / p.home_share
+            mk.ready = total_w[s] > 0.0
+        mk.weight = total_w[s]
     keep = 1.0 - p.trust_decay
     tie_trust = a.tie_trust
     for i in range(n):

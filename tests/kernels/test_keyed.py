@@ -41,14 +41,6 @@ def test_keyed_u64_is_its_twin(key):
         assert u == (want >> 11) * 2.0**-53
 
 
-def test_inverse_normal_cdf_accuracy():
-    """Acklam's quantile against SciPy's to 1e-8 absolute over (1e-12, 1 - 1e-12)."""
-    p = np.concatenate([np.logspace(-12, -1, 200), np.linspace(0.01, 0.99, 2001),
-                        1.0 - np.logspace(-12, -1, 200)])
-    got = np.array([kk.inverse_normal_cdf(x) for x in p])
-    assert np.max(np.abs(got - stats.norm.ppf(p))) < 1e-8
-
-
 UNIFORM_SEEDS = [3, 20010101]
 
 
@@ -82,13 +74,17 @@ def test_uniformity_and_independence(seed):
 
 @pytest.mark.parametrize("seed", UNIFORM_SEEDS)
 def test_normals(seed):
-    """100,000 keyed normals: KS p > 0.001; mean within 4 se of 0; variance within 4 se of 1."""
+    """100,000 keyed normals (ziggurat on keyed bits): KS p > 0.001; mean within 4 se of 0;
+    variance within 4 se of 1; the tail beyond 3.44 (the ziggurat's tail branch) holds its
+    share within 4 se."""
     n = 100_000
     z = np.empty(n)
-    kk.keyed_normals(np.uint64(seed), kk.VA_SHOCK, np.arange(n, dtype=np.int64), 9, 0, z)
+    kk.keyed_normals(np.uint64(seed), kk.VA_SHOCK, np.arange(n, dtype=np.int64), 9, z)
     assert stats.kstest(z, "norm").pvalue > 1e-3
     assert abs(z.mean()) < 4.0 / math.sqrt(n)
     assert abs(z.var() - 1.0) < 4.0 * math.sqrt(2.0 / n)
+    tail = 2.0 * stats.norm.sf(3.442619855899)
+    assert abs((np.abs(z) > 3.442619855899).mean() - tail) < 4.0 * math.sqrt(tail / n)
 
 
 def test_an_actors_draws_do_not_depend_on_the_others():
@@ -98,11 +94,11 @@ def test_an_actors_draws_do_not_depend_on_the_others():
     everyone = np.arange(1000, dtype=np.int64)
     some = everyone[(everyone % 7) != 3]
     full, part = np.empty(1000), np.empty(len(some))
-    kk.keyed_normals(key, kk.VA_SHOCK, everyone, 4, 0, full)
-    kk.keyed_normals(key, kk.VA_SHOCK, some, 4, 0, part)
+    kk.keyed_normals(key, kk.VA_SHOCK, everyone, 4, full)
+    kk.keyed_normals(key, kk.VA_SHOCK, some, 4, part)
     assert np.array_equal(full[some], part)
     other = np.empty(1000)
-    kk.keyed_normals(np.uint64(778), kk.VA_SHOCK, everyone, 4, 0, other)
+    kk.keyed_normals(np.uint64(778), kk.VA_SHOCK, everyone, 4, other)
     assert not np.any(other == full)
 
 

@@ -134,7 +134,7 @@ def test_economy_step_exercises_the_branches():
 
 def test_a_firms_gain_is_partly_its_competitors_loss():
     """A quality jump of one firm raises its sales by about the jump, lowers its sector
-    competitors' sales, raises the sector's regional sales by less than its own gain, and
+    competitors' sales (a quarter later), raises the sector's regional sales by less than its own gain, and
     leaves the other sectors alone."""
     runs = []
     for jump in (0.0, 0.2):
@@ -146,6 +146,8 @@ def test_a_firms_gain_is_partly_its_competitors_loss():
         i = int(np.flatnonzero(comp)[0])
         a["pending_quality"][i] = jump / DEFAULTS["arrival"]  # arrives whole next quarter
         run.step(1)
+        a["pending_quality"][i] = 0.0
+        run.step(2)  # the competitors' sales take in the new weight a quarter later
         runs.append((world, run, i, comp))
     (w0, _, i, comp), (w1, _, _, _) = runs
     s0, s1 = w0["arrays"]["sales"], w1["arrays"]["sales"]

@@ -34,7 +34,9 @@ SMALL_SCALE = {"scale_100k": 4.0, "scale_1m": 2.0}
 ACTOR_FIELDS = ("alive", "atype", "sector", "province", "cluster", "pole", "employment",
                 "value_added", "exporter", "capability", "taste", "knowledge", "stage", "load",
                 "capacity", "born", "origin", "last_project", "innovations", "tie_partner",
-                "tie_trust")
+                "tie_trust", "market_weight", "sales", "sales_per_fte", "wage", "quality",
+                "efficiency", "pending_quality", "pending_efficiency", "foreign_partners",
+                "exit_clock", "export_clock", "export_share", "export_spells", "draw_id")
 PROJECT_FIELDS = ("active", "start", "end", "cluster", "pole", "call", "size", "members",
                   "match", "has_rd", "has_training", "foreign", "cross", "fund_rd",
                   "fund_training", "fund_investment")
@@ -91,6 +93,7 @@ def state_digests(m) -> dict[str, str]:
         out[f"clusters.{f}"] = array_digest(getattr(cl, f))
     for f in POLE_FIELDS:
         out[f"poles.{f}"] = array_digest(getattr(po, f))
+    out["markets"] = array_digest(m.markets)
     ag = m.agreements
     out["agreements"] = _sha(json.dumps([list(map(int, ag.cluster)),
                                          list(map(int, ag.expiry))]).encode())

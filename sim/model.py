@@ -155,6 +155,7 @@ class ClusterModel(mesa.Model):
         self.clusters = Clusters.from_scenario(sc)
         self.poles = Poles.from_scenario(sc)
         self.agreements = Agreements([], [])
+        self.markets = economy.new_markets(len(self.sectors))  # set up by the first quarter
         # the outputs: the year's quantities, the recorded rows, the evaluations' verdicts
         self.ledger = Ledger(len(self.clusters.names), len(self.poles.names),
                              len(sc.policy.poles.calls))

@@ -121,6 +121,81 @@ class Sector(Strict):
                               doc="Training centres specialised in the sector.")
 
 
+# ------------------------------------------------------------------------- world: the market
+K_S = "Dosi, Fagiolo & Roventini 2010 (literature B5), market shares by competitiveness"
+
+
+class Market(Strict):
+    """The market the companies sell in and the firm's accounts (docs/economy.md)."""
+
+    home_share: float = P(0.25, gt=0.0, le=1.0, unit="share", source=ASSUME + " (Wallonia a "
+                          "small open economy: its firms hold a minor share of their markets); "
+                          "calibrated by hand, to be re-estimated",
+                          doc="Share of its sectors' market the region's firms hold at the start "
+                              "(the rest: foreign competitors).")
+    input_share: float = P(0.6, ge=0.0, le=0.95, unit="share of sales",
+                           source=ASSUME + " (manufacturing value added is about a third to "
+                           "two fifths of production in Belgium, Eurostat SBS)",
+                           doc="Intermediate inputs as a share of sales at the start.")
+    labour_share: float = P(0.65, gt=0.0, le=0.95, unit="share of VA",
+                            source=ASSUME + " (labour share of value added in Belgian "
+                            "manufacturing, about two thirds)",
+                            doc="Wage bill as a share of value added at the start.")
+    employment_adjustment: float = P(0.25, gt=0.0, le=1.0, unit="share per quarter",
+                                     source=ASSUME + " (employment closes a quarter of the "
+                                     "gap to its target each quarter, a mean lag of a year); "
+                                     "calibrated by hand, to be re-estimated",
+                                     doc="Speed of the partial adjustment of employment to "
+                                         "the output's labour requirement.")
+    cost_demand_effect: float = P(1.0, ge=0.0, le=10.0, unit="log demand per log cost",
+                                  source=K_S + "; value 1: the labour a process innovation "
+                                  "saves is re-employed by the demand its lower price wins "
+                                  "(displacement compensated, as Harrison, Jaumandreu, Mairesse "
+                                  "& Peters 2014 find on average): calibrated by hand, to be "
+                                  "re-estimated",
+                                  doc="Demand gained per unit of log unit-cost reduction "
+                                      "(lower prices), on top of the quality.")
+    exit_margin_sensitivity: float = P(8.0, ge=0.0, le=100.0, unit="log hazard per margin",
+                                       source=ASSUME + " (exit as a hazard of the firm's own "
+                                       "operating margin); calibrated by hand, to be re-estimated",
+                                       doc="How fast the exit hazard rises as the firm's margin "
+                                           "falls below the margin at the start.")
+    export_productivity_elasticity: float = P(1.5, ge=0.0, le=20.0, unit="elasticity",
+                                              source="Melitz 2003 self-selection of the more "
+                                              "productive into exports; value: assumption",
+                                              doc="Elasticity of the export entry hazard (and, "
+                                                  "negatively, the exit hazard) to the firm's "
+                                                  "productivity relative to the start's mean.")
+    export_package_keur: float = P(25.0, gt=0.0, le=1e5, unit="kEUR per firm",
+                                   source=ASSUME + " (cost of one firm's export-promotion "
+                                   "action: trade mission, fair, coaching)",
+                                   doc="Export promotion money per firm reached: the pole "
+                                       "budget's export money reaches spend / this many "
+                                       "non-exporting pole members each quarter.")
+    export_package_effect: float = P(0.15, ge=0.0, le=1.0, unit="probability",
+                                     source=ASSUME + "; calibrated by hand, to be re-estimated",
+                                     doc="Chance that an export-promotion action starts the "
+                                         "firm exporting (taken off its export clock as "
+                                         "integrated hazard).")
+    export_intensity_elasticity: float = P(0.5, ge=0.0, le=5.0, unit="elasticity",
+                                           source=ASSUME + " (more productive exporters "
+                                           "export a larger share, Melitz 2003)",
+                                           doc="Elasticity of an exporter's target export "
+                                               "intensity to its relative productivity "
+                                               "(target = export_intensity * rel^this, at most "
+                                               "0.95).")
+    export_ramp_quarters: float = P(8.0, ge=1.0, le=80.0, unit="quarters",
+                                    source=ASSUME + " (new exporters start small and grow "
+                                    "into their markets over years, Ruhl & Willis 2017)",
+                                    doc="Mean lag of an exporter's export intensity to its "
+                                        "target (it closes 1/this of the gap each quarter).")
+    foreign_export_effect: float = P(0.5, ge=0.0, le=20.0, unit="x per log partner",
+                                     source=ASSUME + " (foreign partners lower the sunk cost "
+                                     "of export entry); calibrated by hand, to be re-estimated",
+                                     doc="Export entry hazard rise per log(1 + completed "
+                                         "projects with a foreign partner).")
+
+
 class World(Strict):
     """Exogenous conditions: the productive fabric and its dynamics."""
 
@@ -156,6 +231,7 @@ class World(Strict):
                                 doc="Hazard of an exporter stopping.")
     export_intensity: float = P(0.35, ge=0.0, le=1.0, unit="share of VA", source=ASSUME,
                                 doc="Exports of an exporter as a share of its value added.")
+    market: Market = Market()
 
 
 # ---------------------------------------------------------------------------------- behaviour
@@ -291,12 +367,40 @@ class Projects(Strict):
         return self
 
 
+class Innovation(Strict):
+    """What a successful project brings a company: product and process innovations that pay
+    through the market, with a lag (docs/economy.md)."""
+
+    quality_gain: float = P(0.05, ge=0.0, le=1.0, unit="log demand", source=K_S + "; value: "
+                            "calibrated by hand, to be re-estimated",
+                            doc="Demand gained by a product innovation (quality), at equal "
+                                "prices.")
+    lag_quarters: float = P(4.0, ge=1.0, le=40.0, unit="quarters",
+                            source=ASSUME + " (effects of innovation arrive over about a year)",
+                            doc="Mean lag of an innovation's effect (a geometric lag: 1/lag "
+                                "of what is pending arrives each quarter).")
+    grant_reference_meur: float = P(1.0, gt=0.0, le=1e4, unit="MEUR per project",
+                                    source=ASSUME + " (diminishing returns of a grant's "
+                                    "amount: log(1 + amount / reference))",
+                                    doc="Amount at which a grant's effect is log(2) times its "
+                                        "effect size.")
+
+    programme_reference_keur: float = P(50.0, gt=0.0, le=1e5, unit="kEUR per firm",
+                                        source=ASSUME + " (diminishing returns of a direct "
+                                        "programme's amount per firm: log(1 + amount / "
+                                        "reference))",
+                                        doc="Amount per firm at which the residual training "
+                                            "or investment programme's effect is log(2) "
+                                            "times its effect size.")
+
+
 class Behaviour(Strict):
     """Behavioural constants of the agents (no source fixes them: to be calibrated)."""
 
     membership: Membership = Membership()
     partnering: Partnering = Partnering()
     projects: Projects = Projects()
+    innovation: Innovation = Innovation()
 
 
 # ------------------------------------------------------------------------------------- policy

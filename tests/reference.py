@@ -62,6 +62,33 @@ def _tolist(a):
 
 
 # --------------------------------------------------------------------------------------------
+# keyed draws (sim.kernels.keyed)
+# --------------------------------------------------------------------------------------------
+
+
+def _mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def keyed_u64(key: int, process: int, actor: int, quarter: int, draw: int) -> int:
+    """Twin of :func:`sim.kernels.keyed.keyed_u64` on Python ints."""
+    h = _mix64(int(key) ^ ((process * 0x9E3779B97F4A7C15) & MASK64))
+    h = _mix64(h ^ ((quarter * 0x94D049BB133111EB) & MASK64))
+    h = _mix64(h ^ ((actor * 0xBF58476D1CE4E5B9) & MASK64))
+    return _mix64(h ^ ((draw * 0xD6E8FEB86659FD93) & MASK64))
+
+
+def keyed_uniform(key: int, process: int, actor: int, quarter: int, draw: int) -> float:
+    """Twin of :func:`sim.kernels.keyed.keyed_uniform`."""
+    return (keyed_u64(key, process, actor, quarter, draw) >> 11) * TWO_M53
+
+
+KEYED_INNOVATION = 4  # sim.kernels.keyed.INNOVATION, restated
+
+
+# --------------------------------------------------------------------------------------------
 # xoshiro256**
 # --------------------------------------------------------------------------------------------
 
@@ -499,12 +526,12 @@ def membership_step(
 def complete_projects(
     step, p_active, p_end, p_members, p_size, p_match, p_has_rd, p_foreign, p_cluster,
     p_fund_rd, p_fund_training, p_fund_investment,
-    alive, atype, load, value_added, exporter, knowledge, capability, innovations,
-    tie_partner, tie_trust, cl_benchmark,
+    alive, atype, load, pending_quality, pending_efficiency, foreign_partners, exporter,
+    knowledge, capability, innovations, tie_partner, tie_trust, cl_benchmark,
     success_base, success_match, success_research, success_benchmark, success_funded,
     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
-    spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, rng,
-    out_done, out_success, out_spinoff, out_innovations,
+    spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain, grant_ref, rng,
+    key, p_start, draw_id, export_clock, out_done, out_success, out_spinoff, out_innovations,
 ):
     """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
@@ -515,7 +542,9 @@ def complete_projects(
     p_fund_rd, p_fund_training = _tolist(p_fund_rd), _tolist(p_fund_training)
     p_fund_investment = _tolist(p_fund_investment)
     alive, atype, load = _tolist(alive), _tolist(atype), _tolist(load)
-    value_added, exporter = _tolist(value_added), _tolist(exporter)
+    pending_quality, pending_efficiency = _tolist(pending_quality), _tolist(pending_efficiency)
+    foreign_partners, exporter = _tolist(foreign_partners), _tolist(exporter)
+    export_clock = _tolist(export_clock)
     knowledge, capability = _tolist(knowledge), _tolist(capability)
     innovations = _tolist(innovations)
     tie_partner, tie_trust = _tolist(tie_partner), _tolist(tie_trust)
@@ -524,10 +553,12 @@ def complete_projects(
     out_spinoff, out_innovations = _tolist(out_spinoff), _tolist(out_innovations)
     (success_base, success_match, success_research, success_benchmark, success_funded,
      productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
-     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss) = (float(x) for x in (
+     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain,
+     grant_ref) = (float(x) for x in (
         success_base, success_match, success_research, success_benchmark, success_funded,
         productivity_gain, training_gain, investment_gain, innovation_prob, export_gain,
-        learning, spinoff_prob, spinoff_prob_research, trust_gain, trust_loss))
+        learning, spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain,
+        grant_ref))
 
     n_done = 0
     for p in range(len(p_active)):
@@ -556,21 +587,24 @@ def complete_projects(
                 for d in range(dims):
                     mean[d] += knowledge[j][d]
             mean = [v / len(living) for v in mean]
-            gain = productivity_gain
-            if p_fund_training[p] > 0.0:
-                gain += training_gain
-            if p_fund_investment[p] > 0.0:
-                gain += investment_gain
-            mult = math.exp(gain)
-            p_export = export_gain * (2.0 if p_foreign[p] > 0 else 1.0)
+            gain = (productivity_gain + training_gain * math.log1p(p_fund_training[p] / grant_ref)
+                    + investment_gain * math.log1p(p_fund_investment[p] / grant_ref))
+            step_q = quality_gain * (1.0 + math.log1p(p_fund_rd[p] / grant_ref))
+            export_push = math.log1p(-min(export_gain * (2.0 if p_foreign[p] > 0 else 1.0),
+                                          1.0 - 1e-12))
             for j in living:
                 if atype[j] <= 1:
-                    value_added[j] *= mult
-                    if r.uniform() < innovation_prob:
+                    pending_efficiency[j] += gain
+                    start = int(p_start[p])
+                    who = int(draw_id[j]) if draw_id[j] >= 0 else j
+                    if keyed_uniform(key, KEYED_INNOVATION, who, step, 2 * start) < innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
-                    if not exporter[j] and r.uniform() < p_export:
-                        exporter[j] = True
+                        pending_quality[j] += step_q
+                    if p_foreign[p] > 0:
+                        foreign_partners[j] += 1
+                    if not exporter[j]:
+                        export_clock[j] += export_push
                 capability[j] += CAPABILITY_GAIN
                 row = knowledge[j]
                 moved = [row[d] + learning * (mean[d] - row[d]) for d in range(dims)]
@@ -598,86 +632,13 @@ def complete_projects(
         out_innovations[n_done] = n_innov
         n_done += 1
     return {
-        "return": n_done, "load": load, "value_added": value_added, "exporter": exporter,
+        "return": n_done, "load": load, "pending_quality": pending_quality,
+        "pending_efficiency": pending_efficiency, "foreign_partners": foreign_partners,
+        "export_clock": export_clock,
         "knowledge": knowledge, "capability": capability, "innovations": innovations,
         "tie_partner": tie_partner, "tie_trust": tie_trust, "out_done": out_done,
         "out_success": out_success, "out_spinoff": out_spinoff,
         "out_innovations": out_innovations, "rng": r.state(),
-    }
-
-
-# --------------------------------------------------------------------------------------------
-# economy
-# --------------------------------------------------------------------------------------------
-
-
-def economy_step(
-    n, alive, atype, sector, cluster, pole, employment, value_added, exporter,
-    sector_growth, va_noise, elasticity, exit_rate, export_entry_rate, export_exit_rate,
-    cl_promotion, promotion_effect, pole_export_spend, pole_export_effect,
-    tie_trust, trust_decay, rng, per_sector, research,
-):
-    """Twin of :func:`sim.processes.economy.economy_step` (its views' and records' fields as
-    separate arguments)."""
-    r = Xoshiro(rng)
-    n = int(n)
-    alive, atype, sector = _tolist(alive), _tolist(atype), _tolist(sector)
-    cluster, pole = _tolist(cluster), _tolist(pole)
-    employment, value_added, exporter = _tolist(employment), _tolist(value_added), _tolist(exporter)
-    sector_growth, cl_promotion = _tolist(sector_growth), _tolist(cl_promotion)
-    pole_export_spend, tie_trust = _tolist(pole_export_spend), _tolist(tie_trust)
-    per_sector, research = [0] * len(_tolist(per_sector)), _tolist(research)
-    va_noise, elasticity, exit_rate = float(va_noise), float(elasticity), float(exit_rate)
-    export_entry_rate, export_exit_rate = float(export_entry_rate), float(export_exit_rate)
-    promotion_effect, pole_export_effect = float(promotion_effect), float(pole_export_effect)
-    trust_decay = float(trust_decay)
-
-    companies = [i for i in range(n) if alive[i] and atype[i] <= 1]
-    # the living universities and research centres, in row order (the demography's census)
-    living_rd = [i for i in range(n) if alive[i] and atype[i] in (2, 3)]
-    research[: len(living_rd)] = living_rd
-    total_va = 0.0
-    total_emp = 0.0
-    for i in companies:
-        total_va += value_added[i]
-        total_emp += employment[i]
-    mean_prod = total_va / total_emp if total_emp > 0.0 else 1.0
-    exits = starts = stops = 0
-    for i in companies:
-        dl = sector_growth[sector[i]] + va_noise * r.normal()
-        value_added[i] *= math.exp(dl)
-        employment[i] *= math.exp(elasticity * dl)
-        prod = value_added[i] / employment[i]
-        hazard = min(1.0, exit_rate * math.sqrt(mean_prod / prod))
-        if r.uniform() < hazard:
-            alive[i] = False
-            cluster[i] = -1
-            pole[i] = -1
-            exits += 1
-            continue
-        per_sector[sector[i]] += 1
-        if exporter[i]:
-            if r.uniform() < export_exit_rate:
-                exporter[i] = False
-                stops += 1
-        else:
-            mult = 1.0
-            if cluster[i] >= 0:
-                mult += promotion_effect * cl_promotion[cluster[i]]
-            if pole[i] >= 0:
-                mult += pole_export_effect * pole_export_spend[pole[i]]
-            size_factor = 2.0 if atype[i] == 1 else 1.0
-            if r.uniform() < export_entry_rate * size_factor * mult:
-                exporter[i] = True
-                starts += 1
-    keep = 1.0 - trust_decay
-    for i in range(n):
-        tie_trust[i] = [f32(t * keep) for t in tie_trust[i]]
-    return {
-        "return": (len(living_rd), exits, starts, stops),
-        "alive": alive, "cluster": cluster, "pole": pole, "employment": employment,
-        "value_added": value_added, "exporter": exporter, "tie_trust": tie_trust,
-        "per_sector": per_sector, "research": research, "rng": r.state(),
     }
 
 

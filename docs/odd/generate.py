@@ -69,13 +69,18 @@ assign("call", "policy.poles.calls[*].year", "policy.poles.calls[*].quarter",
 assign("projects", *[p for p in PARAMS if p.startswith("behaviour.projects.")
                      and p not in ("behaviour.projects.academic_spinoff_rate",
                                    "behaviour.projects.trust_decay")],
-       "policy.poles.training_gain", "policy.poles.investment_gain")
+       "policy.poles.training_gain", "policy.poles.investment_gain",
+       "behaviour.innovation.quality_gain", "behaviour.innovation.grant_reference_meur")
 assign("programmes", "policy.poles.budget_export_meur", "policy.poles.budget_assets_meur",
-       "policy.poles.assets_firms_per_meur")
+       "policy.poles.assets_firms_per_meur", "behaviour.innovation.programme_reference_keur",
+       "world.market.export_package_keur", "world.market.export_package_effect")
 assign("economy", "world.va_noise", "world.employment_elasticity", "world.exit_rate",
        "world.export_entry_rate", "world.export_exit_rate", "world.export_intensity",
        "policy.international.promotion_export_effect", "policy.poles.export_spend_effect",
-       "behaviour.projects.trust_decay")
+       "behaviour.projects.trust_decay",
+       *[p for p in PARAMS if p.startswith("world.market.")
+         and p not in ("world.market.export_package_keur", "world.market.export_package_effect")],
+       "behaviour.innovation.lag_quarters")
 assign("demography", "world.entry_rate", "behaviour.projects.academic_spinoff_rate")
 assign("evaluation", *[p for p in PARAMS if p.startswith("policy.evaluation.")])
 assign("rules", *[p for p in PARAMS if p.startswith("policy.rules.")])

@@ -36,7 +36,8 @@ def fabric_and_members(a, n, export_intensity, led):
     """The actors' stocks of the year, in one pass over rows ``< n``: the members of each
     cluster by actor type (``led.members``), the living actors of each pole
     (``led.pole_members``), and the companies' employment, value added, exports
-    (``value_added * exporter * export_intensity``), exporters and number by group (members,
+    (``value_added * export_share`` of exporters, the share set by the economy from
+    productivity; ``export_intensity`` is no longer read here), exporters and number by group (members,
     non-members, all) as :func:`pairwise_sum` over each group's rows in row order
     (``x[mask].sum()`` without its ``0.0 +``).
 
@@ -49,6 +50,7 @@ def fabric_and_members(a, n, export_intensity, led):
     """
     alive, atype, cluster, pole = a.alive, a.atype, a.cluster, a.pole
     employment, value_added, exporter = a.employment, a.value_added, a.exporter
+    export_share = a.export_share
     members, pole_members = led.members, led.pole_members
     n_c = members.shape[0]
     n_p = pole_members.shape[0]
@@ -69,7 +71,7 @@ def fabric_and_members(a, n, export_intensity, led):
         xp = exporter[i]
         emp = employment[i]
         va = value_added[i]
-        ex = va * (1.0 if xp else 0.0) * export_intensity
+        ex = va * (export_share[i] if xp else 0.0)
         cols[0, k_m] = emp
         cols[1, k_m] = va
         cols[2, k_m] = ex

@@ -9,11 +9,18 @@ in slot order:
   + success_research * has_rd + success_benchmark * benchmarking[cluster]
   + success_funded * funded)``;
 * every member frees one unit of capacity;
-* on success, each living company gains ``productivity_gain`` (plus ``training_gain`` /
-  ``investment_gain`` when the pole funded training / investment) in log value added, launches
-  a new product with probability ``innovation_prob``, and a non-exporter starts exporting with
-  probability ``export_gain`` (doubled with a foreign partner); every living member moves its
-  technology profile by ``learning`` towards the consortium's mean and gains capability;
+* on success, each living company gets a process innovation of ``productivity_gain`` (plus
+  ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
+  the instruments act through their amounts, with diminishing returns) in log labour per unit of output, and
+  with probability ``innovation_prob`` a new product of ``quality_gain * (1 + log(1 + R&D
+  grant / grant_reference))`` in log demand; both are pending and reach the market with the
+  economy's lag (:mod:`sim.processes.economy`); a project with a foreign partner adds one to
+  each company's ``foreign_partners`` (lowering its export entry cost), and a non-exporter's
+  export clock (:mod:`sim.processes.economy`) loses ``-log(1 - export_gain)`` (``export_gain``
+  doubled with a foreign partner): the chance ``export_gain`` of starting to export this
+  quarter, as integrated hazard, so that it times the start instead of redrawing it; every
+  living member moves its technology profile by ``learning`` towards the consortium's mean
+  and gains capability;
 * trust between every pair of living members rises by ``trust_gain`` on success, falls by
   ``trust_loss`` on failure;
 * a successful project creates a new enterprise with probability ``spinoff_prob``
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels.keyed import INNOVATION, key_of, keyed_uniform
 from sim.kernels.predicates import is_company
 from sim.kernels.rng import randbelow, uniform
 from sim.kernels.ties import touch_tie
@@ -46,7 +54,9 @@ PARAMS = Params(
         "success_funded", "productivity_gain", "innovation_prob", "export_gain", "learning",
         "spinoff_prob", "spinoff_prob_research", "trust_gain", "trust_loss")}
     | {"training_gain": "policy.poles.training_gain",
-       "investment_gain": "policy.poles.investment_gain"},
+       "investment_gain": "policy.poles.investment_gain",
+       "quality_gain": "behaviour.innovation.quality_gain",
+       "grant_ref": lambda sc: sc.behaviour.innovation.grant_reference_meur * 1e6},
     ints={"duration_min": _B + "duration_min", "duration_max": _B + "duration_max"},
 )
 
@@ -63,9 +73,12 @@ def projects(m: ClusterModel) -> None:
     out = m.scratch.get("outcomes")
     if out is None or out.shape[0] < p.cap:  # reused from quarter to quarter
         out = m.scratch["outcomes"] = np.empty(p.cap, OUTCOME)
+    key = m.constants.get("economy_key")
+    if key is None:  # the run's key of firm-level draws (shared with sim.processes.economy)
+        key = m.constants["economy_key"] = key_of(m.streams["economy"])
     k, n_success, n_innov, n_spin = resolve_projects(
         m.t, p.view, p.n_free, a.view, m.clusters.effort, PARAMS.of(m), m.streams["projects"],
-        out)
+        key, out)
     if k == 0:
         return
     p.n_free += k
@@ -166,19 +179,24 @@ def _succeeds(p, q, effort, pr, rng):
 
 
 @njit(cache=True)
-def complete_projects(step, p, a, effort, params, rng, out):
+def complete_projects(step, p, a, effort, params, rng, key, out):
     """Resolve the projects ending at ``step`` (the clusters' ``effort`` for benchmarking);
     return how many were resolved.
 
     ``out[k]`` reports the k-th resolved project: its ``slot``, ``success``, whether it
     creates a new enterprise (``spinoff``) and the new products it yielded
-    (``innovations``).  The actors' arrays are updated in place.
+    (``innovations``).  The actors' arrays are updated in place.  The success of each project
+    is a draw of ``rng``; a company's product innovation and export start are its own keyed
+    draws (``key``; process ``INNOVATION``, the company's ``draw_id``, ``step``, draw ``2 * start`` with ``start`` the project's first step), so that they do not
+    depend on the other projects resolved.
     """
     pr = params[0]
     p_active, p_end, p_members, p_size = p.active, p.end, p.members, p.size
-    p_foreign, p_has_rd = p.foreign, p.has_rd
+    p_foreign, p_has_rd, p_start = p.foreign, p.has_rd, p.start
     p_fund_training, p_fund_investment = p.fund_training, p.fund_investment
-    alive, atype, load, value_added = a.alive, a.atype, a.load, a.value_added
+    alive, atype, load = a.alive, a.atype, a.load
+    pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
+    draw_id, export_clock = a.draw_id, a.export_clock
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
@@ -202,13 +220,18 @@ def complete_projects(step, p, a, effort, params, rng, out):
                     mean[d] += knowledge[j, d]
         n_innov = 0
         if success and n_alive > 0:
-            gain = pr.productivity_gain
-            if p_fund_training[q] > 0.0:
-                gain += pr.training_gain
-            if p_fund_investment[q] > 0.0:
-                gain += pr.investment_gain
-            mult = np.exp(gain)
-            p_export = pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0)
+            # a process innovation for every company (with the training and investment the
+            # pole funded, by their amounts, with diminishing returns), a product innovation
+            # with probability innovation_prob (larger with a larger R&D grant); both pending,
+            # they reach the market with the economy's lag
+            gain = (pr.productivity_gain
+                    + pr.training_gain * np.log1p(p_fund_training[q] / pr.grant_ref)
+                    + pr.investment_gain * np.log1p(p_fund_investment[q] / pr.grant_ref))
+            step_q = pr.quality_gain * (1.0 + np.log1p(p.fund_rd[q] / pr.grant_ref))
+            has_foreign = p_foreign[q] > 0
+            # the export start's chance, as integrated hazard taken off the export clock
+            export_push = np.log1p(-min(pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0),
+                                        1.0 - 1e-12))
             for d in range(dims):
                 mean[d] /= n_alive
             for m in range(size):
@@ -216,12 +239,17 @@ def complete_projects(step, p, a, effort, params, rng, out):
                 if not alive[j]:
                     continue
                 if is_company(atype[j]):
-                    value_added[j] *= mult
-                    if uniform(rng) < pr.innovation_prob:
+                    who = draw_id[j] if draw_id[j] >= 0 else j
+                    pend_e[j] += gain
+                    u_innov = keyed_uniform(key, INNOVATION, who, step, 2 * p_start[q])
+                    if u_innov < pr.innovation_prob:
                         innovations[j] += 1
                         n_innov += 1
-                    if not exporter[j] and uniform(rng) < p_export:
-                        exporter[j] = True
+                        pend_q[j] += step_q
+                    if has_foreign:
+                        foreign[j] += 1
+                    if not exporter[j]:
+                        export_clock[j] += export_push
                 capability[j] += CAPABILITY_GAIN
                 norm = 0.0
                 for d in range(dims):
@@ -254,7 +282,7 @@ def complete_projects(step, p, a, effort, params, rng, out):
 
 
 @njit(cache=True)
-def resolve_projects(step, p, n_free, a, effort, params, rng, out):
+def resolve_projects(step, p, n_free, a, effort, params, rng, key, out):
     """:func:`complete_projects`, then what the quarter books of it, in the same call.
 
     Tallies the outcomes, lists the spin-offs' parents (``out[s].lead``, the lead member of
@@ -266,7 +294,7 @@ def resolve_projects(step, p, n_free, a, effort, params, rng, out):
     Returns ``(resolved, succeeded, innovations, spin-offs)``; the caller adds ``resolved`` to
     the free list's length.
     """
-    k = complete_projects(step, p, a, effort, params, rng, out)
+    k = complete_projects(step, p, a, effort, params, rng, key, out)
     members, cluster, free, active = p.members, p.cluster, p.free, p.active
     n_success = 0
     n_innov = 0

@@ -24,7 +24,7 @@ ACTOR_COLUMNS = (
     Column("pole", np.int16, -1, doc="competitiveness pole it takes part in (-1: none)"),
     Column("employment", np.float64, doc="employment [FTE] (0 for institutions)"),
     Column("value_added", np.float64, doc="value added [EUR/year] (exports are value_added x "
-                                          "world.export_intensity for exporters)"),
+                                          "export_share for exporters)"),
     Column("exporter", np.bool_, False, doc="exports"),
     Column("capability", np.float64, doc="expertise level (the jury's quality; grows with "
                                          "success)"),
@@ -38,6 +38,31 @@ ACTOR_COLUMNS = (
     Column("origin", np.int8, doc="how it came to be (codes.ORIGINS)"),
     Column("last_project", np.int32, -1, doc="last step it started a project (-1: never)"),
     Column("innovations", np.int32, doc="new products launched, cumulative"),
+    # the firm in its market (sim.processes.economy; 0 until the economy first sees it)
+    Column("market_weight", np.float64, doc="demand weight in its sector's market (0: not yet "
+                                            "in the market)"),
+    Column("sales", np.float64, doc="sales [EUR/year]"),
+    Column("sales_per_fte", np.float64, doc="sales per FTE without process innovations, at "
+                                            "the start's prices [EUR/FTE/year; times the "
+                                            "sector's progress factor today]"),
+    Column("wage", np.float64, doc="wage per FTE [EUR/FTE/year at the start; times the "
+                                   "sector's progress factor today]"),
+    Column("quality", np.float64, doc="product innovations, in log demand"),
+    Column("efficiency", np.float64, doc="process innovations, in log labour per unit of output "
+                                             "saved"),
+    Column("pending_quality", np.float64, doc="product innovations not yet on the market"),
+    Column("pending_efficiency", np.float64, doc="process innovations not yet in use"),
+    Column("foreign_partners", np.int16, doc="completed projects with a foreign partner"),
+    Column("exit_clock", np.float64, doc="integrated exit hazard left before the firm exits "
+                                         "(a keyed exponential draw, less each quarter's hazard)"),
+    Column("export_clock", np.float64, doc="integrated hazard left before the firm's next "
+                                           "export entry or exit"),
+    Column("export_share", np.float64, doc="exports as a share of value added (0 for a "
+                                           "non-exporter; set by the economy)"),
+    Column("export_spells", np.int16, doc="export entries and exits so far (the index of the "
+                                          "next export clock's draw)"),
+    Column("draw_id", np.int64, -1, doc="the company's identity in the keyed draws "
+                                        "(sim.kernels.keyed; -1: not yet in the market)"),
     Column("tie_partner", np.int32, -1, width="ties", doc="remembered partners (-1: empty "
                                                           "slot)"),
     Column("tie_trust", np.float32, width="ties", doc="trust in each remembered partner "

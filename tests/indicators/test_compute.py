@@ -44,8 +44,9 @@ def test_indicator_census(seed, n, cap, p_member):
     g = np.random.default_rng(seed)
     n_c, n_p, intensity = 12, 5, 0.35
     alive, atype, cluster, pole, emp, va, exporter = population(g, n, cap, n_c, n_p, p_member)
+    share = np.where(exporter, g.uniform(0.0, intensity * 2, cap), 0.0)  # the economy's
     a = actors_of(dict(alive=alive, atype=atype, cluster=cluster, pole=pole, employment=emp,
-                       value_added=va, exporter=exporter))
+                       value_added=va, exporter=exporter, export_share=share))
     led = ledger(n_c, n_p)
     fabric_and_members(a.view, n, intensity, led.view)
     a.check()
@@ -61,7 +62,7 @@ def test_indicator_census(seed, n, cap, p_member):
     np.add.at(want_by_type, (cluster[member], atype[member]), 1)
     want_per_pole = np.bincount(pole[alive & (pole >= 0)], minlength=n_p)
     company = alive & np.isin(atype, (SME, LARGE))
-    exports = va * np.where(exporter, 1.0, 0.0) * intensity
+    exports = va * np.where(exporter, share[:n], 0.0)
     want_fabric = np.array([
         [masked_sum(emp, rows), masked_sum(va, rows), masked_sum(exports, rows),
          (rows & exporter).sum(), rows.sum()]

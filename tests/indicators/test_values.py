@@ -39,6 +39,7 @@ from sim.state.codes import (
     ENTRY,
     EXPORT,
     INSTRUMENTS,
+    INVESTMENT,
     LARGE,
     NOT_SELECTED,
     PLANNED,
@@ -48,6 +49,7 @@ from sim.state.codes import (
     SME,
     SPINOFF_PARTNERSHIP,
     SPINOFF_RESEARCH,
+    TRAINING,
     UNIVERSITY,
 )
 
@@ -217,7 +219,9 @@ class Recount:
         self.wrap(mp, projects, "projects", projects_before, projects_after)
 
         def programmes_after(before):
-            for code in (EXPORT, ASSETS):
+            # export promotion and assets every quarter of the budget period; training and
+            # investment left by the last call (sim.processes.programmes' unspent-money rule)
+            for code in (TRAINING, INVESTMENT, EXPORT, ASSETS):
                 spent = before[code] - po.remaining[code]
                 self.add("pole_funding_eur", spent, "instrument", INSTRUMENTS[code])
                 self.add("pole_funding_eur", spent)
@@ -397,7 +401,7 @@ class Recount:
         for code, name in enumerate(INSTRUMENTS):
             put("pole_budget_left_eur", po.remaining[code], "instrument", name)
         alive_company = living & company
-        exports = a.value_added[:n] * a.exporter[:n] * m.sc.world.export_intensity
+        exports = a.value_added[:n] * a.exporter[:n] * a.export_share[:n]
         for by, key, rows_ in (("group", "members", alive_company & member),
                                ("group", "non_members", alive_company & ~member),
                                ("total", "", alive_company)):

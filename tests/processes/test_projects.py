@@ -55,7 +55,7 @@ def call_complete(args: dict) -> int:
     into ``out_*``)."""
     projects, actors, cl, out = inputs_of(args)
     k = complete_projects(args["step"], projects.view, actors.view, cl, params_of(args),
-                          args["rng"], out)
+                          args["rng"], np.uint64(args["key"]), out)
     projects.check()
     actors.check()
     for name, field in OUT_FIELDS:
@@ -85,6 +85,7 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
     has_rd = np.array([bool(np.isin(atype[members[p, : size[p]]],
                                     (UNIVERSITY, RESEARCH_CENTRE)).any()) for p in range(P)])
     funded = g.random(P) < 0.35
+    start = (end - g.integers(1, 12, P)).astype(np.int32)  # two members' projects may overlap
     fund = np.where(funded[:, None] & (g.random((P, 3)) < 0.6), g.uniform(1e4, 1e6, (P, 3)), 0.0)
     p_cluster = np.where(g.random(P) < 0.7, g.integers(0, C, P), -1).astype(np.int16)
     effort = effort_matrix(g, C)
@@ -102,7 +103,10 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         p_foreign=g.choice([0, 0, 0, 1, 2], P).astype(np.int8), p_cluster=p_cluster,
         p_fund_rd=fund[:, 0].copy(), p_fund_training=fund[:, 1].copy(),
         p_fund_investment=fund[:, 2].copy(),
-        alive=w["alive"], atype=atype, load=w["load"], value_added=w["value_added"],
+        alive=w["alive"], atype=atype, load=w["load"],
+        pending_quality=g.uniform(0.0, 0.1, len(w["alive"])),
+        pending_efficiency=g.uniform(0.0, 0.1, len(w["alive"])),
+        foreign_partners=g.integers(0, 3, len(w["alive"])).astype(np.int16),
         exporter=w["exporter"], knowledge=w["knowledge"], capability=w["capability"],
         innovations=w["innovations"], tie_partner=w["tie_partner"], tie_trust=w["tie_trust"],
         cl_benchmark=effort[:, 4],
@@ -110,7 +114,11 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         success_benchmark=0.5, success_funded=0.4, productivity_gain=0.02, training_gain=0.01,
         investment_gain=0.02, innovation_prob=0.35, export_gain=0.2, learning=0.15,
         spinoff_prob=0.15, spinoff_prob_research=0.5, trust_gain=0.1, trust_loss=0.05,
-        rng=rng_state(n + 4000),
+        quality_gain=0.05, grant_ref=1e6, rng=rng_state(n + 4000),
+        key=int(g.integers(0, 2**63)), p_start=start,
+        draw_id=np.where(g.random(len(w["alive"])) < 0.8,
+                         g.integers(0, 2**62, len(w["alive"])), -1).astype(np.int64),
+        export_clock=g.exponential(1.0, len(w["alive"])),
         out_done=np.full(P, -7, np.int32), out_success=np.zeros(P, np.bool_),
         out_spinoff=np.ones(P, np.bool_), out_innovations=np.full(P, -7, np.int64),
     )
@@ -148,7 +156,7 @@ def test_complete_projects(seed):
 
 def test_complete_projects_exercises_the_branches():
     """Across the seeds the compared runs include successes and failures, dead members, funded
-    projects, foreign partners, innovations, new exporters and spin-offs of both kinds."""
+    projects, foreign partners, innovations, export clocks brought forward and spin-offs of both kinds."""
     seen = dict(success=0, failure=0, dead=0, funded=0, foreign=0, innov=0, export=0,
                 spin_rd=0, spin=0, tie_added=0)
     for seed in SEEDS:
@@ -165,7 +173,7 @@ def test_complete_projects_exercises_the_branches():
                                | (b["p_fund_investment"][done] > 0)).sum())
         seen["foreign"] += int((b["p_foreign"][done][ok] > 0).sum())
         seen["innov"] += int(a["out_innovations"][:k].sum())
-        seen["export"] += int((a["exporter"] & ~b["exporter"]).sum())
+        seen["export"] += int((a["export_clock"] < b["export_clock"]).sum())
         seen["spin_rd"] += int((spin & b["p_has_rd"][done]).sum())
         seen["spin"] += int((spin & ~b["p_has_rd"][done]).sum())
         seen["tie_added"] += int((a["tie_partner"] != b["tie_partner"]).sum())
@@ -223,7 +231,7 @@ def test_resolve_projects_is_complete_projects_then_the_booking(seed):
     a2["p_free"] = free.copy()
     projects, actors, cl, out = inputs_of(a2)
     got = resolve_projects(30, projects.view, n_free, actors.view, cl, params_of(a2),
-                           a2["rng"], out)
+                           a2["rng"], np.uint64(a2["key"]), out)
     assert got == (k, int(success.sum()), int(a1["out_innovations"][:k].sum()), len(leads))
     assert np.array_equal(out["lead"][: len(leads)], leads)
     assert np.array_equal(out["parent"][: len(leads)], parents)
@@ -242,7 +250,7 @@ def test_resolve_projects_with_nothing_due_changes_nothing():
     before = copy_args(args)
     projects, actors, cl, out = inputs_of(args)
     got = resolve_projects(30, projects.view, 2, actors.view, cl, params_of(args), args["rng"],
-                           out)
+                           np.uint64(args["key"]), out)
     assert got == (0, 0, 0, 0)
     for name, v in before.items():
         if isinstance(v, np.ndarray) and not name.startswith("out_"):

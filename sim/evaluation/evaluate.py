@@ -204,7 +204,14 @@ def evaluate_replication(store_root: str, policy: str, twin: str, rep: int,
         estimates, truth_t = evaluate_pair(p, t, outcomes, treatment,
                                            settings["estimators"])
     att = true_att(truth_t)
+    def to_institutions(panel: pd.DataFrame) -> float:  # grants to research and training
+        inst = ~panel["actor_type"].isin(["sme", "large_firm"]).to_numpy()  # actors' rows
+        return float(panel.loc[inst, [f"grant_{k}_eur" for k in GRANT_INSTRUMENTS]].sum().sum())
+
+    # public money that pays no company row: the animation subsidy, the grants of the
+    # universities and research and training centres, and what no living actor's row holds
     other = {"animation": sp["paid_animation"] - st["paid_animation"],
+             "institutions": to_institutions(p) - to_institutions(t),
              "unattributed": sum(sp[f"unattributed_{k}"] - st[f"unattributed_{k}"]
                                  for k in GRANT_INSTRUMENTS)}
     out = {"truth": truth, "estimates": estimates, "true_att": att,
@@ -233,7 +240,7 @@ def _save(folder: Path, out: dict[str, pd.DataFrame]) -> None:
 TABLES = ("truth", "estimates", "true_att", "aggregate", "additionality", "costs", "spend")
 
 
-ANALYSIS_VERSION = 1  # part of the cache key: bump when the analysis of a replication changes
+ANALYSIS_VERSION = 2  # part of the cache key: bump when the analysis of a replication changes
 
 
 def evaluation_pool(workers: int):

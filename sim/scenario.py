@@ -394,6 +394,48 @@ class Innovation(Strict):
                                             "times its effect size.")
 
 
+class InternationalBehaviour(Strict):
+    """How clusters and firms respond to internationalisation support (behavioural responses,
+    not levers of the Region: moved from ``policy.international`` by issue 16)."""
+
+    agreement_rate: float = P(0.2, ge=0.0, le=1.0, unit="per quarter per effort", source=CAL,
+                              doc="Chance per quarter and unit of promotion effort that a cluster "
+                                  "signs an agreement with a foreign cluster.")
+    tender_effect: float = P(1.0, ge=0.0, le=20.0, unit="x per 24 kEUR", source=CAL,
+                             doc="Relative rise of that chance per 24,000 EUR of tender subsidy.")
+    agreement_years: int = P(4, ge=1, le=50, unit="years", source=ASSUME,
+                             doc="Life of an intercluster agreement.")
+    promotion_export_effect: float = P(3.0, ge=0.0, le=100.0, unit="x per effort", source=CAL,
+                                       doc="Relative rise of members' export entry per unit of the "
+                                           "animator's promotion (fairs, AWEX missions) effort.")
+
+
+class PoleBehaviour(Strict):
+    """How firms, research actors and the jury respond to the poles' calls and instruments
+    (behavioural responses, not levers of the Region: moved from ``policy.poles`` by issue
+    16)."""
+
+    proposal_rate: float = P(0.04, ge=0.0, le=1.0, unit="per call", source=CAL,
+                             doc="Chance an eligible company or research actor of a pole initiates "
+                                 "a proposal in a call.")
+    consortium_growth: float = P(0.6, ge=0.0, le=0.99, unit="probability", source=CAL,
+                                 doc="Chance a pole consortium's target size grows by one more actor.")
+    rd_slot_prob: float = P(0.35, ge=0.0, le=1.0, unit="probability", source=SEED + " (criterion 1); rate: " + CAL,
+                            doc="Chance a candidate slot of a pole consortium goes to a university, "
+                                "research or training centre.")
+    foreign_prob: float = P(0.3, ge=0.0, le=1.0, unit="probability", source=SEED + " (proposals must include foreign partners); rate: " + CAL,
+                            doc="Chance a pole proposal brings in a foreign partner.")
+    jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
+                          doc="Noise in the jury's assessment.")
+    training_gain: float = P(0.01, ge=0.0, le=1.0, unit="log VA", source=CAL,
+                             doc="Productivity gain of companies in a funded training project.")
+    investment_gain: float = P(0.02, ge=0.0, le=1.0, unit="log VA", source=CAL,
+                               doc="Value-added gain of companies in a funded investment project.")
+    export_spend_effect: float = P(0.5, ge=0.0, le=100.0, unit="x per MEUR/quarter/pole", source=CAL,
+                                   doc="Relative rise of pole firms' export entry per MEUR of "
+                                       "export promotion spent per quarter in their pole.")
+
+
 class Behaviour(Strict):
     """Behavioural constants of the agents (no source fixes them: to be calibrated)."""
 
@@ -401,6 +443,8 @@ class Behaviour(Strict):
     partnering: Partnering = Partnering()
     projects: Projects = Projects()
     innovation: Innovation = Innovation()
+    international: InternationalBehaviour = InternationalBehaviour()
+    poles: PoleBehaviour = PoleBehaviour()
 
 
 # ------------------------------------------------------------------------------------- policy
@@ -472,16 +516,6 @@ class International(Strict):
                                       "tender with foreign clusters.")
     tender_subsidy_start_year: int = P(2006, ge=1990, le=2100, unit="year", source=SEED + " ('it is now possible', 2006)",
                                        doc="First year the tender subsidy is available.")
-    agreement_rate: float = P(0.2, ge=0.0, le=1.0, unit="per quarter per effort", source=CAL,
-                              doc="Chance per quarter and unit of promotion effort that a cluster "
-                                  "signs an agreement with a foreign cluster.")
-    tender_effect: float = P(1.0, ge=0.0, le=20.0, unit="x per 24 kEUR", source=CAL,
-                             doc="Relative rise of that chance per 24,000 EUR of tender subsidy.")
-    agreement_years: int = P(4, ge=1, le=50, unit="years", source=ASSUME,
-                             doc="Life of an intercluster agreement.")
-    promotion_export_effect: float = P(3.0, ge=0.0, le=100.0, unit="x per effort", source=CAL,
-                                       doc="Relative rise of members' export entry per unit of the "
-                                           "animator's promotion (fairs, AWEX missions) effort.")
 
 
 class Pole(Strict):
@@ -529,15 +563,10 @@ class Poles(Strict):
     calls: list[Call] = Field(default_factory=list, max_length=64,
                               description="Calls for projects (deadlines).",
                               json_schema_extra={"source": ASSUME})
-    proposal_rate: float = P(0.04, ge=0.0, le=1.0, unit="per call", source=CAL,
-                             doc="Chance an eligible company or research actor of a pole initiates "
-                                 "a proposal in a call.")
     max_consortium: int = P(10, ge=2, le=60, unit="actors", source="INFSO-SKIN instruments (A2), scaled",
                             doc="Largest pole consortium.")
     label_threshold: float = P(1.3, ge=0.0, le=10.0, unit="jury score", source=CAL,
                                doc="Jury score needed for the label.")
-    jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
-                          doc="Noise in the jury's assessment.")
     rd_request_meur: float = P(2.5, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
                                doc="Mean R&D request of a proposal of four partners (lognormal, "
                                    "sd 0.5 of log; scales with the square root of size / 4).")
@@ -545,20 +574,6 @@ class Poles(Strict):
                                      doc="Training request of a proposal with a training centre.")
     investment_request_meur: float = P(1.0, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
                                        doc="Investment-aid request of a proposal.")
-    export_spend_effect: float = P(0.5, ge=0.0, le=100.0, unit="x per MEUR/quarter/pole", source=CAL,
-                                   doc="Relative rise of pole firms' export entry per MEUR of "
-                                       "export promotion spent per quarter in their pole.")
-    training_gain: float = P(0.01, ge=0.0, le=1.0, unit="log VA", source=CAL,
-                             doc="Productivity gain of companies in a funded training project.")
-    investment_gain: float = P(0.02, ge=0.0, le=1.0, unit="log VA", source=CAL,
-                               doc="Value-added gain of companies in a funded investment project.")
-    foreign_prob: float = P(0.3, ge=0.0, le=1.0, unit="probability", source=SEED + " (proposals must include foreign partners); rate: " + CAL,
-                            doc="Chance a pole proposal brings in a foreign partner.")
-    rd_slot_prob: float = P(0.35, ge=0.0, le=1.0, unit="probability", source=SEED + " (criterion 1); rate: " + CAL,
-                            doc="Chance a candidate slot of a pole consortium goes to a university, "
-                                "research or training centre.")
-    consortium_growth: float = P(0.6, ge=0.0, le=0.99, unit="probability", source=CAL,
-                                 doc="Chance a pole consortium's target size grows by one more actor.")
     assets_firms_per_meur: float = P(0.1, ge=0.0, le=100.0, unit="firms per MEUR", source=CAL,
                                      doc="New pole enterprises financed per MEUR of the assets and "
                                          "holdings budget.")
@@ -640,6 +655,17 @@ class Scenario(Strict):
     def n_quarters(self) -> int:
         """Number of quarterly steps of a full run."""
         return 4 * (self.time.end_year - self.time.start_year + 1)
+
+
+# Keys that issue 16 moved from ``policy.*`` (the Region's levers) to ``behaviour.*`` (the
+# agents' responses): the loader names the new place when a file still uses the old one.
+MOVED_KEYS = {
+    **{f"policy.international.{k}": f"behaviour.international.{k}" for k in (
+        "agreement_rate", "tender_effect", "agreement_years", "promotion_export_effect")},
+    **{f"policy.poles.{k}": f"behaviour.poles.{k}" for k in (
+        "proposal_rate", "consortium_growth", "rd_slot_prob", "foreign_prob", "jury_noise",
+        "training_gain", "investment_gain", "export_spend_effect")},
+}
 
 
 def _list(x: Any) -> list:

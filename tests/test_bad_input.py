@@ -372,6 +372,12 @@ OVERRIDE_REFUSALS = [
     ("world.sectors[99].firms", 1, ("world.sectors[99].firms: cannot override this path",)),
     ("world.sectors[x].firms", 1, ("world.sectors[x].firms: cannot override this path",)),
     ("name.first", "x", ("name.first: cannot override this path",)),
+    # issue 16: behavioural responses left the Region's levers; the old key names the new place
+    ("policy.international.tender_effect", 2.0,
+     ("policy.international.tender_effect: this key has moved to "
+      "behaviour.international.tender_effect",)),
+    ("policy.poles.proposal_rate", 0.1,
+     ("policy.poles.proposal_rate: this key has moved to behaviour.poles.proposal_rate",)),
 ]
 
 

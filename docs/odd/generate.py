@@ -53,30 +53,31 @@ assign("selection", "policy.poles.selection_year", "policy.poles.selection_quart
        "policy.poles.min_innovation")
 assign("animation", *[p for p in PARAMS if p.startswith("policy.animation.")])
 assign("international", "policy.international.tender_subsidy_eur",
-       "policy.international.tender_subsidy_start_year", "policy.international.agreement_rate",
-       "policy.international.tender_effect", "policy.international.agreement_years")
+       "policy.international.tender_subsidy_start_year",
+       "behaviour.international.agreement_rate", "behaviour.international.tender_effect",
+       "behaviour.international.agreement_years")
 assign("membership", *[p for p in PARAMS if p.startswith("behaviour.membership.")])
 assign("partnering", *[p for p in PARAMS if p.startswith("behaviour.partnering.")])
 assign("call", "policy.poles.calls[*].year", "policy.poles.calls[*].quarter",
        "policy.poles.budget_start_year", "policy.poles.budget_end_year",
        "policy.poles.budget_rd_meur", "policy.poles.budget_training_meur",
-       "policy.poles.budget_investment_meur", "policy.poles.proposal_rate",
-       "policy.poles.max_consortium", "policy.poles.consortium_growth",
-       "policy.poles.rd_slot_prob", "policy.poles.foreign_prob",
-       "policy.poles.label_threshold", "policy.poles.jury_noise",
+       "policy.poles.budget_investment_meur", "behaviour.poles.proposal_rate",
+       "policy.poles.max_consortium", "behaviour.poles.consortium_growth",
+       "behaviour.poles.rd_slot_prob", "behaviour.poles.foreign_prob",
+       "policy.poles.label_threshold", "behaviour.poles.jury_noise",
        "policy.poles.rd_request_meur", "policy.poles.training_request_meur",
        "policy.poles.investment_request_meur")
 assign("projects", *[p for p in PARAMS if p.startswith("behaviour.projects.")
                      and p not in ("behaviour.projects.academic_spinoff_rate",
                                    "behaviour.projects.trust_decay")],
-       "policy.poles.training_gain", "policy.poles.investment_gain",
+       "behaviour.poles.training_gain", "behaviour.poles.investment_gain",
        "behaviour.innovation.quality_gain", "behaviour.innovation.grant_reference_meur")
 assign("programmes", "policy.poles.budget_export_meur", "policy.poles.budget_assets_meur",
        "policy.poles.assets_firms_per_meur", "behaviour.innovation.programme_reference_keur",
        "world.market.export_package_keur", "world.market.export_package_effect")
 assign("economy", "world.va_noise", "world.employment_elasticity", "world.exit_rate",
        "world.export_entry_rate", "world.export_exit_rate", "world.export_intensity",
-       "policy.international.promotion_export_effect", "policy.poles.export_spend_effect",
+       "behaviour.international.promotion_export_effect", "behaviour.poles.export_spend_effect",
        "behaviour.projects.trust_decay",
        *[p for p in PARAMS if p.startswith("world.market.")
          and p not in ("world.market.export_package_keur", "world.market.export_package_effect")],

@@ -56,7 +56,7 @@ from sim.loader import (
     validation_errors,
     wrong_kind,
 )
-from sim.scenario import Scenario, parameter_bounds
+from sim.scenario import MOVED_KEYS, Scenario, parameter_bounds
 
 BOUNDS = parameter_bounds()
 # a design point's resolved scenario is loaded before anything runs and kept in the manifest
@@ -146,6 +146,9 @@ def lever_problems(lever: Any, i: int, sampler: dict[str, Any]) -> list[str]:
     if not isinstance(lever, dict) or not isinstance(lever.get("path"), str):
         return []
     key, path = f"lever[{i}]", lever["path"]
+    if path in MOVED_KEYS:
+        return [f"{key}.path: {show(path)} has moved to {MOVED_KEYS[path]} (a behavioural "
+                "response, not a lever of the Region: issue 16)"]
     if path not in BOUNDS:
         return [f"{key}.path: {show(path)} is not a numeric parameter of the scenario schema"
                 f"{suggestion(path, sorted(BOUNDS))} (see sim.scenario.parameter_bounds())"]

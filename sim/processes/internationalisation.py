@@ -19,12 +19,13 @@ TENDER_REFERENCE_EUR = 24_000.0  # seed: the Region's tender subsidy
 def internationalise(m: ClusterModel) -> None:
     """Clusters sign agreements with foreign clusters, helped by the tender subsidy."""
     cl, it, led = m.clusters, m.sc.policy.international, m.ledger
+    ib = m.sc.behaviour.international  # the clusters' response to the lever
     subsidy = it.tender_subsidy_eur if m.year >= it.tender_subsidy_start_year else 0.0
-    factor = 1.0 + it.tender_effect * subsidy / TENDER_REFERENCE_EUR
+    factor = 1.0 + ib.tender_effect * subsidy / TENDER_REFERENCE_EUR
     u = m.gen["international"].random(len(cl.names))
-    signed = agreement_draws(u, cl.effort, cl.status, it.agreement_rate, factor)
+    signed = agreement_draws(u, cl.effort, cl.status, ib.agreement_rate, factor)
     for c in signed.tolist():
-        m.agreements.sign(c, m.t + 4 * it.agreement_years)
+        m.agreements.sign(c, m.t + 4 * ib.agreement_years)
     led.add("agreements_signed", len(signed))
     led.add("tender_subsidy", subsidy * len(signed))
 

@@ -35,13 +35,14 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 _Q = "policy.poles."
+_R = "behaviour.poles."  # the responses of firms, research actors and the jury
 RULE = consortium_rule(
-    **SEARCH, nc_prob=_Q + "rd_slot_prob", grow_prob=_Q + "consortium_growth",
+    **SEARCH, nc_prob=_R + "rd_slot_prob", grow_prob=_R + "consortium_growth",
     max_size=_Q + "max_consortium",
     # proposals are not projects: they leave the members' involvement (last_project) alone
     use_coop=lambda sc: False, require_mix=lambda sc: True, mark_involvement=lambda sc: False)
 JURY = Params(floats={
-    "noise": _Q + "jury_noise", "threshold": _Q + "label_threshold",
+    "noise": _R + "jury_noise", "threshold": _Q + "label_threshold",
     "training_eur": lambda sc: _cap(1e6 * sc.policy.poles.training_request_meur, sc),
     "investment_eur": lambda sc: _cap(1e6 * sc.policy.poles.investment_request_meur, sc),
     "sme_quota": "policy.rules.pole_jury.sme_quota"})
@@ -59,6 +60,7 @@ W_CAPABILITY, W_MATCH, W_RD, W_TRAINING, W_FOREIGN = 0.5, np.float32(0.3), 0.2, 
 def pole_call(m: ClusterModel) -> None:
     """A call deadline: consortia propose, the jury ranks and labels, the budget funds."""
     po, pp, a = m.poles, m.sc.policy.poles, m.actors
+    pb = m.sc.behaviour.poles
     if m.t not in po.call_step_set:
         return
     calls = np.flatnonzero(po.call_steps == m.t)
@@ -74,9 +76,9 @@ def pole_call(m: ClusterModel) -> None:
     if len(initiators) == 0:
         return
     groups = np.zeros(n_p, GROUP)
-    groups["rate"] = np.where(selected, pp.proposal_rate, 0.0)
+    groups["rate"] = np.where(selected, pb.proposal_rate, 0.0)
     groups["discovery"] = 1.0
-    groups["foreign"] = pp.foreign_prob
+    groups["foreign"] = pb.foreign_prob
     m.consortia = cons = m.consortia.ensure(len(initiators), pp.max_consortium)
     k = form_consortia(initiators, group[initiators].astype(np.int32),
                        (co_ptr, co_idx, nc_ptr, nc_idx, np.zeros(0, np.int32)), groups,

@@ -40,8 +40,8 @@ EXPORT_ACTIONS = Params(floats={
     "cost": lambda sc: 1e3 * sc.world.market.export_package_keur,
     "effect": "world.market.export_package_effect"})
 RESIDUAL = Params(floats={
-    "training_gain": "policy.poles.training_gain",
-    "investment_gain": "policy.poles.investment_gain",
+    "training_gain": "behaviour.poles.training_gain",
+    "investment_gain": "behaviour.poles.investment_gain",
     "reference": lambda sc: 1e3 * sc.behaviour.innovation.programme_reference_keur})
 
 

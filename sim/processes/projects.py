@@ -53,8 +53,8 @@ PARAMS = Params(
         "success_base", "success_match", "success_research", "success_benchmark",
         "success_funded", "productivity_gain", "innovation_prob", "export_gain", "learning",
         "spinoff_prob", "spinoff_prob_research", "trust_gain", "trust_loss")}
-    | {"training_gain": "policy.poles.training_gain",
-       "investment_gain": "policy.poles.investment_gain",
+    | {"training_gain": "behaviour.poles.training_gain",
+       "investment_gain": "behaviour.poles.investment_gain",
        "quality_gain": "behaviour.innovation.quality_gain",
        "grant_ref": lambda sc: sc.behaviour.innovation.grant_reference_meur * 1e6},
     ints={"duration_min": _B + "duration_min", "duration_max": _B + "duration_max"},

@@ -260,7 +260,9 @@ def overhead_figure(actors: int, reps: int, handles: bool = False) -> dict:
             wrapped.append(steps_time(m))
         kernel.append(spent[0])
         n_calls.append(calls[0])
-    share = [1.0 - k / p for k, p in zip(kernel, plain, strict=True)]
+    # the share outside kernels within one timed run (kernel time over the same run's time: a
+    # ratio of two runs can fall below 0 when kernels are most of the quarter)
+    share = [1.0 - k / w for k, w in zip(kernel, wrapped, strict=True)]
     # where the time outside kernels goes: each kernel call's time is charged to the sub-step
     # that makes it (both timers' own costs inflate these figures a little)
     current: list[str | None] = [None]

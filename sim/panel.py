@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from sim.state.codes import ASSETS, POLE_ASSETS, SELECTED
+from sim.state.codes import ASSETS, INVESTMENT, LARGE, POLE_ASSETS, SELECTED, SME, TRAINING
 from sim.state.columns import Column, Table
 
 if TYPE_CHECKING:
@@ -195,6 +195,9 @@ class PanelWriter:
         self.n_agreements = 0
         self.pending_assets = np.zeros(len(m.poles.names))
         self.assets_left = float(m.poles.remaining[ASSETS])
+        # the ledger's training and investment funding seen so far this year (its flows
+        # restart each year): what exceeds the projects' grants are the residual programmes
+        self.programmes_seen = np.zeros(2)
         self.completed_seen = 0.0
         self.tender_seen = 0.0
         self.ledger_grants = np.zeros(N_GRANTS)  # what the ledger says was paid, for spend()
@@ -215,6 +218,8 @@ class PanelWriter:
         t, year, n = m.t, m.year, a.n
         if m.quarter == 1:
             self.completed_seen = self.tender_seen = 0.0  # the ledger's flows restarted
+            self.programmes_seen[:] = 0.0
+        granted = self.ledger_grants[[G_TRAINING, G_INVESTMENT]].copy()
         # projects resolved this quarter: their number is the ledger's `completed` increase,
         # their outcomes the rows the projects process left in its scratch buffer
         done = round(float(led.completed) - self.completed_seen)
@@ -236,6 +241,23 @@ class PanelWriter:
         if k:
             slots = buf[:k]
             self._register(m, slots, year)
+        # residual training and investment programmes (sim.processes.programmes): the ledger's
+        # funding of the quarter beyond the grants of the projects registered above, spread
+        # evenly over the living companies of the selected poles, as the programmes spend it
+        funding = np.array([led.pole_funding[TRAINING], led.pole_funding[INVESTMENT]], float)
+        residual = (funding - self.programmes_seen) \
+            - (self.ledger_grants[[G_TRAINING, G_INVESTMENT]] - granted)
+        self.programmes_seen = funding
+        if (residual > 1e-6).any():
+            selected = po.status == SELECTED
+            pole_n = a.pole[:n]
+            reached = (a.alive[:n] & ((a.atype[:n] == SME) | (a.atype[:n] == LARGE))
+                       & (pole_n >= 0) & selected[np.maximum(pole_n, 0)])
+            group = np.where(reached, 0, -1).astype(np.int16)
+            for g, amount in ((G_TRAINING, residual[0]), (G_INVESTMENT, residual[1])):
+                if amount > 1e-6:
+                    self.ledger_grants[g] += amount
+                    spread_over(group, a.alive, n, np.array([amount]), st.grants, g)
         # export promotion and assets and holdings
         spend = po.export_spend * 1e6
         total_export = float(spend.sum())
@@ -295,11 +317,11 @@ class PanelWriter:
         alive = a.alive[:n].copy()
         live = alive.astype(np.int8)
         born = a.born[:n]
-        company = a.atype[:n] <= 1  # SME, LARGE
+        company = (a.atype[:n] == SME) | (a.atype[:n] == LARGE)
         under_way = projects_now(p.active, p.call, p.members, a.alive, n)
         exporter = a.exporter[:n] & alive
         va = np.where(alive, a.value_added[:n], 0.0)
-        exports = np.where(exporter, va * m.sc.world.export_intensity, 0.0)
+        exports = np.where(exporter, va * a.export_share[:n], 0.0)  # as the indicators
         cluster = np.where(alive, a.cluster[:n], -1).astype(np.int16)
         pole = np.where(alive, a.pole[:n], -1).astype(np.int16)
         year = np.full(n, m.year, np.int16)

@@ -123,15 +123,21 @@ def fresh(tmp_path_factory) -> tuple[Path, smm.Result]:
 def test_parameters_are_recovered_within_the_reported_uncertainty(fresh):
     """Targets simulated at known values of two parameters: the calibration finds them
     again, each true value lies in its bootstrap 95% interval and within two standard errors of
-    the estimate, and both parameters are reported identified with intervals much narrower than
-    the search range."""
+    the estimate, their bootstrap intervals are much narrower than the search range, and
+    benefit_base is reported identified (initiate_rate's Jacobian interval is wide since the
+    market economy, issue 16)."""
     _, res = fresh
     for spec in res.problem.params:
         u = res.uncertainty[spec.path]
         true = TRUE[spec.path]
         assert u["lower"] <= true <= u["upper"], (spec.path, u, true)
         assert abs(res.estimates[spec.path] - true) <= 2 * u["se"], (spec.path, u, true)
-        assert u["identified"], (spec.path, u)
+        if spec.path == "behaviour.membership.benefit_base":
+            assert u["identified"], (spec.path, u)
+        else:  # on the market economy (issue 16) initiate_rate's one-step Jacobian interval is
+            # wider than its range (measured 2026-12-02: reported "confounded"); its bootstrap
+            # interval, checked next, stays under half the range
+            assert u["identified"] or "confounded" in u["reason"], (spec.path, u)
         assert (u["upper"] - u["lower"]) < 0.5 * spec.span
         assert np.isfinite(u["se_jacobian"]) and u["se_jacobian"] > 0
     assert res.objective < res.objective_start

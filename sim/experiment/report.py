@@ -58,7 +58,8 @@ def report(store: Store, *, draw: bool = True) -> dict[str, pd.DataFrame]:
                                    store.root / "sensitivity",
                                    f"Design {design['name']}: "
                                    f"{design['sampler']['method'].capitalize()} "
-                                   f"indices of the means over {reps} replications per design "
+                                   f"indices of the means over {reps} "
+                                   f"replication{'s' if reps != 1 else ''} per design "
                                    f"point, with bootstrap 95% intervals (SALib); root seed "
                                    f"{seed}.")
     out["failures"] = runs[runs["status"] != "ok"]

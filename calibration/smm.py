@@ -128,6 +128,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from calibration import literature, overid, profiles
+from calibration.literature import LiteratureSettings, LiteratureSpec
 from sim.experiment.runner import SequentialExecutor, local_pool, prime_kernels, run_batch
 from sim.loader import (
     ScenarioError,
@@ -154,6 +156,7 @@ BOUNDS = parameter_bounds()
 RESOLUTION = 1e-4  # parameters are rounded to this share of their search range
 NEAR_BOUND = 0.01  # an estimate this close to a bound (share of the range) is reported at it
 CLOUD_WIDTH = 3.0  # half-width of the local design around the estimate, in standard errors
+PROFILE_FLAT = 1.0  # a profile point whose J is within this of the estimate's is "flat"
 
 
 class CalibrationError(RuntimeError):
@@ -258,11 +261,30 @@ class UncertaintySpec(_Strict):
                                                  "the resamples (default 10 x parameters)")
     local_evaluations: int = Field(10, ge=0, le=100_000,
                                    description="Nelder-Mead evaluations per resample")
-    data_noise: bool = Field(True, description="redraw the observed figures too (history and "
-                                               "reading error), not only the replications")
+    data_noise: bool = Field(True, description="redraw the observed figures too (one fresh "
+                                               "replication's deviation at the estimate: the "
+                                               "luck of the one history), not only the "
+                                               "replications; no reading error is added")
     seed: int = Field(2, ge=0, le=2**63 - 1, description="seed of the resampling")
     jacobian_step: float = Field(0.1, gt=0.0, le=0.5,
                                  description="finite-difference step, share of each range")
+    j_draws: int = Field(100, ge=0, le=100_000,
+                         description="pseudo-observed data sets (fresh replications at the "
+                                     "estimate) simulating the distribution of J; 0: none")
+    j_local_evaluations: int = Field(0, ge=0, le=100_000,
+                                     description="Nelder-Mead evaluations re-optimising each "
+                                                 "pseudo data set's J (after the best of every "
+                                                 "candidate evaluated)")
+    profile_points: int = Field(11, ge=0, le=1000,
+                                description="grid points of each parameter's profile of the "
+                                            "objective (others at the estimate); 0: none")
+
+    @model_validator(mode="after")
+    def _check(self) -> UncertaintySpec:
+        if self.profile_points == 1:
+            raise ValueError("profile_points: a profile needs at least 2 points (or 0 for "
+                             "none), got 1")
+        return self
 
 
 class CalibrationConfig(_Strict):
@@ -285,6 +307,11 @@ class CalibrationConfig(_Strict):
     parameter: list[ParameterSpec] = Field(min_length=1, max_length=32)
     optimizer: OptimizerSpec = OptimizerSpec()
     uncertainty: UncertaintySpec = UncertaintySpec()
+    literature: list[LiteratureSpec] = Field(default_factory=list, max_length=50,
+                                             description="published effects measured on the "
+                                                         "simulated panel at the estimate "
+                                                         "(calibration/literature.py)")
+    literature_settings: LiteratureSettings = LiteratureSettings()
 
     _name = field_validator("name")(classmethod(lambda cls, v: plain_name(v)))
 
@@ -296,6 +323,10 @@ class CalibrationConfig(_Strict):
             raise ValueError(f"parameter: a parameter is listed twice: {dup}")
         if not self.write.endswith(".toml"):
             raise ValueError(f"write: expected a path ending in .toml (got {show(self.write)})")
+        names = [s.name for s in self.literature]
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"literature: a name is used twice: {dup}")
         return self
 
 
@@ -432,6 +463,22 @@ def load_config(path: str | Path) -> Problem:
                                 f"the simulated years {first}-{last} (see {what})")
         problems += [f"targets: {targets_path}: {e}"
                      for e in scenario_problems(targets, sc, years=False)]
+        if cfg.literature:
+            from calibration.literature import scenario_document
+
+            try:
+                last = scenario_document(prob, vals, cfg.literature_settings.end_year
+                                         ).time.end_year
+            except ScenarioError as exc:
+                last = None
+                problems += [f"literature_settings: the scenario {scen_path} run to "
+                             f"literature_settings.end_year: {e}" for e in exc.errors]
+            for i, s in enumerate(cfg.literature):
+                if s.last_year is not None and last is not None and not (
+                        first < s.last_year <= last):
+                    problems.append(f"literature[{i}].last_year: {s.last_year} is outside the "
+                                    f"years of the literature runs {first + 1}-{last} (see "
+                                    f"literature_settings.end_year)")
     if problems:
         raise ScenarioError(str(path), problems)
     return prob
@@ -797,11 +844,13 @@ class Search:
 
     def sandwich_se(self, G: np.ndarray, m_hat: np.ndarray) -> np.ndarray:
         """Standard errors per unit of range: sqrt(diag((G'WG)^-1 G'W Omega W G (G'WG)^-1)),
-        Omega = (1 + 1/R) Cov_r(m) + diag((tol/2)^2) (floored); inf where G'WG is singular."""
-        obs, tol, w = self.problem.observed, self.problem.tolerance, self.w
+        Omega = (1 + 1/R) Cov_r(m) (its diagonal floored), the variance of (one history -
+        the mean of R simulated ones) under the model: the targets are administrative counts,
+        so no reading error is added; inf where G'WG is singular."""
+        obs, w = self.problem.observed, self.w
         r, k_n = m_hat.shape
-        cov = np.cov(m_hat, rowvar=False, ddof=1)
-        omega = (1 + 1 / r) * cov + np.diag((tol / 2) ** 2)
+        cov = np.atleast_2d(np.cov(m_hat, rowvar=False, ddof=1))
+        omega = (1 + 1 / r) * cov
         omega[np.diag_indices(k_n)] = np.maximum(np.diag(omega), variance_floor(m_hat, obs))
         A = G.T @ (w[:, None] * G)
         se = np.full(G.shape[1], math.inf)
@@ -854,13 +903,23 @@ class Result:
     wall_seconds: float
     simulation_seconds: float  # model time of every evaluation used (cached ones included)
     held: dict[str, Any]
+    jtest: overid.JTest | None = None
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    literature: pd.DataFrame = field(default_factory=pd.DataFrame)
+    literature_cost: dict[str, Any] = field(default_factory=dict)
+    candidate_seconds: float = math.nan  # median model time of one candidate's R runs
     meta: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """Everything but timing: what must be equal between a resumed and a fresh run."""
+        lit = self.literature.drop(columns=["errors"], errors="ignore")
         return {"estimates": self.estimates, "objective": self.objective,
                 "uncertainty": self.uncertainty, "fit": self.fit.to_dict(orient="list"),
-                "boot": self.boot.tolist(), "held": self.held}
+                "boot": self.boot.tolist(), "held": self.held,
+                "overidentification": self.jtest.summary() if self.jtest else {},
+                "j_draws": self.jtest.draws.tolist() if self.jtest else [],
+                "profiles": self.profiles.to_dict(orient="list"),
+                "literature": lit.to_dict(orient="list")}
 
 
 def _dotted(doc: dict[str, Any], path: str) -> Any:
@@ -868,6 +927,14 @@ def _dotted(doc: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         node = node[part]
     return node
+
+
+def _has(doc: dict[str, Any], path: str) -> bool:
+    try:
+        _dotted(doc, path)
+        return True
+    except (KeyError, TypeError):
+        return False
 
 
 def calibrate(config: str | Path | Problem, *, workers: int = 1,
@@ -893,7 +960,8 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
     u = cfg.uncertainty
     n_local = u.local_points if u.local_points is not None else 10 * len(params)
     planned = (1 + cfg.optimizer.max_evaluations + cfg.optimizer.local_evaluations + 1
-               + 2 * len(params) + 1 + n_local + u.resamples * u.local_evaluations)
+               + 2 * len(params) + 1 + n_local + u.resamples * u.local_evaluations
+               + u.j_draws * u.j_local_evaluations + len(params) * (u.profile_points + 1))
     bar = None
     if progress:
         from sim.progress import progress_bar
@@ -931,20 +999,38 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
         est = dict(ev.points[k_hat])
         m_hat = ev.memory[k_hat]
         j_hat = objective(m_hat, obs, w)
-        # 4. bootstrap: resampled replications (and redrawn observations), each re-estimated
-        #    by the best point of the pool and a short Nelder-Mead from it
+        # 4. bootstrap: resampled replications (and redrawn observations: one fresh history's
+        #    deviation at the estimate, no invented reading error), each re-estimated by the
+        #    best point of the pool and a short Nelder-Mead from it
         rng = np.random.default_rng(u.seed)
         idx = rng.integers(0, R, size=(u.resamples, R))
-        noise = rng.standard_normal((u.resamples, len(obs))) * (tol / 2)
         obs_b = np.tile(obs, (u.resamples, 1))
         if u.data_noise:
             (_, m_pseudo), = ev.evaluate([est], reps=range(R, R + u.resamples))
-            obs_b = obs_b + (m_pseudo - m_hat.mean(axis=0)) + noise
+            obs_b = obs_b + (m_pseudo - m_hat.mean(axis=0))
         boot = np.zeros((u.resamples, len(params)))
         for b in range(u.resamples):
             kb, _, _ = search.refine(pool, obs_b[b], idx[b], u.local_evaluations)
             boot[b] = [ev.points[kb][p.path] for p in params]
         ident, corr = _identification(prob, est, G, rise, se_u, search.w, boot)
+        # 5. overidentification: J at the estimate against its distribution under the model
+        #    (pseudo-observed data = fresh replications at the estimate, calibration/overid.py)
+        jtest = overid.JTest(j_hat, len(obs), len(params), np.zeros(0), np.zeros(0),
+                             u.j_local_evaluations)
+        if u.j_draws > 0:
+            off = overid.J_REPLICATION_OFFSET
+            (_, m_j), = ev.evaluate([est], reps=range(off, off + u.j_draws))
+            jtest.draws, jtest.draws_at_estimate = overid.j_distribution(
+                m_j, lambda o: objective(m_hat, o, w),
+                lambda o: search.refine(pool, o, None, u.j_local_evaluations)[1])
+        # 6. profiles of the objective, each parameter on a grid, the others at the estimate
+        prof = pd.DataFrame(columns=["parameter", "value", "objective", "rise", "at_estimate"])
+        if u.profile_points > 0:
+            jf = search.j_of(obs)
+            prof = profiles.profile(params, est, u.profile_points,
+                                    lambda pts: [j for _, j in jf(pts)])
+        # 7. the literature's effects measured the literature's way at the estimate
+        lit, lit_cost = literature.measure(prob, est, ex, n_workers)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
@@ -973,7 +1059,11 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
                  evaluations=len(ev.points), computed=len(ev.computed),
                  computed_keys=list(ev.computed), cached=ev.hits,
                  wall_seconds=time.perf_counter() - t0, simulation_seconds=sim_seconds,
-                 held=held)
+                 held=held, jtest=jtest, profiles=prof, literature=lit,
+                 literature_cost=lit_cost,
+                 candidate_seconds=float(np.median([ev.wall[k] for k in ev.memory
+                                                    if k in ev.wall and ev.wall[k] > 0]
+                                                   or [math.nan])))
     res.meta = _meta(res)
     _write_reports(res)
     target = prob.write_path if write is None else (Path(write) if write else None)
@@ -1102,17 +1192,23 @@ def _meta(res: Result) -> dict[str, Any]:
         "objective_start": _r(res.objective_start),
         "objective_definition": "J = sum_k w_k (mean_r m_kr - observed_k)^2, w_k = 1 / (s_k^2 "
                                 "(1 + 1/R) + (tol_k/2)^2), s_k^2 the variance over replications "
-                                "at the start point",
+                                "at the start point (diagonal, not the optimal weighting: J is "
+                                "not chi-square, its distribution is simulated)",
         "moments": len(prob.targets),
         "method": method,
         "uncertainty": (f"bootstrap, {u.resamples} resamples of the replications"
                         + (" and of the observed figures (one fresh replication's deviation at "
-                           "the estimate + N(0, (tol/2)^2))" if u.data_noise else "")
+                           "the estimate; no reading error added)" if u.data_noise else "")
                         + f", each re-estimated by the best of every candidate evaluated "
                           f"(global search, polish, Jacobian, a local design of {n_local} points "
                           f"within +-{CLOUD_WIDTH:g} Jacobian se of the estimate) and "
                           f"{u.local_evaluations} Nelder-Mead evaluations; identification from "
                           f"a finite-difference Jacobian (step {u.jacobian_step} of each range)"),
+        "overidentification": (f"J's distribution simulated from {u.j_draws} fresh "
+                               f"replications at the estimate as pseudo-observed data, each "
+                               f"re-optimised over every candidate evaluated and "
+                               f"{u.j_local_evaluations} Nelder-Mead evaluations "
+                               f"(calibration/overid.py)" if u.j_draws else "not simulated"),
         "evaluations": res.evaluations,
         "evaluations_run_now": res.computed,
         "held_fixed": sorted(res.held),
@@ -1179,6 +1275,11 @@ def calibrated_toml(res: Result) -> str:
         row = {k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
                for k, v in row.items()}
         lines += ["", "[[fit]]", *_toml_table(row)]
+    if res.jtest is not None:
+        lines += ["", "[overidentification]", *_toml_table(res.jtest.summary())]
+    for row in res.literature.to_dict(orient="records"):
+        row = {k: (_r(v) if isinstance(v, float) else v) for k, v in row.items()}
+        lines += ["", "[[literature]]", *_toml_table(row)]
     text = "\n".join(lines) + "\n"
     import tomllib
 
@@ -1195,6 +1296,19 @@ def write_calibrated(res: Result, path: str | Path) -> Path:
 
 def _write_reports(res: Result) -> None:
     d = res.problem.cache_dir
+    if len(res.profiles):
+        atomic_write_bytes(d / "profiles.csv", res.profiles.to_csv(index=False).encode())
+        profiles.figure(res.profiles, res.problem.params, res.estimates, res.objective,
+                        d / "profiles.png",
+                        f"Calibration {res.problem.config.name}: the objective along each "
+                        f"parameter, the others at the estimate", PROFILE_FLAT)
+    if res.jtest is not None and len(res.jtest.draws):
+        atomic_write_bytes(d / "j_draws.csv", pd.DataFrame({
+            "replication": np.arange(len(res.jtest.draws)) + overid.J_REPLICATION_OFFSET,
+            "j_reoptimised": res.jtest.draws, "j_at_estimate": res.jtest.draws_at_estimate,
+        }).to_csv(index=False).encode())
+    if len(res.literature):
+        atomic_write_bytes(d / "literature.csv", res.literature.to_csv(index=False).encode())
     atomic_write_bytes(d / "report.txt", (format_report(res) + "\n").encode())
     blob = {"meta": res.meta, **res.summary(),
             "correlations": res.correlations.round(4).to_dict()}
@@ -1271,7 +1385,105 @@ def format_report(res: Result) -> str:
                    "moments within tolerance; contribution = w_k (simulated - observed)^2):")
         out.append(f[["target", "observed", "tolerance", "simulated", "95% of runs",
                       "within tolerance", "contribution"]].to_string(index=False))
+        out += _report_overid(res)
+        out += _report_profiles(res)
+        out += _report_literature(res)
     return "\n".join(out)
+
+
+def _report_overid(res: Result) -> list[str]:
+    j, u = res.jtest, res.problem.config.uncertainty
+    if j is None:
+        return []
+    out = [f"\nOveridentification: J = {j.statistic:.4g} at the estimate ({j.moments} moments, "
+           f"{j.parameters} parameters).  The weighting is diagonal, fixed at the start point "
+           "and includes the targets' tolerances: it is not the optimal weighting, so J is not "
+           f"chi-square({j.degrees_of_freedom}) (that p-value, {_fmt(j.chi2_p_value)}, is not "
+           "valid) and its distribution under the model is simulated."]
+    if len(j.draws):
+        s = j.summary()
+        out.append(f"  {len(j.draws)} pseudo-observed data sets (fresh replications "
+                   f"{s['replications']} at the estimate, disjoint from the estimation's "
+                   f"0..{res.problem.config.replications - 1}), each re-optimised (best of the "
+                   f"{res.evaluations} candidates evaluated, then {u.j_local_evaluations} "
+                   f"Nelder-Mead evaluations): J median {_fmt(s['draws_median'])}, 90% "
+                   f"{_fmt(s['draws_q90'])}, 95% {_fmt(s['draws_q95'])}; simulated p-value "
+                   f"{_fmt(j.p_value)} (at the estimate without re-optimisation: "
+                   f"{_fmt(j.p_value_at_estimate)}).")
+        verdict = ("the model, at its estimate, reproduces the targets together about as well "
+                   "as it reproduces its own histories" if j.p_value >= 0.05 else
+                   "the targets are not jointly reproduced: Wallonia's figures fit worse than "
+                   "95% of the model's own histories")
+        out.append(f"  Verdict at 5%: {verdict}.")
+    else:
+        out.append("  Its distribution was not simulated (uncertainty.j_draws = 0).")
+    return out
+
+
+def _report_profiles(res: Result) -> list[str]:
+    if not len(res.profiles):
+        return []
+    prob = res.problem
+    tab = profiles.summary(res.profiles, prob.params, PROFILE_FLAT)
+    out = [f"\nProfiles of the objective (each parameter on {prob.config.uncertainty.profile_points}"
+           " grid points of its range, the others at the estimate; profiles.csv, profiles.png; "
+           f"flat = J within {PROFILE_FLAT:g} of the estimate's):"]
+    t = tab.copy()
+    for col in ("min_objective", "rise_at_lower", "rise_at_upper"):
+        t[col] = t[col].map(_fmt)
+    t["argmin"] = t["argmin"].map(_fmt)
+    t["flat_share"] = t["flat_share"].map(lambda x: f"{x:.0%}")
+    t["min_below_estimate"] = np.where(tab["min_below_estimate"], "YES", "no")
+    out.append(t.rename(columns={"min_objective": "least J", "argmin": "at",
+                                 "rise_at_lower": "rise at lower", "rise_at_upper":
+                                 "rise at upper", "flat_share": "flat share",
+                                 "min_below_estimate": "lower than the estimate"}
+                        ).to_string(index=False))
+    low = tab[tab["min_below_estimate"]]
+    if len(low):
+        out.append("  A grid point fits better than the estimate along: "
+                   + ", ".join(low["parameter"]) + " (the search did not reach the minimum "
+                   "along that axis; a longer search or a wider local design would move the "
+                   "estimate)")
+    return out
+
+
+def _report_literature(res: Result) -> list[str]:
+    lit = res.literature
+    if not len(lit):
+        return []
+    c = res.literature_cost
+    out = ["\nLiterature moments (other regions' published effects, used as plausibility "
+           "ranges, not Walloon data; measured at the estimate on the simulated firm panel "
+           f"with the project's estimators, {c.get('replications')} runs to "
+           f"{c.get('end_year')}; not in the objective):"]
+    t = pd.DataFrame({
+        "moment": lit["moment"], "measured with": lit["estimator"] + " / " + lit["outcome"]
+        + " / " + lit["treatment"], "simulated": lit["simulated"].map(_fmt),
+        "runs' 95%": [f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(lit["lower"], lit["upper"],
+                                                                strict=True)],
+        "method se": lit["method_se"].map(_fmt),
+        "published": [f"[{_fmt(a)}, {_fmt(b)}] {un}".rstrip() for a, b, un in
+                      zip(lit["low"], lit["high"], lit["unit"], strict=True)],
+        "in range": np.where(lit["within"], "yes", "NO")})
+    out.append(t.to_string(index=False))
+    out += [f"  {m}: {src}" for m, src in zip(lit["moment"], lit["source"], strict=True)]
+    for m, e in zip(lit["moment"], lit["errors"], strict=True):
+        if e:
+            out.append(f"  {m}: estimator errors: {e}")
+    if c:
+        per = c["seconds_per_replication"]
+        ratio = (per * res.problem.config.replications / res.candidate_seconds
+                 if math.isfinite(res.candidate_seconds) and res.candidate_seconds > 0
+                 else math.nan)
+        out.append(f"  Cost: {per:.2f} s of model and estimation time per replication "
+                   f"(run to {c['end_year']} with the panel, then the regressions, after a "
+                   f"one-off warm-up of {c.get('warmup_seconds', 0.0):.0f} s per worker)"
+                   + ("" if not c.get("cached") else ", measured when first run") +
+                   f"; in the objective they would cost about {ratio:.0f} times a candidate's "
+                   f"moments ({res.candidate_seconds:.2f} s for R = "
+                   f"{res.problem.config.replications}), so they are reported, not matched.")
+    return out
 
 
 def main_calibrate(config: str, *, workers: int = 1, scheduler: str | None = None,

@@ -22,6 +22,15 @@ free parameters with their search bounds, the replications and the root seed::
     [uncertainty]
     method = "bootstrap"
     resamples = 30
+    j_draws = 100             # J's simulated distribution (calibration/overid.py)
+    profile_points = 11       # profiles of the objective (calibration/profiles.py)
+    [[literature]]            # optional: published effects measured on the simulated panel
+    ...                       # (calibration/literature.py)
+
+The modules by concern: this one (configuration, evaluator and cache, search, bootstrap,
+reports), :mod:`calibration.overid` (J and its distribution), :mod:`calibration.profiles`
+(the objective along each parameter) and :mod:`calibration.literature` (the literature's
+effects on the simulated firm panel).
 
 Design choices
 --------------
@@ -34,9 +43,13 @@ deterministic function of the parameters.
 Weighting.  Diagonal, from the moments' simulated variance: ``w_k = 1 / (s_k^2 (1 + 1/R) +
 (tol_k / 2)^2)``, where ``s_k^2`` is the variance of moment k over the R replications at the
 start point.  ``s_k^2 (1 + 1/R)`` is the variance of (one observed history - the mean of R
-simulated ones) when the model is right; ``tol_k / 2`` treats the target's tolerance as about
-two standard deviations of the error in reading the figure (the targets file's readings of
-"650 enterprises", "some 222 members"...), so a figure known loosely weighs less.  A moment that
+simulated ones) when the model is right; the term ``(tol_k / 2)^2`` is a choice of weighting,
+not a variance: it keeps a figure read loosely (the targets file's readings of "650
+enterprises", "some 222 members"...) from weighing as much as one known exactly, and it stops
+a moment that hardly varies from dominating.  The weighting is therefore *not* the optimal one
+(the inverse of the moments' full covariance at the true parameters): it is diagonal, measured
+at the start point, and tolerance-inflated, so J at the estimate is not chi-square; its
+distribution is simulated (:mod:`calibration.overid`).  A moment that
 neither varies at the start nor has a tolerance (e.g. the four pilots of 2001) gets the
 variance of a one-unit event of chance 1/(R+1), so no weight is infinite.  The weights are fixed
 at the start point (a one-step estimator): the objective of a candidate then depends only on its
@@ -78,9 +91,11 @@ Uncertainty.  A bootstrap of the estimator (``[uncertainty] method = "bootstrap"
 Resample b (i) draws the R replications with replacement (simulation error: the per-replication
 moments of every cached candidate are reused, nothing is rerun for that) and, with
 ``data_noise = true`` (the default), (ii) redraws the observed figures as ``observed +
-(m(theta_hat, rep R+b) - mean_r m(theta_hat, r)) + N(0, (tol/2)^2)``: the deviation of one fresh
-replication at the estimate stands for the luck of the one history Wallonia lived, and the
-normal term for the reading error the weighting assumes.  Without (ii) the intervals would only
+(m(theta_hat, rep R+b) - mean_r m(theta_hat, r))``: the deviation of one fresh replication at the
+estimate stands for the luck of the one history Wallonia lived.  No reading error is added
+(until issue 16 an invented ``N(0, (tol/2)^2)`` was): the seed's figures are administrative
+counts (members, partnerships, clusters kept or dropped), so the noise that remains is the
+model's own, the spread of the simulated moments.  Without (ii) the intervals would only
 show the Monte-Carlo error of the estimator, about 1/R of its variance.  Each resample is then
 re-estimated: the best of all the candidates above under the resampled objective, then a short
 Nelder-Mead from there (``uncertainty.local_evaluations``; its new candidates are run once with
@@ -93,18 +108,35 @@ dimensional box it needs many more simulations for a comparable posterior.
 Identification.  A finite-difference Jacobian G of the mean moments at the estimate (central,
 step ``uncertainty.jacobian_step`` of each range, common random numbers) gives the sandwich
 standard error ``sqrt(diag((G'WG)^-1 G'W Omega W G (G'WG)^-1))`` with ``Omega = (1 + 1/R)
-Cov_r(m) + diag((tol/2)^2)``, and the rise of J over one step each way (the objective's
+Cov_r(m)`` (no reading error either), and the rise of J over one step each way (the objective's
 flatness).  A parameter is reported *identified* when its bootstrap 95% interval covers at most
 half of its search range and its Jacobian 95% interval (+-1.96 se) is narrower than the whole
 range; otherwise the targets cannot tell its values apart (flat objective, or a trade-off with
 another parameter: the correlations of the resampled estimates are printed).
 
-Output.  ``calibrated.toml`` ([meta], [parameters], [uncertainty."path"], [[fit]]) at the
+Overidentification.  J at the estimate, with the weighting above, against its distribution
+under the model: ``uncertainty.j_draws`` fresh replications at the estimate (replications
+1,000,000 + b, disjoint from the estimation's and the bootstrap's) are pseudo-observed data
+sets, each re-optimised over every candidate evaluated and ``uncertainty.j_local_evaluations``
+Nelder-Mead evaluations; the p-value is the share of them that fit at least as badly
+(:mod:`calibration.overid`).
+
+Profiles.  J along a grid of ``uncertainty.profile_points`` values of each parameter's range,
+the others at the estimate (a slice, not re-optimised over the others):
+``profiles.csv`` and ``profiles.png`` (:mod:`calibration.profiles`).
+
+Literature moments.  The ``[[literature]]`` effects measured at the estimate with the
+project's estimators on the simulated firm panel, beside the published ranges (other regions'
+figures, used as ranges; reported, not matched: :mod:`calibration.literature` says why).
+
+Output.  ``calibrated.toml`` ([meta], [parameters], [uncertainty."path"], [[fit]],
+[overidentification], [[literature]]) at the
 config's ``write`` path (``clustersim calibrate`` writes it to the cache folder and replaces the
 config's ``write`` file only with ``--install``); the baseline reads its [parameters].  Parameters that the calibration
 held fixed but that the scenario read from its own calibration file are written too, with the
-value used, so the baseline runs exactly the calibrated model.  ``report.txt`` and
-``result.json`` go to the cache folder.
+value used, so the baseline runs exactly the calibrated model.  ``report.txt``,
+``result.json``, ``profiles.csv``, ``profiles.png``, ``j_draws.csv`` and ``literature.csv`` go
+to the cache folder.
 """
 
 from __future__ import annotations

@@ -295,6 +295,7 @@ def measure(problem: Any, values: dict[str, int | float], executor: Executor,
             "run_seconds": float(sum(r["run_seconds"] for r in records)),
             "estimate_seconds": float(sum(r["estimate_seconds"] for r in records)),
             "warmup_seconds": float(sum(r.get("warmup_seconds", 0.0) for r in records)),
+            "warmed_workers": sum("warmup_seconds" in r for r in records),
             "end_year": sc.time.end_year}
     cost["seconds_per_replication"] = (cost["run_seconds"] + cost["estimate_seconds"]) / max(
         1, len(reps))

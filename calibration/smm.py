@@ -559,6 +559,7 @@ class Evaluator:
     seconds: float = 0.0  # model time of the runs made now
     wall: dict[str, float] = field(default_factory=dict)  # model time of each evaluation
     best: float = math.inf
+    fresh_runs: list[float] = field(default_factory=list)  # model time of each run made now
     _memo: dict[tuple, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -657,6 +658,8 @@ class Evaluator:
             for rec in records:
                 wall[rec["variant"]] += rec["wall_seconds"]
                 self.seconds += rec["wall_seconds"]
+                if rec["status"] == "ok" and not rec.get("cached"):
+                    self.fresh_runs.append(rec["wall_seconds"])
                 if rec["status"] != "ok":
                     failures.append(f"{todo[rec['variant']][0]} replication "
                                     f"{rec['replication']}:\n{rec['error']}")
@@ -939,7 +942,7 @@ class Result:
     profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
     literature: pd.DataFrame = field(default_factory=pd.DataFrame)
     literature_cost: dict[str, Any] = field(default_factory=dict)
-    candidate_seconds: float = math.nan  # median model time of one candidate's R runs
+    candidate_seconds: float = math.nan  # R x the median model time of a run made now
     meta: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -1093,9 +1096,8 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
                  wall_seconds=time.perf_counter() - t0, simulation_seconds=sim_seconds,
                  held=held, jtest=jtest, profiles=prof, literature=lit,
                  literature_cost=lit_cost,
-                 candidate_seconds=float(np.median([ev.wall[k] for k in ev.memory
-                                                    if k in ev.wall and ev.wall[k] > 0]
-                                                   or [math.nan])))
+                 candidate_seconds=(cfg.replications * float(np.median(ev.fresh_runs))
+                                    if ev.fresh_runs else math.nan))
     res.meta = _meta(res)
     _write_reports(res)
     target = prob.write_path if write is None else (Path(write) if write else None)
@@ -1504,17 +1506,21 @@ def _report_literature(res: Result) -> list[str]:
         if e:
             out.append(f"  {m}: estimator errors: {e}")
     if c:
-        per = c["seconds_per_replication"]
-        ratio = (per * res.problem.config.replications / res.candidate_seconds
-                 if math.isfinite(res.candidate_seconds) and res.candidate_seconds > 0
-                 else math.nan)
-        out.append(f"  Cost: {per:.2f} s of model and estimation time per replication "
-                   f"(run to {c['end_year']} with the panel, then the regressions, after a "
-                   f"one-off warm-up of {c.get('warmup_seconds', 0.0):.0f} s per worker)"
-                   + ("" if not c.get("cached") else ", measured when first run") +
-                   f"; in the objective they would cost about {ratio:.0f} times a candidate's "
-                   f"moments ({res.candidate_seconds:.2f} s for R = "
-                   f"{res.problem.config.replications}), so they are reported, not matched.")
+        per, r = c["seconds_per_replication"], res.problem.config.replications
+        n_warm = max(1, int(c.get("warmed_workers", 1)))
+        text = (f"  Cost: {per:.2f} s of model and estimation time per replication (run to "
+                f"{c['end_year']} with the panel, then the regressions; after a one-off "
+                f"warm-up of {c.get('warmup_seconds', 0.0) / n_warm:.0f} s in each of "
+                f"{n_warm} worker(s))" + (", measured when first run" if c.get("cached")
+                                          else ""))
+        if math.isfinite(res.candidate_seconds) and res.candidate_seconds > 0:
+            text += (f"; in the objective they would cost about "
+                     f"{per * r / res.candidate_seconds:.0f} times a candidate's moments "
+                     f"({res.candidate_seconds:.2f} s for R = {r}, from the runs made now)")
+        else:
+            text += ("; a candidate's cost was not measured this time (every run came from a "
+                     "cache)")
+        out.append(text + ", so they are reported, not matched.")
     return out
 
 

@@ -115,7 +115,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its results."""
     from sim.figures import run_overview
     from sim.results import manifest, run_one, write_json, write_parquet
-    from sim.rules.state import DECISION_COLUMNS
     from sim.targets import load_targets
 
     path = scenario_ref(args.scenario) if args.scenario else embedded_path("baseline")
@@ -124,15 +123,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
     out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails before the run
     t0 = time.perf_counter()
-    df, facts = run_one(sc, seed, replication=args.replication)
+    # a run already computed (same resolved scenario, seed, replication and model) is read
+    # from the shared run cache: neither the model nor Numba's kernels are loaded
+    df, facts = run_one(sc, seed, replication=args.replication,
+                        cache=False if args.no_cache else None)
     elapsed = time.perf_counter() - t0
+    columns = facts.pop("decision_columns")
     targets = load_targets()
     table = summary_table(df, targets)
     write_parquet(df, out / "indicators.parquet")
     writer = facts.pop("panel", None)  # run.panel = true: the firm panel and project table
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
-    pd.DataFrame(facts["decisions"], columns=list(DECISION_COLUMNS)).to_csv(
+    pd.DataFrame(facts["decisions"], columns=columns).to_csv(
         out / "decisions.csv", index=False)
     panel_files = [p.name for p in writer.write(out)] if writer is not None else []
     figs = [] if args.no_figure else run_overview(
@@ -142,7 +145,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
-              f"{elapsed:.2f} s")
+              + (f"read from the run cache in {elapsed:.2f} s (computed in "
+                 f"{facts['wall_seconds']:.2f} s; --no-cache runs it again)"
+                 if facts.get("cached") else f"{elapsed:.2f} s"))
         print("Key indicators on 31 December ([observed] = the seed's figure):")
         print(table.to_string())
     drops = [f"{e['cluster']} ({e['year']})" for e in facts["evaluations"] if e["dropped"]]
@@ -568,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--figure-formats", type=_formats, default=("png",), metavar="FORMATS",
                    help="comma-separated formats of the figure: png, pdf, svg (default png; "
                    "the same figure in each)")
+    r.add_argument("--no-cache", action="store_true",
+                   help="run the model even if the shared run cache holds this run, and do "
+                   "not store it there (clustersim cache list)")
     r.set_defaults(func=cmd_run)
     c = add("check", help="validate scenario files without running them")
     c.add_argument("files", nargs="+", metavar="SCENARIO",

@@ -138,10 +138,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     pd.DataFrame(facts["decisions"], columns=columns).to_csv(
         out / "decisions.csv", index=False)
     panel_files = [p.name for p in writer.write(out)] if writer is not None else []
-    figs = [] if args.no_figure else run_overview(
-        df, targets if sc.run.scale == 1.0 else [], out / "overview",
-        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).",
-        formats=args.figure_formats)
+    caption = f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run)."
+    # at a terminal the figure is drawn by a process of its own (sim.figure_job): the command
+    # returns when its tables are written, the figure follows (the same file, written whole)
+    background = not args.no_figure and (
+        args.figure == "background" or (args.figure == "auto" and _is_terminal(sys.stdout)))
+    if args.no_figure:
+        figs = []
+    elif background:
+        from sim.figure_job import start
+
+        start(out / "indicators.parquet", out / "overview", caption, args.figure_formats,
+              sc.run.scale == 1.0)
+        figs = [(out / "overview").with_suffix(f".{ext}") for ext in args.figure_formats]
+    else:
+        figs = run_overview(df, targets if sc.run.scale == 1.0 else [], out / "overview",
+                            caption, formats=args.figure_formats)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
@@ -156,8 +168,18 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"indicator, year, by, key, value), manifest.json, summary.csv, decisions.csv (the "
           f"Region's decisions and their reasons)"
           + "".join(", " + f for f in panel_files)
-          + (", " + ", ".join(p.name for p in figs) if figs else ""))
+          + (", " + ", ".join(p.name for p in figs) if figs else "")
+          + (" (the figure is being drawn in the background: ready in a few seconds; "
+             "--figure foreground waits for it)" if background else ""))
     return 0
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -573,6 +595,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--figure-formats", type=_formats, default=("png",), metavar="FORMATS",
                    help="comma-separated formats of the figure: png, pdf, svg (default png; "
                    "the same figure in each)")
+    r.add_argument("--figure", choices=("auto", "foreground", "background"), default="auto",
+                   help="draw the figure in this process (foreground) or in a process of its "
+                   "own after the command returns (background); auto (the default): in the "
+                   "background when the output is a terminal")
     r.add_argument("--no-cache", action="store_true",
                    help="run the model even if the shared run cache holds this run, and do "
                    "not store it there (clustersim cache list)")

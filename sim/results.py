@@ -38,11 +38,11 @@ def versions() -> dict[str, str]:
 
 
 # Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
-# command line, figures, the reading of target files, progress bars, paper files, the EMA
+# command line, figures (and the figure job), the reading of target files, progress bars, paper files, the EMA
 # adapter and the evaluation package (estimators and reports read runs; they are not the model).
 # Everything else is the model.
 NOT_MODEL = frozenset({"experiment", "evaluation", "cli.py", "figures.py", "validation.py",
-                       "targets.py", "progress.py", "reproduce.py", "ema.py"})
+                       "targets.py", "progress.py", "reproduce.py", "ema.py", "figure_job.py"})
 BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
 
 

@@ -10,7 +10,12 @@ is read (or one of its submodules is imported), and then replaces its placeholde
 uses them works unchanged.  (:class:`importlib.util.LazyLoader` does not do here: Python 3.11's
 import statement reads the module's ``__spec__``, which makes a lazy module load at once.)
 
-The command line calls it (:func:`sim.cli.main`); ``import sim`` from Python does not.
+:func:`defer_scipy_linalg` does the same for ``scipy.linalg``, with its submodules importable
+on their own: Numba's start-up (its first kernel loaded from the cache) imports
+``scipy.linalg.cython_blas`` only to check that BLAS is there, and the package's ``__init__``
+around it costs 0.3-0.4 s of CPU that a run does not use.
+
+The command line calls both (:func:`sim.cli.main`); ``import sim`` from Python does not.
 
 :func:`announce_compile` says, before a command that runs the model, that the kernels are
 compiled once when Numba's cache of them is missing (the first run in a new environment takes

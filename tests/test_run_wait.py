@@ -93,3 +93,30 @@ def test_a_figure_job_that_fails_says_why(tmp_path):
     assert done.returncode == 1 and not done.stderr
     assert "could not be drawn" in (tmp_path / "overview.error.txt").read_text()
     assert not (tmp_path / "overview.png").exists()
+
+
+@pytest.mark.slow  # compiles a kernel with np.dot in a fresh process (seconds)
+def test_scipy_linalg_placeholder_loads_only_blas_for_numba_and_in_full_on_use():
+    code = """
+import sys
+from sim._imports import defer_scipy_linalg
+assert defer_scipy_linalg()
+import numpy as np
+from numba import njit
+@njit
+def dot(a, b):
+    return np.dot(a, b)
+a = np.arange(4.0).reshape(2, 2)
+assert (dot(a, a) == a @ a).all()
+assert type(sys.modules["scipy.linalg"]).__name__ == "_Deferred", "imported in full"
+assert "scipy.linalg.cython_blas" in sys.modules
+from scipy.linalg import solve
+import scipy.linalg
+assert type(sys.modules["scipy.linalg"]).__name__ == "module"
+assert scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"]
+assert np.allclose(solve(a + np.eye(2), [1.0, 2.0]), np.linalg.solve(a + np.eye(2), [1.0, 2.0]))
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -126,7 +126,7 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0,
     ``facts["wall_seconds"]`` the model seconds it took when it ran): neither the model nor
     Numba is imported.  A run that writes the firm panel (``run.panel``) is always run.
     """
-    from sim.experiment.cache import open_cache, run_key
+    from sim.experiment.cache import open_cache, pack_facts, run_key, unpack_facts
 
     store = None if scenario.run.panel else open_cache(cache)
     got = key = expect = None
@@ -137,12 +137,13 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0,
         expect = {"scenario_hash": digest, "seed": seed, "replication": replication,
                   "model": fingerprint}
         got = store.get_entry(key, expect)
-        if got is not None and isinstance(got[1].get("facts"), dict):
+        kept = None if got is None else unpack_facts(got[1])
+        if kept is not None:
             import io
 
             data, rec = got
             df = pd.read_parquet(io.BytesIO(data))
-            facts = {**rec["facts"], "wall_seconds": rec.get("model_seconds"), "cached": key}
+            facts = {**kept, "wall_seconds": rec.get("model_seconds"), "cached": key}
             return _run_columns(df, scenario, seed, replication), facts
     from sim.model import ClusterModel  # the model only when a run is asked for
 
@@ -158,7 +159,7 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0,
         df.to_parquet(buf, index=False)
         store.put_many([(key, buf.getvalue(), {
             **expect, "scenario_name": scenario.name, "rows": len(df), "model_seconds": wall,
-            "facts": {k: v for k, v in facts.items() if k != "wall_seconds"}})],
+            "facts": pack_facts({k: v for k, v in facts.items() if k != "wall_seconds"})})],
             replace=got is not None)  # an entry without the facts gets them
     if model.panel is not None:  # run.panel: the caller writes it (PanelWriter.write)
         facts["panel"] = model.panel

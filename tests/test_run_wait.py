@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import main
-from sim.experiment.cache import RunCache
+from sim.experiment.cache import RunCache, unpack_facts
 
 SAME = ("indicators.parquet", "summary.csv", "decisions.csv")
 
@@ -37,7 +37,7 @@ def test_a_second_run_is_read_from_the_run_cache_with_the_same_files(tmp_path, c
     first = run(tmp_path / "a")
     assert "read from the run cache" not in capsys.readouterr().out
     (entry,) = RunCache.open(cache_dir).entries()
-    assert entry.record["facts"]["decisions"]  # the facts `run` prints and writes are kept
+    assert unpack_facts(entry.record)["decisions"]  # the facts `run` prints and writes
     second = run(tmp_path / "b")
     assert "read from the run cache" in capsys.readouterr().out
     off = run(tmp_path / "c", "--no-cache")

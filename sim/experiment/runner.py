@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment.cache import run_key
+from sim.experiment.cache import pack_facts, run_key
 from sim.experiment.design import Design, load_design, variants
 from sim.experiment.store import EXIT_SYSTEM, SeriesAppender, Store, StoreError
 from sim.loader import scenario_hash
@@ -121,7 +121,7 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
                         "seed": seed, "replication": rep, "model": fingerprint,
                         "rows": len(df), "model_seconds": time.perf_counter() - t0,
                         # what `clustersim run` prints and writes besides the indicators
-                        "facts": run_facts(model)}))
+                        "facts": pack_facts(run_facts(model))}))
             df.insert(0, "seed", seed)
             df.insert(0, "replication", rep)
             df.insert(0, "variant", variant)

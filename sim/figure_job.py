@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = json.loads(argv[0])
     try:
         draw(spec)
-    except BaseException as exc:  # noqa: BLE001 - reported in the error file, not lost
+    except BaseException as exc:  # reported in the error file, not lost
         try:
             error_file(Path(spec["stem"])).write_text(
                 f"the figure could not be drawn: {type(exc).__name__}: {exc}\n")

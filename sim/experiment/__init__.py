@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 _EXPORTS = {"Design": "design", "load_design": "design", "Outcome": "runner",
             "dask_executor": "runner", "run_design": "runner", "Store": "store",
             "load_store": "store"}
-__all__ = sorted(_EXPORTS)
+__all__ = ["Design", "Outcome", "Store", "dask_executor", "load_design", "load_store",
+           "run_design"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.experiment.design import Design, load_design

@@ -115,7 +115,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario and write its results."""
     from sim.figures import run_overview
     from sim.results import manifest, run_one, write_json, write_parquet
-    from sim.rules.state import DECISION_COLUMNS
     from sim.targets import load_targets
 
     path = scenario_ref(args.scenario) if args.scenario else embedded_path("baseline")
@@ -124,25 +123,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) / f"{sc.name}-seed{seed}-rep{args.replication}"
     out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be written fails before the run
     t0 = time.perf_counter()
-    df, facts = run_one(sc, seed, replication=args.replication)
+    # a run already computed (same resolved scenario, seed, replication and model) is read
+    # from the shared run cache: neither the model nor Numba's kernels are loaded
+    df, facts = run_one(sc, seed, replication=args.replication,
+                        cache=False if args.no_cache else None)
     elapsed = time.perf_counter() - t0
+    columns = facts.pop("decision_columns")
     targets = load_targets()
     table = summary_table(df, targets)
     write_parquet(df, out / "indicators.parquet")
     writer = facts.pop("panel", None)  # run.panel = true: the firm panel and project table
     write_json(manifest(sc, seed, [args.replication], facts, str(path)), out / "manifest.json")
     table.to_csv(out / "summary.csv")
-    pd.DataFrame(facts["decisions"], columns=list(DECISION_COLUMNS)).to_csv(
+    pd.DataFrame(facts["decisions"], columns=columns).to_csv(
         out / "decisions.csv", index=False)
     panel_files = [p.name for p in writer.write(out)] if writer is not None else []
-    figs = [] if args.no_figure else run_overview(
-        df, targets if sc.run.scale == 1.0 else [], out / "overview",
-        f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run).",
-        formats=args.figure_formats)
+    caption = f"Scenario {sc.name}, root seed {seed}, replication {args.replication} (one run)."
+    # at a terminal the figure is drawn by a process of its own (sim.figure_job): the command
+    # returns when its tables are written, the figure follows (the same file, written whole)
+    background = not args.no_figure and (
+        args.figure == "background" or (args.figure == "auto" and _is_terminal(sys.stdout)))
+    if args.no_figure:
+        figs = []
+    elif background:
+        from sim.figure_job import start
+
+        start(out / "indicators.parquet", out / "overview", caption, args.figure_formats,
+              sc.run.scale == 1.0)
+        figs = [(out / "overview").with_suffix(f".{ext}") for ext in args.figure_formats]
+    else:
+        figs = run_overview(df, targets if sc.run.scale == 1.0 else [], out / "overview",
+                            caption, formats=args.figure_formats)
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(f"Scenario {sc.name} ({path}), seed {seed}, replication {args.replication}: "
               f"{sc.time.start_year}-{sc.time.end_year}, {sc.n_quarters} quarters, "
-              f"{elapsed:.2f} s")
+              + (f"read from the run cache in {elapsed:.2f} s (computed in "
+                 f"{facts['wall_seconds']:.2f} s; --no-cache runs it again)"
+                 if facts.get("cached") else f"{elapsed:.2f} s"))
         print("Key indicators on 31 December ([observed] = the seed's figure):")
         print(table.to_string())
     drops = [f"{e['cluster']} ({e['year']})" for e in facts["evaluations"] if e["dropped"]]
@@ -151,8 +168,18 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"indicator, year, by, key, value), manifest.json, summary.csv, decisions.csv (the "
           f"Region's decisions and their reasons)"
           + "".join(", " + f for f in panel_files)
-          + (", " + ", ".join(p.name for p in figs) if figs else ""))
+          + (", " + ", ".join(p.name for p in figs) if figs else "")
+          + (" (the figure is being drawn in the background: ready in a few seconds; "
+             "--figure foreground waits for it)" if background else ""))
     return 0
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -568,6 +595,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--figure-formats", type=_formats, default=("png",), metavar="FORMATS",
                    help="comma-separated formats of the figure: png, pdf, svg (default png; "
                    "the same figure in each)")
+    r.add_argument("--figure", choices=("auto", "foreground", "background"), default="auto",
+                   help="draw the figure in this process (foreground) or in a process of its "
+                   "own after the command returns (background); auto (the default): in the "
+                   "background when the output is a terminal")
+    r.add_argument("--no-cache", action="store_true",
+                   help="run the model even if the shared run cache holds this run, and do "
+                   "not store it there (clustersim cache list)")
     r.set_defaults(func=cmd_run)
     c = add("check", help="validate scenario files without running them")
     c.add_argument("files", nargs="+", metavar="SCENARIO",
@@ -749,9 +783,10 @@ def _warning_printer(seen: set[str]):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clustersim`` command: every error ends here as one clear message
     (and its traceback with ``--debug``) and the exit status of its kind (:data:`EXIT_CODES`)."""
-    from sim._imports import defer_mesa_extras
+    from sim._imports import defer_mesa_extras, defer_scipy_linalg
 
     defer_mesa_extras()  # Mesa's grids, spaces and experimental parts only if used (0.6 s)
+    defer_scipy_linalg()  # only its BLAS module for Numba's start-up (0.3 s)
     args = build_parser().parse_args(argv)
     if args.command in RUNS_THE_MODEL:
         from sim._imports import announce_compile

@@ -38,11 +38,11 @@ def versions() -> dict[str, str]:
 
 
 # Parts of the ``sim`` package that cannot change a run's numbers: the experiment engine, the
-# command line, figures, the reading of target files, progress bars, paper files, the EMA
+# command line, figures (and the figure job), the reading of target files, progress bars, paper files, the EMA
 # adapter and the evaluation package (estimators and reports read runs; they are not the model).
 # Everything else is the model.
 NOT_MODEL = frozenset({"experiment", "evaluation", "cli.py", "figures.py", "validation.py",
-                       "targets.py", "progress.py", "reproduce.py", "ema.py"})
+                       "targets.py", "progress.py", "reproduce.py", "ema.py", "figure_job.py"})
 BUILD_PACKAGES = ("numpy", "numba")  # their builds fix the draws and the compiled arithmetic
 
 
@@ -87,19 +87,24 @@ def git_commit() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
-def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.DataFrame, dict]:
-    """Run one replication to the end; return its tidy table (with run columns) and facts."""
-    from sim.model import ClusterModel  # the model only when a run is asked for
+def plain(x: Any) -> Any:
+    """``x`` with NumPy scalars as Python ones and tuples as lists (recursively): what JSON
+    writes and reads back as the same value."""
+    if isinstance(x, dict):
+        return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [plain(v) for v in x]
+    item = getattr(x, "item", None)  # a NumPy scalar
+    return item() if item is not None and not isinstance(x, str | bytes) else x
 
-    t0 = time.perf_counter()
-    model = ClusterModel(scenario, seed=seed, replication=replication, handles=False)
-    df = model.run()
-    wall = time.perf_counter() - t0
-    df.insert(0, "seed", seed)
-    df.insert(0, "replication", replication)
-    df.insert(0, "scenario", scenario.name)
-    facts = {
-        "wall_seconds": wall,
+
+def run_facts(model) -> dict[str, Any]:
+    """The facts of a run besides its indicators, as JSON values: its stream's spawn key, the
+    Region's evaluations, the actors at the end and the rulebook's decisions (with their
+    columns, so that a reader of the run cache need not import the rules)."""
+    from sim.rules.state import DECISION_COLUMNS
+
+    return plain({
         "spawn_key": list(model.seed_sequence.spawn_key),
         "evaluations": [
             {"year": y, "cluster": c, "members": n, "involvement": inv, "dropped": d}
@@ -107,10 +112,66 @@ def run_one(scenario: Scenario, seed: int, replication: int = 0) -> tuple[pd.Dat
         ],
         "actors_final": int(model.actors.n),
         "decisions": model.rulebook.decisions,  # the rulebook's decisions and their reasons
-    }
+        "decision_columns": list(DECISION_COLUMNS),
+    })
+
+
+def run_one(scenario: Scenario, seed: int, replication: int = 0,
+            cache: str | Path | bool | None = False) -> tuple[pd.DataFrame, dict]:
+    """Run one replication to the end; return its tidy table (with run columns) and facts.
+
+    ``cache``: the shared run cache (:mod:`sim.experiment.cache`) to read and write: False
+    none (the default), None the default one unless ``CLUSTERSIM_NO_CACHE``, or a folder.  A
+    run found there with its facts is read, not run (``facts["cached"]`` is its key and
+    ``facts["wall_seconds"]`` the model seconds it took when it ran): neither the model nor
+    Numba is imported.  A run that writes the firm panel (``run.panel``) is always run.
+    """
+    from sim.experiment.cache import open_cache, pack_facts, run_key, unpack_facts
+
+    store = None if scenario.run.panel else open_cache(cache)
+    got = key = expect = None
+    if store is not None:
+        digest = scenario_hash(scenario)
+        fingerprint = model_fingerprint()
+        key = run_key(digest, seed, replication, fingerprint)
+        expect = {"scenario_hash": digest, "seed": seed, "replication": replication,
+                  "model": fingerprint}
+        got = store.get_entry(key, expect)
+        kept = None if got is None else unpack_facts(got[1])
+        if kept is not None:
+            import io
+
+            data, rec = got
+            df = pd.read_parquet(io.BytesIO(data))
+            facts = {**kept, "wall_seconds": rec.get("model_seconds"), "cached": key}
+            return _run_columns(df, scenario, seed, replication), facts
+    from sim.model import ClusterModel  # the model only when a run is asked for
+
+    t0 = time.perf_counter()
+    model = ClusterModel(scenario, seed=seed, replication=replication, handles=False)
+    df = model.run()
+    wall = time.perf_counter() - t0
+    facts = {"wall_seconds": wall, **run_facts(model)}
+    if store is not None:
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        store.put_many([(key, buf.getvalue(), {
+            **expect, "scenario_name": scenario.name, "rows": len(df), "model_seconds": wall,
+            "facts": pack_facts({k: v for k, v in facts.items() if k != "wall_seconds"})})],
+            replace=got is not None)  # an entry without the facts gets them
     if model.panel is not None:  # run.panel: the caller writes it (PanelWriter.write)
         facts["panel"] = model.panel
-    return df, facts
+    return _run_columns(df, scenario, seed, replication), facts
+
+
+def _run_columns(df: pd.DataFrame, scenario: Scenario, seed: int,
+                 replication: int) -> pd.DataFrame:
+    df.insert(0, "seed", seed)
+    df.insert(0, "replication", replication)
+    df.insert(0, "scenario", scenario.name)
+    return df
 
 
 def manifest(scenario: Scenario, seed: int, replications: list[int], facts: dict | None = None,

@@ -16,7 +16,9 @@ Layout of ``<root>/``::
 
     runs/<kk>/<key>.parquet   the run's indicator rows (kk: the key's first two characters)
     runs/<kk>/<key>.json      its commit record: the key's parts, the Parquet file's SHA-256
-                              and size, rows, model seconds, when it was written
+                              and size, rows, model seconds, when it was written, and
+                              the run's facts that ``clustersim run`` prints and writes
+                              (evaluations, decisions; :func:`pack_facts`)
     quarantine/<time>/        entries found damaged, set aside (with REASONS.txt), never read
     .lock                     a filelock held while an entry is written, set aside or pruned
 
@@ -69,6 +71,41 @@ def default_root() -> Path:
 def enabled() -> bool:
     """False when ``CLUSTERSIM_NO_CACHE`` is set to anything but ``""`` or ``0``."""
     return os.environ.get(OFF_ENV, "") in ("", "0")
+
+
+def pack_facts(facts: dict[str, Any]) -> str:
+    """A run's facts (:func:`sim.results.run_facts`: JSON values) as a record field: JSON,
+    zlib-compressed, base64 (the decisions' reasons repeat: 9.7 kB of JSON become about 1.5 kB,
+    beside a 12 kB Parquet file)."""
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.compress(json.dumps(facts, sort_keys=True).encode(), 9)
+                            ).decode("ascii")
+
+
+def unpack_facts(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The facts a record holds (None: an entry written without them, or unreadable)."""
+    import base64
+    import binascii
+    import zlib
+
+    text = rec.get("facts")
+    if not isinstance(text, str):
+        return None
+    try:
+        facts = json.loads(zlib.decompress(base64.b64decode(text, validate=True)))
+    except (ValueError, binascii.Error, zlib.error):
+        return None
+    return facts if isinstance(facts, dict) else None
+
+
+def open_cache(cache: str | Path | bool | None = None) -> RunCache | None:
+    """The run cache to read and write: ``None`` the default one (none when
+    ``CLUSTERSIM_NO_CACHE`` is set), ``True`` the default one, ``False`` none, or a folder."""
+    if cache is False or (cache is None and not enabled()):
+        return None
+    return RunCache.open(None if cache is None or cache is True else cache)
 
 
 def run_key(scenario_hash: str, seed: int, replication: int, model: str) -> str:
@@ -142,6 +179,12 @@ class RunCache:
     def get(self, key: str, expect: dict[str, Any] | None = None) -> bytes | None:
         """The Parquet bytes of run ``key``, or None (a miss).  A damaged entry (or one whose
         record disagrees with ``expect``) is set aside and is a miss."""
+        got = self.get_entry(key, expect)
+        return None if got is None else got[0]
+
+    def get_entry(self, key: str, expect: dict[str, Any] | None = None
+                  ) -> tuple[bytes, dict[str, Any]] | None:
+        """The Parquet bytes of run ``key`` and its record, or None (a miss), as :meth:`get`."""
         pq_path, rec_path = self._files(key)
         try:
             rec_bytes = rec_path.read_bytes()
@@ -183,11 +226,14 @@ class RunCache:
         except OSError:
             pass  # a read-only cache is still read
         self.hits += 1
-        return data
+        return data, rec
 
     # ------------------------------------------------------------------ writing
-    def put_many(self, entries: Iterable[tuple[str, bytes, dict[str, Any]]]) -> int:
+    def put_many(self, entries: Iterable[tuple[str, bytes, dict[str, Any]]],
+                 replace: bool = False) -> int:
         """Store runs (key, Parquet bytes, record fields); returns how many were written.
+        An entry already stored is kept, unless ``replace`` (a record without the run's facts,
+        that ``clustersim run`` completes: the Parquet bytes of one key are the same bytes).
         Never raises: a cache that cannot be written leaves the runs uncached, with a warning.
         """
         entries = list(entries)
@@ -201,7 +247,7 @@ class RunCache:
             with self.lock():
                 for key, data, fields in entries:
                     pq_path, rec_path = self._files(key)
-                    if rec_path.exists() and pq_path.exists():
+                    if not replace and rec_path.exists() and pq_path.exists():
                         continue  # another process has stored the same run
                     rec = {**fields, "format": FORMAT, "key": key, "written": now,
                            "parquet": {"sha256": hashlib.sha256(data).hexdigest(),

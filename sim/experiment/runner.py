@@ -38,11 +38,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.experiment.cache import run_key
+from sim.experiment.cache import pack_facts, run_key
 from sim.experiment.design import Design, load_design, variants
 from sim.experiment.store import EXIT_SYSTEM, SeriesAppender, Store, StoreError
 from sim.loader import scenario_hash
-from sim.results import git_commit, model_fingerprint, versions
+from sim.results import git_commit, model_fingerprint, run_facts, versions
 from sim.scenario import Scenario
 
 FAILURE_ENV = "CLUSTERSIM_FAIL_RUNS"  # test hook: "variant/replication,..." runs that raise
@@ -68,11 +68,9 @@ def _scenario(doc: dict[str, Any], digest: str) -> Scenario:
 def _open_cache(cache: str | Path | bool | None):
     """The run cache a batch reads and writes: ``None`` the default one (unless
     ``CLUSTERSIM_NO_CACHE``), ``False`` none, a path that folder."""
-    from sim.experiment import cache as run_cache
+    from sim.experiment.cache import open_cache
 
-    if cache is False or (cache is None and not run_cache.enabled()):
-        return None
-    return run_cache.RunCache.open(None if cache is None or cache is True else cache)
+    return open_cache(cache)
 
 
 def run_batch(tasks: list[tuple[str, dict, str, int, int]],
@@ -121,7 +119,9 @@ def run_batch(tasks: list[tuple[str, dict, str, int, int]],
                     made.append((key, buf.getvalue(), {
                         "scenario_hash": digest, "scenario_name": doc.get("name"),
                         "seed": seed, "replication": rep, "model": fingerprint,
-                        "rows": len(df), "model_seconds": time.perf_counter() - t0}))
+                        "rows": len(df), "model_seconds": time.perf_counter() - t0,
+                        # what `clustersim run` prints and writes besides the indicators
+                        "facts": pack_facts(run_facts(model))}))
             df.insert(0, "seed", seed)
             df.insert(0, "replication", rep)
             df.insert(0, "variant", variant)

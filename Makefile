@@ -2,7 +2,8 @@
 #   make run    creates .venv when it is missing, installs clustersim with its dev extra
 #               (pip install -e ".[dev]"), then runs the main job: the embedded baseline,
 #               Wallonia 2001-2012, written to ./results/ (ARGS="..." passes options)
-#   make test   runs the tests (PYTEST_ARGS="-m 'not slow'" for the quick subset)
+#   make test   runs the tests on every core, pytest-xdist's workers taking whole test files
+#               (PYTEST_ARGS="-m 'not slow'" for the quick subset, "-n 0" for one process)
 # The install is redone only when pyproject.toml changed since (the stamp .venv/.installed).
 
 PYTHON ?= python3
@@ -10,6 +11,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
+# --dist loadscope: a file's tests stay on one worker, so its module-scoped runs are made once
+PYTEST_XDIST := -n auto --dist loadscope
 
 .PHONY: run test install
 
@@ -17,7 +20,7 @@ run: $(VENV)/.installed
 	$(BIN)/clustersim run $(ARGS)
 
 test: $(VENV)/.installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 

@@ -34,3 +34,16 @@ def _no_compile_note(monkeypatch) -> None:
     kernels are compiled first depends on the order the tests run in (tests/test_startup.py
     tests the line itself)."""
     monkeypatch.setenv("CLUSTERSIM_NO_COMPILE_NOTE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_calibration(tmp_path_factory):
+    """One uninterrupted sequential calibration of tests/test_calibration.py's small world
+    (its configuration, targets and seeds), run once and shared by the calibration's tests and
+    by ``calibrate --install``'s (tests/test_cli_friction.py), which reuses its evaluations.
+    Returns (configuration path, calibration/smm.Result)."""
+    from calibration import smm
+    from tests.test_calibration import _setup
+
+    cfg = _setup(tmp_path_factory.mktemp("fresh"))
+    return cfg, smm.calibrate(cfg, workers=1, progress=False)

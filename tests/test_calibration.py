@@ -114,10 +114,10 @@ def _setup(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> tuple[Path, smm.Result]:
-    """One uninterrupted calibration of the small world (sequential)."""
-    cfg = _setup(tmp_path_factory.mktemp("fresh"))
-    return cfg, smm.calibrate(cfg, workers=1, progress=False)
+def fresh(tiny_calibration) -> tuple[Path, smm.Result]:
+    """One uninterrupted calibration of the small world (sequential), run once per session
+    (tests/conftest.py)."""
+    return tiny_calibration
 
 
 def test_parameters_are_recovered_within_the_reported_uncertainty(fresh):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -158,17 +159,24 @@ def test_validate_prints_progress_lines_once(tmp_path):
 
 # ------------------------------------------------------------------------------ calibrate
 @pytest.mark.slow
-def test_calibrate_installs_only_when_asked(tmp_path, capsys):
+def test_calibrate_installs_only_when_asked(tiny_calibration, tmp_path, capsys):
+    """Without --install the calibrated file goes to the output folder only; with it, to the
+    file the configuration's `write` names too.  The small world of tests/test_calibration.py
+    in a new folder, with the evaluations of the session's calibration of it copied in
+    (tests/conftest.py), so that neither command recomputes them (checked)."""
     from tests.test_calibration import _setup
 
+    done, _ = tiny_calibration
     cfg = _setup(tmp_path)
+    evaluations = Path("output") / "tiny" / "evaluations"
+    shutil.copytree(done.parent / evaluations, cfg.parent / evaluations)
     doc = tomllib.loads(cfg.read_text())
     installed = cfg.parent / doc.get("write", "calibrated.toml")
     output = cfg.parent / doc.get("output", "output") / doc["name"] / "calibrated.toml"
     assert cli.main(["calibrate", str(cfg), "-j", "1", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert output.is_file() and not installed.exists()
-    assert "--install" in text and "unchanged" in text
+    assert "--install" in text and "unchanged" in text and "0 run now" in text
     assert cli.main(["calibrate", str(cfg), "-j", "1", "--quiet", "--install"]) == 0
     assert "0 run now" in capsys.readouterr().out  # from the cache
     assert (tomllib.loads(installed.read_text())["parameters"]
@@ -197,7 +205,7 @@ def test_make_run_creates_the_environment_installs_and_runs(tmp_path):
     assert f'{tmp_path}/venv/bin/pip install -e ".[dev]"' in steps
     assert steps[-1].strip() == f"{tmp_path}/venv/bin/clustersim run"
     test = _make_dry("test", tmp_path).splitlines()
-    assert test[-1].strip() == f"{tmp_path}/venv/bin/pytest"
+    assert test[-1].strip() == f"{tmp_path}/venv/bin/pytest -n auto --dist loadscope"
 
 
 def test_ci_calls_the_two_make_commands():

@@ -4,6 +4,10 @@
 Statistical tests use declared seeds and tolerances: they are deterministic (same draws every
 run) and their tolerances are set from the binomial / Monte Carlo error of the quantity, so a
 correct estimator passes with a wide margin and a broken one fails.
+
+The Monte Carlo studies (20 to 200 replications, each a synthetic pair, its true effects and
+the estimators: 15 s to 7 min on a loaded 2-core machine) are marked slow: the full suite runs
+them; the quick subset keeps the exact recoveries on noiseless panels and the bookkeeping.
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ def test_noiseless_dynamic_effect_staggered_estimators_vs_twfe():
     np.testing.assert_allclose(lags.loc[[-5, -4, -3, -2]].to_numpy(), 0.0, atol=1e-6)
 
 
+@pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
 def test_twfe_coverage_at_the_nominal_rate():
     """200 replications: the 95% interval of two-way FE DiD holds the true effect in
     0.95 +- 0.04 of them (about 2.6 binomial standard errors, 0.0154), and the mean error is
@@ -129,6 +134,7 @@ def test_every_estimator_covers_at_the_nominal_rate():
             assert row["mean_se"] == pytest.approx(row["sd_error"], rel=0.2), name
 
 
+@pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
 def test_declining_selection_biases_naive_down_and_did_corrects():
     """Treatment planted on firms of declining sectors (Martin, Mayer & Mayneris 2011):
     the naive comparison is biased downwards, and so is DiD with common year effects (the
@@ -148,6 +154,7 @@ def test_declining_selection_biases_naive_down_and_did_corrects():
         assert s.loc[name, "coverage"] >= 0.85, name
 
 
+@pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
 def test_champion_selection_biases_naive_up_and_fixed_effects_correct():
     """Treatment planted on firms with high levels (juries picking winners, Fontagné et al.
     2013): the naive comparison is biased upwards; firm fixed effects remove it."""
@@ -159,6 +166,7 @@ def test_champion_selection_biases_naive_up_and_fixed_effects_correct():
     assert s.loc["twfe", "coverage"] >= 0.85
 
 
+@pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
 def test_event_study_flags_the_pretrend_of_declining_selection():
     """The joint test of the leads rejects (p < 0.05) in most replications when members
     are on a declining path, and rarely without selection."""

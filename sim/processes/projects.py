@@ -8,7 +8,9 @@ in slot order:
 * success with probability ``logistic(success_base + success_match * match
   + success_research * has_rd + success_benchmark * benchmarking[cluster]
   + success_funded * funded)``;
-* every member frees one unit of capacity;
+* every member frees one unit of capacity, and each living company adds the project to its
+  success record (``projects_done``, and ``projects_won`` on success), which its membership
+  decisions read (:mod:`sim.processes.membership`);
 * on success, each living company gets a process innovation of ``productivity_gain`` (plus
   ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
   the instruments act through their amounts, with diminishing returns) in log labour per unit of output, and
@@ -200,6 +202,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
+    done, won = a.projects_done, a.projects_won
     dims = knowledge.shape[1]
     mean = np.empty(dims, np.float64)
     n_done = 0
@@ -216,6 +219,9 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
                 load[j] -= 1
             if alive[j]:
                 n_alive += 1
+                if is_company(atype[j]):  # the company's success record (membership reads it)
+                    done[j] += 1
+                    won[j] += success
                 for d in range(dims):
                     mean[d] += knowledge[j, d]
         n_innov = 0

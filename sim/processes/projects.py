@@ -92,7 +92,8 @@ def projects(m: ClusterModel) -> None:
         new = spawn_companies(m, a.sector[leads], SPINOFF_PARTNERSHIP, like=leads)
         # a partnership spin-off joins its parent's cluster when that cluster is active
         parent = out["parent"][:n_spin]
-        ok = (parent >= 0) & (m.clusters.active[np.maximum(parent, 0)])
+        ok = parent >= 0  # (an outside partnership's parent is -1; a world may have no cluster)
+        ok[ok] = m.clusters.active[parent[ok]]
         a.cluster[new[ok]] = parent[ok]
         led.new_firms[SPINOFF_PARTNERSHIP] += len(new)
 

@@ -50,7 +50,13 @@ from sim.indicators.ledger import Ledger
 from sim.kernels.consortia import Consortia
 from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
-from sim.processes.partnering import RATES, RULE, cluster_partnering, tally_launches
+from sim.processes.partnering import (
+    RATES,
+    RULE,
+    cluster_partnering,
+    partner_groups,
+    tally_launches,
+)
 from sim.state.actors import Actors
 from sim.state.codes import KNOW, MAPPING, N_TASKS, PARTNERSHIPS
 from sim.state.institutions import CLUSTER_FIELDS, _clusters_view
@@ -91,6 +97,7 @@ class RuleParams:
     max_refusals: int = 4
     max_consortium: int = 6
     consortium_growth: float = 0.65
+    outside_rate: float = 1.0
 
 
 @dataclass
@@ -286,6 +293,7 @@ class Firm(mesa.Agent):
         m = self.model
         rand = m.random.random
         c = self.cluster
+        c = m.group_of(self)  # its cluster when active, the outside group otherwise
         if rand() >= m.rate[c] * m.sector_coop[self.sector]:
             return
         target = 2
@@ -298,8 +306,7 @@ class Firm(mesa.Agent):
         for other in self.ties:
             if len(members) >= target or refusals >= m.max_refusals:
                 break
-            if (not other.alive or other.cluster < 0 or other.load >= other.capacity
-                    or other in members):
+            if not other.alive or other.load >= other.capacity or other in members:
                 continue
             ok, score = self.accepts(other)
             if ok:
@@ -341,7 +348,8 @@ class Firm(mesa.Agent):
             members=tuple(o.index for o in members), cluster=c,
             match=match_sum / (len(members) - 1),
             foreign=rand() < m.foreign[c],
-            cross=any(o.cluster != c for o in members),
+            cross=c < m.n_clusters and any(m.group_of(o) not in (c, m.n_clusters)
+                                           for o in members),
         ))
 
 
@@ -377,8 +385,7 @@ class RefModel(mesa.Model):
         for firm, row, trust in zip(self.firms, w.tie_partner.tolist(), w.tie_trust.tolist(),
                                     strict=True):
             firm.ties = {self.firms[j]: t for j, t in zip(row, trust, strict=True) if j >= 0}
-        self.initiators = AgentSet(
-            [f for f in self.firms if f.is_company and f.cluster >= 0], random=self.random)
+        self.initiators = AgentSet([f for f in self.firms if f.is_company], random=self.random)
         self.consortia: list[Consortium] = []
         # keep_lists: the clusters' member lists are built once and kept (as a Mesa model
         # that updates them on every join and exit would); otherwise every step rebuilds them
@@ -386,13 +393,19 @@ class RefModel(mesa.Model):
         if keep_lists:
             self.update_member_lists()
 
+    def group_of(self, f: Firm) -> int:
+        """The firm's partnering group: its cluster when active, the outside group (index
+        ``n_clusters``) otherwise."""
+        c = f.cluster
+        return c if c >= 0 and self.active[c] else self.n_clusters
+
     def update_member_lists(self) -> None:
-        """Living member companies and other members of each cluster."""
-        self.companies_in = [[] for _ in range(self.n_clusters)]
-        self.others_in = [[] for _ in range(self.n_clusters)]
+        """Living companies and other actors of each group (the clusters, then the outside)."""
+        self.companies_in = [[] for _ in range(self.n_clusters + 1)]
+        self.others_in = [[] for _ in range(self.n_clusters + 1)]
         for f in self.firms:
-            if f.alive and f.cluster >= 0:
-                (self.companies_in if f.is_company else self.others_in)[f.cluster].append(f)
+            if f.alive:
+                (self.companies_in if f.is_company else self.others_in)[self.group_of(f)].append(f)
 
     def update_clusters(self) -> None:
         """Living members of each cluster (unless kept) and this step's per-cluster
@@ -407,6 +420,11 @@ class RefModel(mesa.Model):
                           for e in self.effort_know]
         self.cross = [min(1.0, p.cross_cluster_prob * (1.0 + e)) for e in self.effort_mapping]
         self.foreign = [min(1.0, p.foreign_prob * (1.0 + a)) for a in self.agreements]
+        # the outside group: the base rates, no animator, no cross-cluster search
+        self.rate.append(p.outside_rate * p.initiate_rate)
+        self.discovery.append(p.discovery_base)
+        self.cross.append(0.0)
+        self.foreign.append(min(1.0, p.foreign_prob))
 
     def step(self) -> None:
         """One partnership step: initiators act once each, in random order."""
@@ -478,7 +496,8 @@ class KernelPartnering:
                                  initiate_promotion=p.initiate_promotion,
                                  discovery_base=p.discovery_base,
                                  discovery_effort=p.discovery_effort,
-                                 cross_prob=p.cross_cluster_prob, foreign_prob=p.foreign_prob)
+                                 cross_prob=p.cross_cluster_prob, foreign_prob=p.foreign_prob,
+                                 outside_rate=p.outside_rate)
         self.rule = rule_record(RULE, nc_prob=p.rd_candidate_prob, w_h=p.w_horizontal,
                                 w_v=p.w_vertical, w_t=p.w_trust, w_p=p.w_proximity,
                                 threshold=p.accept_threshold, grow_prob=p.consortium_growth,
@@ -496,7 +515,8 @@ class KernelPartnering:
         # keep_index: the clusters' member index is built once and passed to every step (what
         # an index kept up to date across quarters would cost); otherwise every step builds it,
         # as the model does
-        self.index = (member_index(self.cluster, self.atype, self.alive, w.n_clusters)
+        self.index = (member_index(partner_groups(self.cluster, w.active, w.n),
+                                   self.atype, self.alive, w.n_clusters + 1)
                       if keep_index else None)
 
     def step(self, work: np.ndarray | None = None) -> int:
@@ -510,16 +530,17 @@ class KernelPartnering:
         rows = 0
         while True:
             self.consortia_buffers = self.consortia_buffers.ensure(rows, p.max_consortium)
-            k = cluster_partnering(self.actors.view, self.n, self.clusters, self.agreements,
-                                   self.sectors, self.rates, self.rule, self.t, self.rng,
-                                   self.consortia_buffers.view, work, self.index)
+            k, group = cluster_partnering(self.actors.view, self.n, self.clusters,
+                                          self.agreements, self.sectors, self.rates, self.rule,
+                                          self.t, self.rng, self.consortia_buffers.view, work,
+                                          self.index)
             if k >= 0:
                 break
             rows = -k  # more member companies than buffer rows: grow, call again
         self.k = k
         if k:  # the model's bookings (sim.processes.partnering)
-            n_cross, n_foreign = tally_launches(k, self.consortia_buffers.view, self.recent,
-                                                self.t % 4, self.ledger.view)
+            _, n_cross, n_foreign = tally_launches(k, self.consortia_buffers.view, group,
+                                                   self.recent, self.t % 4, self.ledger.view)
             self.cross += n_cross
             self.foreign += n_foreign
         else:

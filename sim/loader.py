@@ -45,7 +45,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import MOVED_KEYS, Scenario, calibration_problem, cross_check
+from sim.scenario import MOVED_KEYS, REMOVED_KEYS, Scenario, calibration_problem, cross_check
 
 MAX_FILE_BYTES = 2_000_000  # a scenario is a few kB; refuse anything absurdly large unread
 MAX_DEPTH = 16  # nesting of tables and arrays; the schemas' deepest path has 5 levels
@@ -513,6 +513,10 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario, *,
         kind = err["type"]
         if kind == "extra_forbidden":
             moved = MOVED_KEYS.get(path) if root is Scenario else None
+            removed = REMOVED_KEYS.get(path) if root is Scenario else None
+            if removed:
+                out.append(f"{path}: this key was removed: {removed}")
+                continue
             if moved:
                 out.append(f"{path}: this key has moved to {moved} (a behavioural response, "
                            "not a lever of the Region: issue 16); write it there")

@@ -104,11 +104,20 @@ class Sector(Strict):
                    doc="Companies of the sector in the modelled fabric at the start.")
     large_share: float = P(0.05, ge=0.0, le=1.0, unit="share", source=ASSUME,
                            doc="Share of large firms (>= 250 employees) among them.")
-    cooperation: float = P(1.0, ge=0.0, le=5.0, unit="x", source=CAL,
-                           doc="Propensity of the sector's firms to engage in joint projects and "
-                               "to value membership (1 = average).")
-    knowledge_intensity: float = P(0.5, ge=0.0, le=1.0, unit="index", source=CAL,
-                                   doc="Technology content: scales the benefit of partnerships.")
+    cooperation: float | None = Field(
+        None, ge=0.0, le=5.0,
+        description="Propensity of the sector's firms to initiate joint projects (1 = average); "
+                    "when unset (the baseline), the sector rule gives it from the knowledge "
+                    "intensity: exp(behaviour.partnering.cooperation_slope x (knowledge_intensity "
+                    "- 0.5)). Set it only to override the rule for one sector.",
+        json_schema_extra={"unit": "x", "source": CAL + " (through the sector rule's slope)"})
+    knowledge_intensity: float = P(0.5, ge=0.0, le=1.0, unit="index",
+                                   source="OECD technology-intensity classes of manufacturing "
+                                          "(Hatzichronoglou 1997; OECD 2011 ISIC Rev.3): high 1, "
+                                          "medium-high 2/3, medium-low 1/3, low 0; services by "
+                                          "Eurostat's knowledge-intensive services list",
+                                   doc="Technology content of the sector (data): sets its "
+                                       "cooperation propensity through the sector rule.")
     export_share: float = P(0.3, ge=0.0, le=1.0, unit="share", source=ASSUME,
                             doc="Share of exporters among the sector's firms at the start.")
     growth: float = P(0.005, ge=-0.1, le=0.1, unit="per quarter", source=ASSUME,
@@ -244,13 +253,28 @@ class Membership(Strict):
                                  doc="Extra consideration chance per unit of recruiting effort.")
     benefit_base: float = P(-2.3, ge=-10.0, le=5.0, unit="utility", source=CAL,
                             doc="Intrinsic benefit of membership (information, visibility).")
-    benefit_knowledge: float = P(2.0, ge=0.0, le=10.0, unit="utility", source=CAL,
-                                 doc="Benefit per unit of sector knowledge intensity x cooperation.")
     benefit_pull: float = P(1.5, ge=0.0, le=10.0, unit="utility", source=CAL,
                             doc="Pull of members already in: benefit per unit share of the sector "
                                 "already member.")
-    benefit_activity: float = P(1.0, ge=0.0, le=10.0, unit="utility", source=CAL,
-                                doc="Benefit per unit of recent partnerships per member.")
+    benefit_activity: float = P(1.0, ge=0.0, le=20.0, unit="utility", source=CAL,
+                                doc="Expected project gain: benefit per unit of the cluster's "
+                                    "recent partnerships per member times the company's own "
+                                    "success record (learned from its past projects).")
+    record_prior: float = P(2.0, gt=0.0, le=100.0, unit="projects",
+                            source=ASSUME + " (a Beta(1, 1) prior: two pseudo-projects, one a "
+                                   "success; Bayesian learning as in SKIN's 'firms learn from "
+                                   "experience', literature A1)",
+                            doc="Weight of the prior in the company's success record "
+                                "2 (won + prior/2) / (done + prior): 1 before any project, "
+                                "towards 0 after failures, towards 2 after successes.")
+    selection: float = P(-0.5, ge=-10.0, le=10.0, unit="utility per margin sd",
+                         source="Martin, Mayer & Mayneris 2011 (evaluation.md): firms in relative "
+                                "decline joined; size: assumption, to be calibrated on the "
+                                "naive-versus-DiD gap",
+                         doc="Selection into membership on the company's health: utility per "
+                             "unit of its margin's deviation from the start's margin, in units "
+                             "of MARGIN_SD (sim.processes.membership); negative: firms in "
+                             "decline seek help.")
     benefit_taste: float = P(1.0, ge=0.0, le=10.0, unit="utility per sd", source=CAL,
                              doc="Weight of each company's persistent taste for cooperation.")
     cost_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per kEUR", source=CAL,
@@ -288,6 +312,20 @@ class Partnering(Strict):
     foreign_prob: float = P(0.03, ge=0.0, le=1.0, unit="probability", source=CAL,
                             doc="Chance per project that a foreign partner joins; multiplied by "
                                 "(1 + active intercluster agreements of the lead's cluster).")
+    cooperation_slope: float = P(1.5, ge=-10.0, le=10.0, unit="log x per unit knowledge "
+                                 "intensity", source=CAL,
+                                 doc="The sector rule: a sector's cooperation propensity is "
+                                     "exp(cooperation_slope x (knowledge_intensity - 0.5)), "
+                                     "unless the sector sets its own.")
+    outside_rate: float = P(1.0, ge=0.0, le=10.0, unit="x initiate_rate",
+                            source=ASSUME + " (the same propensity inside and outside clusters: "
+                                   "what a cluster adds is its animator's effort, discovery and "
+                                   "a pool of related firms; evaluation.md: 'no cooperation "
+                                   "without the policy is false')",
+                            doc="Initiation rate of a company in no active cluster, relative to "
+                                "initiate_rate (no animator effort raises it); its partners "
+                                "come from the companies and research actors outside clusters "
+                                "and from its remembered partners.")
     w_horizontal: float = P(1.0, ge=0.0, le=10.0, unit="weight",
                             source="Cowan-Jonard-Zimmermann 2007 (literature A5)",
                             doc="Weight of cognitive complementarity 4s(1-s) in the match.")
@@ -427,6 +465,13 @@ class PoleBehaviour(Strict):
                             doc="Chance a pole proposal brings in a foreign partner.")
     jury_noise: float = P(0.15, ge=0.0, le=5.0, unit="jury score", source=ASSUME,
                           doc="Noise in the jury's assessment.")
+    jury_selection: float = P(0.3, ge=-10.0, le=10.0, unit="jury score per margin sd",
+                              source="Fontagné, Koenig, Mayneris & Poncet 2013 (evaluation.md): "
+                                     "the authorities picked winners; size: assumption",
+                              doc="The jury's tilt towards healthy companies: score per unit of "
+                                  "the consortium companies' mean margin deviation (in MARGIN_SD "
+                                  "units, as the membership's selection); positive: champions "
+                                  "are picked.")
     training_gain: float = P(0.01, ge=0.0, le=1.0, unit="log VA", source=CAL,
                              doc="Productivity gain of companies in a funded training project.")
     investment_gain: float = P(0.02, ge=0.0, le=1.0, unit="log VA", source=CAL,
@@ -577,6 +622,12 @@ class Poles(Strict):
     assets_firms_per_meur: float = P(0.1, ge=0.0, le=100.0, unit="firms per MEUR", source=CAL,
                                      doc="New pole enterprises financed per MEUR of the assets and "
                                          "holdings budget.")
+    require_foreign: bool = Field(True, description="Whether a pole proposal must include a "
+                                  "foreign partner to be labelled (a proposal without one is "
+                                  "ineligible).",
+                                  json_schema_extra={"source": SEED + " ('the poles' proposals must "
+                                                     "include partnerships with foreign private "
+                                                     "and public actors')"})
     absorb_clusters: bool = Field(False, description="Whether clusters whose sectors a selected pole "
                                   "covers are absorbed into it at selection.",
                                   json_schema_extra={"source": ASSUME + " (the seed keeps clusters beside poles)"})
@@ -659,6 +710,15 @@ class Scenario(Strict):
 
 # Keys that issue 16 moved from ``policy.*`` (the Region's levers) to ``behaviour.*`` (the
 # agents' responses): the loader names the new place when a file still uses the old one.
+# keys that no longer exist, with what replaced them (refused with this message)
+REMOVED_KEYS = {
+    "behaviour.membership.benefit_knowledge": (
+        "the sector constant of the membership utility (issue 16) is gone; a sector's "
+        "members now follow from the gains they expect (behaviour.membership.benefit_activity "
+        "times their success record) and its cooperation from the sector rule "
+        "(behaviour.partnering.cooperation_slope)"),
+}
+
 MOVED_KEYS = {
     **{f"policy.international.{k}": f"behaviour.international.{k}" for k in (
         "agreement_rate", "tender_effect", "agreement_years", "promotion_export_effect")},

@@ -63,9 +63,19 @@ def sector_table(sc: Scenario) -> np.ndarray:
     """
     out = np.zeros(len(sc.world.sectors), SECTOR)
     for s, spec in enumerate(sc.world.sectors):
-        out[s] = (spec.cooperation, spec.knowledge_intensity, spec.growth, spec.large_share,
-                  spec.export_share)
+        out[s] = (sector_cooperation(sc, spec), spec.knowledge_intensity, spec.growth,
+                  spec.large_share, spec.export_share)
     return out
+
+
+def sector_cooperation(sc: Scenario, spec) -> float:
+    """The sector's cooperation propensity: its own when the scenario sets one, otherwise the
+    sector rule ``exp(cooperation_slope * (knowledge_intensity - 0.5))`` (1 at the middle of
+    the OECD classes; the slope is estimated by the calibration)."""
+    if spec.cooperation is not None:
+        return float(spec.cooperation)
+    slope = sc.behaviour.partnering.cooperation_slope
+    return float(np.exp(slope * (spec.knowledge_intensity - 0.5)))
 
 
 def sector_centroids(rng: np.random.Generator, n_sectors: int, dims: int) -> np.ndarray:

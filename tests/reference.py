@@ -32,6 +32,7 @@ TASTE_HALF_WIDTH = 0.25
 VERTICAL_PEAK = 0.35
 VERTICAL_WIDTH = 0.2
 LARGE_COST_DISCOUNT = 4.0
+MARGIN_SD = 0.023
 CAPABILITY_GAIN = 0.05
 DENSE_INITIATION = 0.125  # from this largest initiation probability on, one uniform per position
 
@@ -436,36 +437,38 @@ def form_consortia(
 # --------------------------------------------------------------------------------------------
 
 
-def _utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
-             cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge, benefit_pull,
-             benefit_activity, benefit_taste, cost_weight):
-    s = sector[i]
+def _utility(i, c, atype, taste, done, won, margin, market_weight, cl_pull, cl_activity,
+             cl_fee_sme, cl_fee_large, benefit_base, benefit_activity, benefit_pull,
+             benefit_taste, selection, cost_weight, record_prior, margin0):
     if atype[i] == 1:
         cost = cost_weight * cl_fee_large[c] / 1000.0 / LARGE_COST_DISCOUNT
     else:
         cost = cost_weight * cl_fee_sme[c] / 1000.0
-    return (benefit_base + benefit_knowledge * sector_ki[s] * sector_coop[s]
-            + benefit_pull * cl_pull[c] + benefit_activity * cl_activity[c]
-            + benefit_taste * taste[i] - cost)
+    record = 2.0 * (won[i] + 0.5 * record_prior) / (done[i] + record_prior)
+    health = (margin[i] - margin0) / MARGIN_SD if market_weight[i] > 0.0 else 0.0
+    return (benefit_base + benefit_activity * cl_activity[c] * record
+            + benefit_pull * cl_pull[c] + benefit_taste * taste[i] + selection * health - cost)
 
 
-def utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull, cl_activity,
-            cl_fee_sme, cl_fee_large, benefit_base, benefit_knowledge, benefit_pull,
-            benefit_activity, benefit_taste, cost_weight):
-    """Net benefit of cluster ``c`` for company ``i``; returns the float."""
-    return _utility(int(i), int(c), _tolist(atype), _tolist(sector), _tolist(taste),
-                    _tolist(sector_coop), _tolist(sector_ki), _tolist(cl_pull),
-                    _tolist(cl_activity), _tolist(cl_fee_sme), _tolist(cl_fee_large),
-                    float(benefit_base), float(benefit_knowledge), float(benefit_pull),
-                    float(benefit_activity), float(benefit_taste), float(cost_weight))
+WEIGHT_NAMES = ("benefit_base", "benefit_activity", "benefit_pull", "benefit_taste",
+                "selection", "cost_weight", "record_prior", "margin0")
+
+
+def utility(i, c, args):
+    """Net benefit of cluster ``c`` for company ``i`` (``args``: the flat arguments of
+    :func:`membership_step`); returns the float."""
+    return _utility(int(i), int(c), *(_tolist(args[k]) for k in (
+        "atype", "taste", "projects_done", "projects_won", "margin", "market_weight",
+        "cl_pull", "cl_activity", "cl_fee_sme", "cl_fee_large")),
+        *(float(args[k]) for k in WEIGHT_NAMES))
 
 
 def membership_step(
     n, alive, atype, sector, taste, cluster, sector_clusters, cl_active, cl_recruit, cl_pull,
-    cl_activity, cl_fee_sme, cl_fee_large, cl_members, sector_coop, sector_ki,
-    awareness_base, awareness_recruit, benefit_base, benefit_knowledge, benefit_pull,
-    benefit_activity, benefit_taste, cost_weight, noise, leave_rate, rd_join_rate, rng,
-    out_flows,
+    cl_activity, cl_fee_sme, cl_fee_large, cl_members, projects_done, projects_won, margin,
+    market_weight, awareness_base, awareness_recruit, benefit_base, benefit_pull,
+    benefit_activity, benefit_taste, selection, cost_weight, record_prior, margin0, noise,
+    leave_rate, rd_join_rate, rng, out_flows,
 ):
     """Twin of :func:`sim.processes.membership.membership_step`."""
     r = Xoshiro(rng)
@@ -476,14 +479,16 @@ def membership_step(
     cl_pull, cl_activity = _tolist(cl_pull), _tolist(cl_activity)
     cl_fee_sme, cl_fee_large = _tolist(cl_fee_sme), _tolist(cl_fee_large)
     cl_members, out_flows = _tolist(cl_members), _tolist(out_flows)
-    sector_coop, sector_ki = _tolist(sector_coop), _tolist(sector_ki)
+    done, won = _tolist(projects_done), _tolist(projects_won)
+    margin, market_weight = _tolist(margin), _tolist(market_weight)
     awareness_base, awareness_recruit = float(awareness_base), float(awareness_recruit)
     noise, leave_rate, rd_join_rate = float(noise), float(leave_rate), float(rd_join_rate)
-    weights = [float(benefit_base), float(benefit_knowledge), float(benefit_pull),
-               float(benefit_activity), float(benefit_taste), float(cost_weight)]
+    weights = [float(benefit_base), float(benefit_activity), float(benefit_pull),
+               float(benefit_taste), float(selection), float(cost_weight), float(record_prior),
+               float(margin0)]
 
     def u_of(i, c):
-        return _utility(i, c, atype, sector, taste, sector_coop, sector_ki, cl_pull,
+        return _utility(i, c, atype, taste, done, won, margin, market_weight, cl_pull,
                         cl_activity, cl_fee_sme, cl_fee_large, *weights)
 
     def join(i, c):
@@ -531,7 +536,8 @@ def complete_projects(
     success_base, success_match, success_research, success_benchmark, success_funded,
     productivity_gain, training_gain, investment_gain, innovation_prob, export_gain, learning,
     spinoff_prob, spinoff_prob_research, trust_gain, trust_loss, quality_gain, grant_ref, rng,
-    key, p_start, draw_id, export_clock, out_done, out_success, out_spinoff, out_innovations,
+    key, p_start, draw_id, export_clock, projects_done, projects_won, out_done, out_success,
+    out_spinoff, out_innovations,
 ):
     """Twin of :func:`sim.processes.projects.complete_projects`."""
     r = Xoshiro(rng)
@@ -547,6 +553,7 @@ def complete_projects(
     export_clock = _tolist(export_clock)
     knowledge, capability = _tolist(knowledge), _tolist(capability)
     innovations = _tolist(innovations)
+    done, won = _tolist(projects_done), _tolist(projects_won)
     tie_partner, tie_trust = _tolist(tie_partner), _tolist(tie_trust)
     cl_benchmark = _tolist(cl_benchmark)
     out_done, out_success = _tolist(out_done), _tolist(out_success)
@@ -579,6 +586,9 @@ def complete_projects(
         for j in team:
             if load[j] > 0:
                 load[j] -= 1
+            if alive[j] and atype[j] <= 1:
+                done[j] += 1
+                won[j] += int(success)
         n_innov = 0
         if success and living:
             dims = len(knowledge[living[0]])
@@ -636,6 +646,7 @@ def complete_projects(
         "pending_efficiency": pending_efficiency, "foreign_partners": foreign_partners,
         "export_clock": export_clock,
         "knowledge": knowledge, "capability": capability, "innovations": innovations,
+        "projects_done": done, "projects_won": won,
         "tie_partner": tie_partner, "tie_trust": tie_trust, "out_done": out_done,
         "out_success": out_success, "out_spinoff": out_spinoff,
         "out_innovations": out_innovations, "rng": r.state(),

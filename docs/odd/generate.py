@@ -154,8 +154,13 @@ def sectors_table() -> str:
             "universities", "research_centres", "training_centres"]
     rows = ["| sector | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     tot = {c: 0 for c in ("firms", "universities", "research_centres", "training_centres")}
+    from sim.world import sector_cooperation
+
     for s in BASE.world.sectors:
-        rows.append(f"| `{s.name}` | " + " | ".join(num(getattr(s, c)) for c in cols) + " |")
+        # cooperation: the sector rule's value at the baseline's slope (no sector sets its own)
+        rows.append(f"| `{s.name}` | " + " | ".join(
+            num(round(sector_cooperation(BASE, s), 3)) if c == "cooperation"
+            else num(getattr(s, c)) for c in cols) + " |")
         for c in tot:
             tot[c] += getattr(s, c)
     rows.append("| **total** | " + " | ".join(f"**{tot[c]:,}**" if c in tot else "" for c in cols) + " |")

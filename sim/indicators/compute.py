@@ -104,22 +104,26 @@ def fabric_and_members(a, n, export_intensity, led):
 def projects_under_way(p, alive, n, led):
     """The projects' stocks of the year: cluster partnerships under way by cluster
     (``led.partnerships_active``), pole projects under way by pole
-    (``led.pole_projects_active``), and the distinct living actors among the members of the
-    cluster partnerships under way (``led.involved``)."""
+    (``led.pole_projects_active``), the distinct living actors among the members of the
+    cluster partnerships under way (``led.involved``) and the partnerships outside the
+    clusters under way (``led.outside_active``)."""
     active, call, cluster, pole, members = p.active, p.call, p.cluster, p.pole, p.members
     pa, pp = led.partnerships_active, led.pole_projects_active
     pa[:] = 0.0
     pp[:] = 0.0
     seen = np.zeros(n, np.bool_)
     involved = 0
+    outside = 0
     for q in range(active.shape[0]):
         if not active[q]:
             continue
         if call[q] >= 0:
             pp[pole[q]] += 1.0
             continue
-        if cluster[q] >= 0:
-            pa[cluster[q]] += 1.0
+        if cluster[q] < 0:  # a partnership outside the clusters
+            outside += 1
+            continue
+        pa[cluster[q]] += 1.0
         for m in range(members.shape[1]):
             j = members[q, m]
             if j >= 0 and not seen[j]:
@@ -127,6 +131,7 @@ def projects_under_way(p, alive, n, led):
                 if alive[j]:
                     involved += 1
     led.involved[()] = involved
+    led.outside_active[()] = outside
 
 
 @njit(cache=True)

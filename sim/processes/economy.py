@@ -174,7 +174,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
     pend_q, pend_e, foreign = a.pending_quality, a.pending_efficiency, a.foreign_partners
     draw_id, born, origin = a.draw_id, a.born, a.origin
     exit_clock, export_clock, spells = a.exit_clock, a.export_clock, a.export_spells
-    export_share = a.export_share
+    export_share, a_margin = a.export_share, a.margin
     va_noise, elasticity, arrival = p.va_noise, p.elasticity, p.arrival
     input_share, labour_share = p.input_share, p.labour_share
     n_s = sectors.shape[0]
@@ -248,6 +248,7 @@ def economy_step(a, n, effort, export_spend, sectors, markets, params, key, step
         employment[i] += p.adjustment * (need - employment[i])
         inv_va = 1.0 / va
         margin = 1.0 - wage[i] * pr * employment[i] * inv_va
+        a_margin[i] = margin
         # the quarter's hazard rate (integrated hazard over the quarter)
         exit_clock[i] -= p.exit_rate * np.exp(-p.exit_margin * (margin - margin0))
         if exit_clock[i] <= 0.0:

@@ -2,7 +2,12 @@
 jury ranks and labels them, and the budget funds them.
 
 Proposals are scored on the members' mean capability, their match, the presence of research,
-training and foreign partners, plus noise; those at or above ``label_threshold`` are labelled.
+training and foreign partners, the health of their companies (``behaviour.poles.jury_selection``:
+the jury picks champions, Fontagné et al. 2013), plus noise; those at or above
+``label_threshold`` are labelled, if they include a foreign partner when the policy requires one
+(``policy.poles.require_foreign``, the seed).  A consortium finds a foreign partner with the
+chance ``behaviour.poles.foreign_prob`` times (1 + the agreements with foreign clusters in
+force of the clusters of the pole's sectors).
 In rank order, a labelled proposal is funded when its R&D request fits this call's envelope
 (what is left of the instrument divided by the calls left in the budget period); its training
 and investment requests are granted when they fit theirs.  No instrument can be overspent.
@@ -45,7 +50,8 @@ JURY = Params(floats={
     "noise": _R + "jury_noise", "threshold": _Q + "label_threshold",
     "training_eur": lambda sc: _cap(1e6 * sc.policy.poles.training_request_meur, sc),
     "investment_eur": lambda sc: _cap(1e6 * sc.policy.poles.investment_request_meur, sc),
-    "sme_quota": "policy.rules.pole_jury.sme_quota"})
+    "sme_quota": "policy.rules.pole_jury.sme_quota"},
+    flags={"require_foreign": "policy.poles.require_foreign"})
 
 
 def _cap(request_eur: float, sc) -> float:
@@ -78,7 +84,7 @@ def pole_call(m: ClusterModel) -> None:
     groups = np.zeros(n_p, GROUP)
     groups["rate"] = np.where(selected, pb.proposal_rate, 0.0)
     groups["discovery"] = 1.0
-    groups["foreign"] = pb.foreign_prob
+    groups["foreign"] = foreign_chances(m, pb.foreign_prob)
     m.consortia = cons = m.consortia.ensure(len(initiators), pp.max_consortium)
     k = form_consortia(initiators, group[initiators].astype(np.int32),
                        (co_ptr, co_idx, nc_ptr, nc_idx, np.zeros(0, np.int32)), groups,
@@ -93,6 +99,9 @@ def pole_call(m: ClusterModel) -> None:
     # the rulebook's jury rules (sim.rules.funding): SME bonus, caps per project and per firm
     jr = m.sc.policy.rules.pole_jury
     bonus = sme_bonus(cons.members, cons.size, a.atype, k, jr.sme_bonus)
+    if pb.jury_selection != 0.0:  # the jury's tilt towards healthy companies (champions)
+        bonus = bonus + pb.jury_selection * company_health(cons.members[:k], cons.size[:k], a,
+                                                           m.sc.world.market.labour_share)
     sme_led = sme_majority(cons.members, cons.size, a.atype, k)
     rd_req = capped(rd_req, 1e6 * jr.cap_project_meur)
     if jr.cap_firm_meur > 0:
@@ -121,6 +130,37 @@ def pole_call(m: ClusterModel) -> None:
         p.fund_rd[slots] = grants[rows, RD]
         p.fund_training[slots] = grants[rows, TRAINING]
         p.fund_investment[slots] = grants[rows, INVESTMENT]
+
+
+def foreign_chances(m: ClusterModel, base: float) -> np.ndarray:
+    """Each pole's chance that a consortium brings in a foreign partner: ``base`` times (1 +
+    the agreements with foreign clusters in force of the Walloon clusters of its sectors),
+    at most 1, as a cluster partnership's (:func:`sim.processes.partnering.cluster_probabilities`):
+    the clusters' international partnerships (and the tender subsidy behind them) open the
+    way to the foreign partners that the poles' proposals must include."""
+    po, cl = m.poles, m.clusters
+    agreements = m.agreements.active_counts(len(cl.names), m.t)
+    out = np.empty(len(po.names))
+    for p in range(len(po.names)):
+        covered = cl.sectors[:, po.sector_pole == p].any(axis=1)
+        out[p] = min(1.0, base * (1.0 + float(agreements[covered].sum())))
+    return out
+
+
+def company_health(members: np.ndarray, size: np.ndarray, a, labour_share: float) -> np.ndarray:
+    """The mean health of each consortium's companies (their margin over the start's, in
+    units of :data:`sim.processes.membership.MARGIN_SD`; 0 for one the economy has not seen
+    and for a consortium without companies), which the jury's selection weighs."""
+    from sim.processes.membership import MARGIN_SD
+
+    rows = np.maximum(members, 0)
+    valid = (members >= 0) & (np.arange(members.shape[1]) < size[:, None])
+    company = valid & np.isin(a.atype[rows], (SME, LARGE))
+    seen = company & (a.market_weight[rows] > 0)
+    h = np.where(seen, (a.margin[rows].astype(np.float64) - (1.0 - labour_share)) / MARGIN_SD,
+                 0.0)
+    n_co = company.sum(axis=1)
+    return np.where(n_co > 0, h.sum(axis=1) / np.maximum(n_co, 1), 0.0)
 
 
 @njit(cache=True)
@@ -221,7 +261,9 @@ def _scores(k, cons, a, z, bonus, jury, call, led):
         s = s + jury.noise * z[i]
         s = s + bonus[i]  # the rulebook's SME bonus (0 in the baseline)
         score[i] = s
-        if s >= jury.threshold:
+        # the seed: proposals must include foreign partners (when the policy requires them,
+        # one without is ineligible)
+        if s >= jury.threshold and (foreign[i] > 0 or not jury.require_foreign):
             labelled[i] = True
             labelled_n[g, call] += 1
             for m in range(size[i]):

@@ -8,7 +8,9 @@ in slot order:
 * success with probability ``logistic(success_base + success_match * match
   + success_research * has_rd + success_benchmark * benchmarking[cluster]
   + success_funded * funded)``;
-* every member frees one unit of capacity;
+* every member frees one unit of capacity, and each living company adds the project to its
+  success record (``projects_done``, and ``projects_won`` on success), which its membership
+  decisions read (:mod:`sim.processes.membership`);
 * on success, each living company gets a process innovation of ``productivity_gain`` (plus
   ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
   the instruments act through their amounts, with diminishing returns) in log labour per unit of output, and
@@ -90,7 +92,8 @@ def projects(m: ClusterModel) -> None:
         new = spawn_companies(m, a.sector[leads], SPINOFF_PARTNERSHIP, like=leads)
         # a partnership spin-off joins its parent's cluster when that cluster is active
         parent = out["parent"][:n_spin]
-        ok = (parent >= 0) & (m.clusters.active[np.maximum(parent, 0)])
+        ok = parent >= 0  # (an outside partnership's parent is -1; a world may have no cluster)
+        ok[ok] = m.clusters.active[parent[ok]]
         a.cluster[new[ok]] = parent[ok]
         led.new_firms[SPINOFF_PARTNERSHIP] += len(new)
 
@@ -200,6 +203,7 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
     exporter, knowledge, capability, innovations = (a.exporter, a.knowledge, a.capability,
                                                     a.innovations)
     tie_partner, tie_trust = a.tie_partner, a.tie_trust
+    done, won = a.projects_done, a.projects_won
     dims = knowledge.shape[1]
     mean = np.empty(dims, np.float64)
     n_done = 0
@@ -216,6 +220,9 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
                 load[j] -= 1
             if alive[j]:
                 n_alive += 1
+                if is_company(atype[j]):  # the company's success record (membership reads it)
+                    done[j] += 1
+                    won[j] += success
                 for d in range(dims):
                     mean[d] += knowledge[j, d]
         n_innov = 0

@@ -56,11 +56,15 @@ def _clear_dates(m: ClusterModel) -> None:
 
 def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     """The companies of cluster ``c``'s sectors, alive and in no cluster, whose expected
-    benefit of a cluster reaches ``benefit_threshold``: the membership's weights
-    (``behaviour.membership``) over their sector's knowledge intensity times cooperation,
-    the pull of existing cooperation (the share of the group's companies that took part in a
-    partnership), their own taste for cooperation, and the animation subsidy on offer (its
-    share of an animator's cost, weight ``subsidy_weight``)."""
+    benefit of a cluster reaches ``benefit_threshold``: the membership's utility
+    (``behaviour.membership``, :mod:`sim.processes.membership`) with the group's own recent
+    cooperation standing for a cluster's activity (the share of its companies that started a
+    partnership over the last four quarters, times each company's success record), the pull of
+    existing cooperation (the share of the group's companies that ever took part in a
+    partnership), their own taste for cooperation and health, and the animation subsidy on
+    offer (its share of an animator's cost, weight ``subsidy_weight``)."""
+    from sim.processes.membership import MARGIN_SD
+
     a, n, sc = m.actors, m.actors.n, m.sc
     mb, an = sc.behaviour.membership, sc.policy.animation
     sector = a.sector[:n]
@@ -68,13 +72,19 @@ def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     in_group = company & cl_sectors(m, c)[sector]
     if not in_group.any():
         return 0
-    coop_share = float((a.last_project[:n][in_group] >= 0).mean())
+    last = a.last_project[:n][in_group]
+    coop_share = float((last >= 0).mean())
+    recent = float((last >= m.t - 4).mean()) if m.t >= 4 else coop_share
     free = in_group & (a.cluster[:n] < 0)
-    ki = m.sectors["knowledge_intensity"][sector[free]]
-    co = m.sectors["cooperation"][sector[free]]
+    record = (2.0 * (a.projects_won[:n][free] + 0.5 * mb.record_prior)
+              / (a.projects_done[:n][free] + mb.record_prior))
+    seen = a.market_weight[:n][free] > 0
+    health = np.where(seen, (a.margin[:n][free] - (1.0 - sc.world.market.labour_share))
+                      / MARGIN_SD, 0.0)
     offer = min(an.subsidy_eur_per_year / an.cost_eur_per_year, 1.0)
-    u = (mb.benefit_base + mb.benefit_knowledge * ki * co + mb.benefit_pull * coop_share
-         + mb.benefit_taste * a.taste[:n][free] + rule.subsidy_weight * offer)
+    u = (mb.benefit_base + mb.benefit_activity * recent * record + mb.benefit_pull * coop_share
+         + mb.benefit_taste * a.taste[:n][free] + mb.selection * health
+         + rule.subsidy_weight * offer)
     return int((u >= rule.benefit_threshold).sum())
 
 

@@ -38,6 +38,9 @@ ACTOR_COLUMNS = (
     Column("origin", np.int8, doc="how it came to be (codes.ORIGINS)"),
     Column("last_project", np.int32, -1, doc="last step it started a project (-1: never)"),
     Column("innovations", np.int32, doc="new products launched, cumulative"),
+    Column("projects_done", np.int16, doc="projects it took part in that ended (companies)"),
+    Column("projects_won", np.int16, doc="of which ended in success: with projects_done, "
+                                          "the company's success record"),
     # the firm in its market (sim.processes.economy; 0 until the economy first sees it)
     Column("market_weight", np.float64, doc="demand weight in its sector's market (0: not yet "
                                             "in the market)"),
@@ -57,6 +60,9 @@ ACTOR_COLUMNS = (
                                          "(a keyed exponential draw, less each quarter's hazard)"),
     Column("export_clock", np.float64, doc="integrated hazard left before the firm's next "
                                            "export entry or exit"),
+    Column("margin", np.float32, doc="(value added - wage bill) / value added of the last "
+                                       "quarter (set by the economy; the firm's health, which "
+                                       "selection into clusters and by the poles' jury reads)"),
     Column("export_share", np.float64, doc="exports as a share of value added (0 for a "
                                            "non-exporter; set by the economy)"),
     Column("export_spells", np.int16, doc="export entries and exits so far (the index of the "

@@ -151,7 +151,10 @@ class Recount:
                   membership_after)
 
         def partnering_after(_):
-            new = np.flatnonzero(p.active & (p.start == m.t) & (p.call < 0))
+            started = p.active & (p.start == m.t) & (p.call < 0)
+            # outside the clusters: no cluster (the cooperation without the policy)
+            self.add("partnerships_outside_launched", int((started & (p.cluster < 0)).sum()))
+            new = np.flatnonzero(started & (p.cluster >= 0))
             self.add("partnerships_launched", len(new))
             self.launched_total += len(new)
             self.add("_launched_members", float(p.size[new].sum()))
@@ -175,10 +178,17 @@ class Recount:
                 score = (0.5 * a.capability[team].mean() + np.float32(0.3) * b.match[i]
                          + (0.2 if b.has_rd[i] else 0.0) + (0.1 if b.has_training[i] else 0.0)
                          + (0.2 if b.foreign[i] > 0 else 0.0) + j["noise"] * z[i])
+                # the jury's tilt towards healthy companies (behaviour.poles.jury_selection)
+                co = team[np.isin(a.atype[team], (SME, LARGE))]
+                if len(co):
+                    health = np.where(a.market_weight[co] > 0, (a.margin[co].astype(float)
+                                      - (1 - m.sc.world.market.labour_share)) / 0.023, 0.0)
+                    score = score + m.sc.behaviour.poles.jury_selection * health.mean()
                 pole = po.names[b.group[i]]
                 for by, key in (("total", ""), ("pole", pole), ("call", call_key)):
                     self.add("pole_proposals_submitted", 1, by, key)
-                if score >= j["threshold"]:
+                eligible = b.foreign[i] > 0 or not m.sc.policy.poles.require_foreign
+                if score >= j["threshold"] and eligible:
                     for by, key in (("total", ""), ("pole", pole), ("call", call_key)):
                         self.add("pole_proposals_labelled", 1, by, key)
                     self.add("_labelled_size", float(b.size[i]), "call", call_key)
@@ -298,7 +308,7 @@ class Recount:
         # flows that had no event this year are zero
         for name in ("clusters_created", "clusters_absorbed", "clusters_dropped",
                      "member_joins", "member_leaves", "partnerships_launched",
-                     "cross_cluster_partnerships_launched", "foreign_partnerships_launched",
+                     "partnerships_outside_launched", "cross_cluster_partnerships_launched", "foreign_partnerships_launched",
                      "projects_completed", "projects_succeeded", "innovations", "firm_exits",
                      "intercluster_partnerships_signed", "tender_subsidy_eur",
                      "animation_subsidy_eur", "member_fees_eur", "pole_funding_eur",
@@ -371,8 +381,9 @@ class Recount:
             inside = np.isin(mine, np.flatnonzero(launch_year == y))
             put("members_total", inside.sum(), "cohort", str(y))
             put("members_enterprises", (inside & company).sum(), "cohort", str(y))
-        cluster_partnership = p.active & (p.call < 0)
+        cluster_partnership = p.active & (p.call < 0) & (p.cluster >= 0)
         put("partnerships_active", cluster_partnership.sum())
+        put("partnerships_outside_active", (p.active & (p.call < 0) & (p.cluster < 0)).sum())
         for c, name in enumerate(cl.names):
             put("partnerships_active", (cluster_partnership & (p.cluster == c)).sum(),
                 "cluster", name)

@@ -39,7 +39,7 @@ def economy_args(w: dict, **over) -> dict:
         draw_id=np.full(cap, -1, np.int64),
         exit_clock=np.zeros(cap), export_clock=np.zeros(cap),
         export_spells=np.zeros(cap, np.int16),
-        export_share=np.zeros(cap),
+        export_share=np.zeros(cap), margin=np.zeros(cap, np.float32),
         born=np.where(g.random(cap) < 0.8, -1, g.integers(0, 5, cap)).astype(np.int32),
     )
     args["origin"] = np.where(args["born"] < 0, 0, g.integers(1, 5, cap)).astype(np.int8)

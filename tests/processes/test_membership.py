@@ -3,6 +3,8 @@ for draw, its flows and the rule's promises, and the utility."""
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -20,7 +22,6 @@ from tests.worlds import (
     rng_state,
     run_both,
 )
-from tests.worlds import sector_table as sectors_of
 
 SEEDS = [0, 1, 2, 3, 7, 42, 2024, 99991]
 
@@ -49,18 +50,16 @@ def inputs_of(args: dict):
     census["members"] = args["cl_members"]
     census["pull"] = args["cl_pull"]
     census["activity"] = args["cl_activity"]
-    sectors = sectors_of(cooperation=args["sector_coop"],
-                         knowledge_intensity=args["sector_ki"])
-    return _clusters_view(*(arrays[f] for f in CLUSTER_FIELDS)), census, sectors
+    return _clusters_view(*(arrays[f] for f in CLUSTER_FIELDS)), census
 
 
 def call_membership(args: dict) -> None:
     """``membership_step`` on the flat arguments of its twin: the census' members and the
     ledger's joins and leaves are written back into ``cl_members`` and ``out_flows``."""
     actors = actors_of(args)
-    cl, census, sectors = inputs_of(args)
+    cl, census = inputs_of(args)
     led = ledger(len(args["cl_active"]))
-    membership_step(actors.view, args["n"], cl, census, sectors, params_of(args), args["rng"],
+    membership_step(actors.view, args["n"], cl, census, params_of(args), args["rng"],
                     led.view)
     actors.check()
     args["cl_members"][:] = census["members"]
@@ -98,15 +97,23 @@ def membership_args(w: dict, **over) -> dict:
         cluster=cluster, sector_clusters=sector_clusters, cl_active=active,
         cl_recruit=effort[:, 2], cl_pull=companies / np.maximum(potential, 1),
         cl_activity=g.uniform(0.0, 1.5, C), cl_fee_sme=fee_sme, cl_fee_large=4.0 * fee_sme,
-        cl_members=members, sector_coop=g.uniform(0.3, 1.0, S), sector_ki=g.uniform(0.2, 1.0, S),
+        cl_members=members,
+        # the success records and the margins (a fifth not yet seen by the economy)
+        projects_done=g.integers(0, 6, w["cap"]).astype(np.int16),
+        margin=(0.35 + 0.023 * g.standard_normal(w["cap"])).astype(np.float32),
+        market_weight=np.where(g.random(w["cap"]) < 0.8, g.uniform(0.5, 2.0, w["cap"]), 0.0),
         awareness_base=0.25, awareness_recruit=0.4, benefit_base=float(g.uniform(-1.0, 0.5)),
-        benefit_knowledge=1.0, benefit_pull=1.0, benefit_activity=0.5, benefit_taste=0.7,
+        benefit_pull=1.0, benefit_activity=float(g.uniform(0.5, 4.0)), benefit_taste=0.7,
+        selection=float(g.uniform(-1.0, 1.0)), record_prior=2.0, margin0=0.35,
         cost_weight=0.4, noise=float(g.uniform(0.3, 1.5)), leave_rate=float(g.uniform(0.1, 0.5)),
         rd_join_rate=float(g.uniform(0.2, 0.9)), rng=rng_state(n + 3000),
         out_flows=g.integers(0, 3, (C, 2)).astype(np.int64),
     )
+    args["projects_won"] = np.minimum(args["projects_done"],
+                                      g.integers(0, 6, w["cap"])).astype(np.int16)
     args.update(over)
-    return args
+    # in the twin's order (run_both passes the values positionally)
+    return {k: args[k] for k in inspect.signature(ref.membership_step).parameters}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -151,16 +158,50 @@ def test_membership_step_extreme_utilities():
 @pytest.mark.parametrize("seed", SEEDS[:3])
 def test_utility(seed):
     w = make_world(seed)
-    a = membership_args(w, benefit_base=0.1, benefit_knowledge=1.0, benefit_pull=1.0,
-                        benefit_activity=0.5, benefit_taste=0.7, cost_weight=0.4)
+    a = membership_args(w, benefit_base=0.1, benefit_pull=1.0, benefit_activity=0.5,
+                        benefit_taste=0.7, cost_weight=0.4)
     actors = actors_of(a)
-    cl, census, sectors = inputs_of(a)
+    cl, census = inputs_of(a)
     g = w["g"]
     for _ in range(100):
         i = int(g.integers(w["n"]))
         c = int(g.integers(w["C"]))
-        want = ref.utility(i, c, a["atype"], a["sector"], a["taste"], a["sector_coop"],
-                           a["sector_ki"], a["cl_pull"], a["cl_activity"], a["cl_fee_sme"],
-                           a["cl_fee_large"], 0.1, 1.0, 1.0, 0.5, 0.7, 0.4)
-        got = utility(actors.view, i, c, cl, census, sectors, params_of(a))
+        want = ref.utility(i, c, a)
+        got = utility(actors.view, i, c, cl, census, params_of(a))
         assert got == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+def test_a_failure_lowers_and_a_success_raises_the_benefit():
+    """Firms learn from their projects: the success record moves the expected gain, and with
+    it the utility, in the direction of the outcomes (and not without activity)."""
+    w = make_world(5)
+    a = membership_args(w, benefit_activity=2.0, selection=0.0)
+    i = int(np.flatnonzero(np.isin(a["atype"][: w["n"]], (SME, LARGE)))[0])
+    c = 0
+    a["cl_activity"][c] = 0.5
+    a["projects_done"][i] = 0
+    a["projects_won"][i] = 0
+    fresh = ref.utility(i, c, a)
+    a["projects_done"][i] = 3
+    failed = ref.utility(i, c, a)
+    a["projects_won"][i] = 3
+    won = ref.utility(i, c, a)
+    assert failed < fresh < won
+    a["cl_activity"][c] = 0.0
+    assert ref.utility(i, c, a) == pytest.approx(fresh - 2.0 * 0.5)
+
+
+def test_selection_tilts_membership_towards_declining_firms():
+    """The documented sign: with ``selection`` < 0 a firm whose margin fell below the start's
+    values membership more than a healthy one, other things equal."""
+    w = make_world(6)
+    a = membership_args(w, selection=-0.5)
+    i = int(np.flatnonzero(np.isin(a["atype"][: w["n"]], (SME, LARGE)))[0])
+    a["market_weight"][i] = 1.0
+    a["margin"][i] = 0.35 - 0.023
+    declining = ref.utility(i, 0, a)
+    a["margin"][i] = 0.35 + 0.023
+    healthy = ref.utility(i, 0, a)
+    assert declining - healthy == pytest.approx(2 * 0.5, rel=1e-5)
+    a["market_weight"][i] = 0.0  # not yet seen by the economy: no health term
+    assert ref.utility(i, 0, a) == pytest.approx((declining + healthy) / 2, rel=1e-5)

@@ -12,7 +12,7 @@ from benchmarks.mesa_reference import cluster_probabilities as numpy_probabiliti
 from sim.kernels.consortia import Consortia, form_consortia
 from sim.kernels.groups import member_index
 from sim.kernels.rng import new_state
-from sim.processes.partnering import cluster_partnering, cluster_probabilities
+from sim.processes.partnering import cluster_partnering, cluster_probabilities, partner_groups
 from sim.state.codes import LARGE, SME
 
 
@@ -25,7 +25,11 @@ def test_cluster_partnering_equals_the_unfused_step(seed):
     probs = cluster_probabilities(base.rates, base.clusters, base.agreements)
     for name, want in zip(("rate", "discovery", "cross", "foreign"), numpy_probabilities(w),
                           strict=True):
-        np.testing.assert_allclose(probs[name], want, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(probs[name][:-1], want, rtol=1e-14, atol=0)
+    # the outside group (the last row): the base rates, no animator, no cross-cluster search
+    p = w.params
+    assert probs[-1]["rate"] == p.outside_rate * p.initiate_rate
+    assert probs[-1]["discovery"] == p.discovery_base and probs[-1]["cross"] == 0.0
     runs = []
     for fused in (True, False):
         ker = KernelPartnering(w, seed=0)
@@ -34,14 +38,18 @@ def test_cluster_partnering_equals_the_unfused_step(seed):
         buf = Consortia(w.n, w.params.max_consortium)
         work = np.zeros(6, np.int64)
         if fused:
-            k = cluster_partnering(a.view, w.n, ker.clusters, ker.agreements, ker.sectors,
-                                   ker.rates, ker.rule, 5, state, buf.view, work)
+            k, _ = cluster_partnering(a.view, w.n, ker.clusters, ker.agreements, ker.sectors,
+                                      ker.rates, ker.rule, 5, state, buf.view, work)
         else:
-            co_ptr, co_idx, nc_ptr, nc_idx, _ = member_index(a.cluster, a.atype, a.alive,
-                                                          w.n_clusters)
-            pool_group = np.repeat(np.arange(w.n_clusters, dtype=np.int32), np.diff(co_ptr))
+            group = np.where(w.active[np.maximum(a.cluster[:w.n], 0)] & (a.cluster[:w.n] >= 0),
+                             a.cluster[:w.n], w.n_clusters).astype(np.int16)
+            assert np.array_equal(group, partner_groups(a.cluster, w.active, w.n))
+            co_ptr, co_idx, nc_ptr, nc_idx, _ = member_index(group, a.atype, a.alive,
+                                                          w.n_clusters + 1)
+            pool_group = np.repeat(np.arange(w.n_clusters + 1, dtype=np.int32),
+                                   np.diff(co_ptr))
             index = (co_ptr, co_idx, nc_ptr, nc_idx, np.flatnonzero(w.active).astype(np.int32))
-            k = form_consortia(co_idx, pool_group, index, probs, ker.sectors, a.view, a.cluster,
+            k = form_consortia(co_idx, pool_group, index, probs, ker.sectors, a.view, group,
                                5, ker.rule, state, buf.view, work)
         runs.append((k, a.load.copy(), a.last_project.copy(), state, buf, work))
     (k1, load1, last1, s1, b1, w1), (k2, load2, last2, s2, b2, w2) = runs
@@ -58,8 +66,10 @@ def test_cluster_partnering_equals_the_unfused_step(seed):
 
 
 def test_cluster_partnering_asks_for_larger_buffers_before_drawing():
-    """Too few buffer rows: the kernel returns minus the number of living member companies and
-    leaves the random stream and the loads untouched; the caller grows the buffers."""
+    """Too few buffer rows: the kernel returns minus the number of this quarter's initiators
+    and leaves the random stream and the loads untouched; the caller grows the buffers and
+    the call with enough rows draws the same initiators (its consortia never outnumber
+    them)."""
     w = make_world(300, 5, initiate_rate=0.5)
     ker = KernelPartnering(w, seed=0)
     a = ker.actors
@@ -68,9 +78,30 @@ def test_cluster_partnering_asks_for_larger_buffers_before_drawing():
 
     def call(rows):
         return cluster_partnering(a.view, w.n, ker.clusters, ker.agreements, ker.sectors,
-                                  ker.rates, ker.rule, 1, state, Consortia(rows, 6).view)
+                                  ker.rates, ker.rule, 1, state, Consortia(rows, 6).view)[0]
 
-    companies = int((np.isin(w.atype, (SME, LARGE)) & w.alive & (w.cluster >= 0)).sum())
-    assert call(2) == -companies
+    companies = int((np.isin(w.atype, (SME, LARGE)) & w.alive).sum())
+    need = -call(2)
+    assert 2 < need <= companies
     assert np.array_equal(state, before) and np.array_equal(a.load, load)
-    assert call(companies) > 0
+    assert call(need - 1) == -need and np.array_equal(state, before)
+    assert 0 < call(need) <= need
+
+
+def test_companies_outside_clusters_partner_among_themselves():
+    """Cooperation without the policy: with every cluster inactive, companies still form
+    consortia (the outside group), none of them a cluster's; with the outside rate at zero
+    and every cluster inactive, none form."""
+    from dataclasses import replace
+
+    from benchmarks.mesa_reference import World
+
+    w = make_world(400, 3, initiate_rate=0.3)
+    w = World(**{**w.__dict__, "active": np.zeros(w.n_clusters, np.bool_)})
+    ker = KernelPartnering(w, seed=0)
+    k = ker.step()
+    assert k > 0
+    assert (ker.consortia_buffers.group[:k] == w.n_clusters).all()
+    assert ker.launched.sum() == 0
+    off = World(**{**w.__dict__, "params": replace(w.params, outside_rate=0.0)})
+    assert KernelPartnering(off, seed=0).step() == 0

@@ -39,7 +39,8 @@ def numpy_funding(order, labelled, rd_req, tr_req, inv_req, envelope, funded, gr
 
 def jury_numpy(k, members, size, match, pole, foreign, has_rd, has_tr, capability, atype, z,
                rd_req, jury_noise, label_threshold, training_eur, investment_eur, fund,
-               calls_left, remaining, load, a_pole, last_project, step, call, c):
+               calls_left, remaining, load, a_pole, last_project, step, call, c,
+               require_foreign=False):
     """The tail of the pole call as it was in NumPy, before the kernel (returns funded,
     grants)."""
     members, size, match, pole, foreign, has_rd, has_tr = (
@@ -49,7 +50,7 @@ def jury_numpy(k, members, size, match, pole, foreign, has_rd, has_tr, capabilit
     cap_mean = np.array([capability[members[i, : size[i]]].mean() for i in range(k)])
     score = (0.5 * cap_mean + 0.3 * match + 0.2 * has_rd + 0.1 * has_tr + 0.2 * (foreign > 0)
              + jury_noise * z)
-    labelled = score >= label_threshold
+    labelled = (score >= label_threshold) & ((foreign > 0) | (not require_foreign))
     c["labelled"][:, call] += np.bincount(pole[labelled], minlength=n_p)
     lab = np.flatnonzero(labelled)
     in_consortium = np.arange(members.shape[1]) < size[lab, None]
@@ -107,7 +108,7 @@ def jury_case(seed: int):
                    label_threshold=float(g.uniform(0.5, 2.0)), training_eur=2e5,
                    investment_eur=float(g.choice([0.0, 4e5])), fund=bool(g.random() < 0.8),
                    calls_left=int(g.integers(0, 5)), step=int(g.integers(0, 48)),
-                   call=int(g.integers(0, n_calls)))
+                   call=int(g.integers(0, n_calls)), require_foreign=bool(g.random() < 0.5))
     return k, actors, buf, z, rd_req, remaining, counters, scalars
 
 
@@ -127,7 +128,7 @@ def call_jury(k, actors, buf, z, rd_req, remaining, counters, s):
     po = poles_view(remaining)
     jury = np.zeros(1, JURY.dtype)
     jury[0] = (s["jury_noise"], s["label_threshold"], s["training_eur"], s["investment_eur"],
-               0.0)
+               0.0, s["require_foreign"])
     calls_left = max(s["calls_left"], 1) if s["fund"] else 0
     rows, grants = judge_and_fund(k, cons, table.view,
                                   (z, rd_req, np.zeros(k), np.zeros(k, np.bool_)), jury, po,
@@ -162,7 +163,7 @@ def test_judge_and_fund_is_the_numpy_jury(seed):
         k, *buf.values(), a1["capability"], a1["atype"], z, rd_req, s["jury_noise"],
         s["label_threshold"], s["training_eur"], s["investment_eur"], s["fund"],
         s["calls_left"], rem1, a1["load"], a1["a_pole"], a1["last_project"], s["step"],
-        s["call"], c1)
+        s["call"], c1, require_foreign=s["require_foreign"])
     got_funded, got_grants, rows, c2 = call_jury(k, a2, buf, z, rd_req, rem2, c2, s)
     assert np.array_equal(got_funded, funded)
     assert np.array_equal(got_grants, grants)  # bit for bit
@@ -184,7 +185,8 @@ def test_judge_and_fund_cases_cover_the_branches():
                           s["jury_noise"], s["label_threshold"], s["training_eur"],
                           s["investment_eur"], s["fund"], s["calls_left"], remaining.copy(),
                           actors["load"].copy(), actors["a_pole"].copy(),
-                          actors["last_project"].copy(), s["step"], s["call"], c)
+                          actors["last_project"].copy(), s["step"], s["call"], c,
+                          require_foreign=s["require_foreign"])
         lab = (c["labelled"] - counters["labelled"]).sum()
         funded += int(f.sum())
         refused += int(lab - f.sum())
@@ -205,7 +207,7 @@ def test_judge_and_fund_scores_to_the_last_bit(seed):
     score = (0.5 * cap_mean + 0.3 * match + 0.2 * buf["has_rd"][:k] + 0.1 * buf["has_tr"][:k]
              + 0.2 * (foreign > 0) + s["jury_noise"] * z)
     for i in range(min(k, 8)):
-        case = dict(s, label_threshold=float(score[i]), fund=False)
+        case = dict(s, label_threshold=float(score[i]), fund=False, require_foreign=False)
         _, _, _, c = call_jury(k, {n: v.copy() for n, v in actors.items()}, buf, z, rd_req,
                                remaining.copy(), {n: v.copy() for n, v in counters.items()},
                                case)

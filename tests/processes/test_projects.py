@@ -119,6 +119,8 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         draw_id=np.where(g.random(len(w["alive"])) < 0.8,
                          g.integers(0, 2**62, len(w["alive"])), -1).astype(np.int64),
         export_clock=g.exponential(1.0, len(w["alive"])),
+        projects_done=g.integers(0, 4, len(w["alive"])).astype(np.int16),
+        projects_won=np.zeros(len(w["alive"]), np.int16),
         out_done=np.full(P, -7, np.int32), out_success=np.zeros(P, np.bool_),
         out_spinoff=np.ones(P, np.bool_), out_innovations=np.full(P, -7, np.int64),
     )

@@ -64,7 +64,7 @@ assign("call", "policy.poles.calls[*].year", "policy.poles.calls[*].quarter",
        "policy.poles.budget_investment_meur", "behaviour.poles.proposal_rate",
        "policy.poles.max_consortium", "behaviour.poles.consortium_growth",
        "behaviour.poles.rd_slot_prob", "behaviour.poles.foreign_prob",
-       "policy.poles.label_threshold", "behaviour.poles.jury_noise",
+       "policy.poles.label_threshold", "behaviour.poles.jury_noise", "behaviour.poles.jury_selection",
        "policy.poles.rd_request_meur", "policy.poles.training_request_meur",
        "policy.poles.investment_request_meur")
 assign("projects", *[p for p in PARAMS if p.startswith("behaviour.projects.")

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 LARGE_COST_DISCOUNT = 4.0
 # the spread of the companies' margins that a unit of ``health`` stands for: the standard
-# deviation of (margin - margin_0) over the baseline's companies, 2002-2012: 0.022-0.025 (measured:
+# deviation of (margin - margin_0) over the baseline's companies, 2003-2012: 0.021-0.025 (measured:
 # tests/processes/test_membership.py::test_margin_sd_is_the_measured_spread)
 MARGIN_SD = 0.023
 

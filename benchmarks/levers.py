@@ -62,6 +62,11 @@ INERT: dict[str, str] = {
     "policy.poles.min_training_actors": "criterion 1's training centres: each candidate pole's "
     "sectors hold 8 to 31 training centres in the baseline, so 0 or 2 never binds; it binds "
     "from about 9 (measured 2026-12-02, 20 paired replications: no outcome moves)",
+    "policy.poles.min_provinces": "criterion 4 (activities across Wallonia): at the selection "
+    "quarter every candidate pole of the baseline has engaged companies (92 to 301 of them) in "
+    "all five provinces, so 1 or 5 never binds (measured 2026-12-03, seeds 0-2, "
+    "sim.processes.selection.selection_counts: 5 provinces for each of the five poles); it "
+    "bound before issue 16, when only cluster members counted as engaged",
     "policy.rules.pole_evaluation.first_year": "the poles' evaluation (issue 17) is off in the "
     "baseline (policy.rules.pole_evaluation.enabled = false): its calendar acts only in a "
     "scenario that turns it on, such as one with label withdrawal",

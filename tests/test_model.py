@@ -183,22 +183,32 @@ def test_absorption_moves_clusters_into_poles():
 
 
 def test_pilot_evaluation_drops_wood_and_food_processing_most_often():
-    """The 2004 drops come out of the evaluation rule, not from a script.
+    """The 2004 drops come out of the evaluation rule and the members' choices, not from a
+    script: the seed's two dropped pilots are the two dropped most often.
 
-    Declared: seeds 0..19 of the baseline.  Pass: wood is dropped in 2004 in at least 15 of
-    20 runs, wood and food-processing both in at least 10, and aeronautics and automotive both
-    survive in at least 16.  (Measured with the calibrated parameters of
-    calibration/calibrated.toml at e2480da: 20, 20 and 20 of 20.)
+    Declared: seeds 0..19 of the baseline.  Pass: wood and food-processing are each dropped in
+    2004 more often than aeronautics and than automotive; wood in at least 12 of 20 runs,
+    food-processing in at least 8, both in at least 4; aeronautics and automotive both survive
+    in at least 14.  (Measured with calibration/calibrated.toml of 2026-12-02, whose membership
+    utility has no sector constant: wood 14, food-processing 11, automotive 4, aeronautics 0;
+    both 6; the successful pilots both kept in 16.  The calibration's own figures at R=20:
+    wood 0.75, food-processing 0.55, against the seed's 1 and 1.)
     """
-    both = wood = pilots_kept = 0
+    from collections import Counter
+
+    dropped_in = Counter()
+    both = pilots_kept = 0
     for seed in range(20):
         m = ClusterModel(seed=seed, handles=False)
         m.run()
         dropped = {c for y, c, _, _, d in m.evaluations if y == 2004 and d}
-        wood += "wood" in dropped
+        dropped_in.update(dropped)
         both += {"wood", "food_processing"} <= dropped
         pilots_kept += not ({"aeronautics", "automotive"} & dropped)
-    assert wood >= 15 and both >= 10 and pilots_kept >= 16, (wood, both, pilots_kept)
+    wood, food = dropped_in["wood"], dropped_in["food_processing"]
+    assert min(wood, food) > max(dropped_in["aeronautics"], dropped_in["automotive"]), dropped_in
+    assert wood >= 12 and food >= 8 and both >= 4 and pilots_kept >= 14, (dropped_in, both,
+                                                                           pilots_kept)
 
 
 GOLDEN_INDICATORS = ("clusters_active", "members_total", "members_enterprises",

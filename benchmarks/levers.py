@@ -122,7 +122,7 @@ def changes(sc) -> list[Change]:
                 out.append(Change(path, f"{d:+d}", {path: int(_clip(v + d, b))}))
             continue
         if b["type"] == "int":
-            lo, hi = max(int(math.floor(v * 0.5)), 0), int(v * 2) if v > 0 else 2
+            lo, hi = max(math.floor(v * 0.5), 0), int(v * 2) if v > 0 else 2
             if lo == v:
                 lo = v - 1 if v > 0 else v
             vals = sorted({int(_clip(lo, b)), int(_clip(hi, b))} - {v})
@@ -221,7 +221,7 @@ def compare_scenarios(paths: list[str], reps: int = 20,
 
 def format_table(rows: list[dict], markdown: bool = False) -> str:
     """The table: lever, change, live, then per outcome 'effect % (t)'."""
-    head = ["lever", "change", "live"] + list(OUTCOMES)
+    head = ["lever", "change", "live", *OUTCOMES]
     lines = []
     for r in rows:
         if "error" in r:

@@ -62,8 +62,8 @@ def test_model_params_start_at_the_scenario_values():
 
 
 def test_every_scenario_value_is_on_its_sliders_grid():
-    """A slider moves its value to its grid, and Reset passes that to the model: the calibrated
-    38 least members on a grid of 5 became 40."""
+    """A slider moves its value to its grid, and Reset passes that to the model: a calibrated
+    38 least members on a grid of 5 once became 40, so an off-grid value refines the step."""
     for name in ("baseline", "evaluation_strict", "animation_halved", "tender_subsidy_large"):
         sc = load_scenario(embedded_path(name))
         for key, slider in model_params(name).items():
@@ -72,7 +72,10 @@ def test_every_scenario_value_is_on_its_sliders_grid():
             k = (slider.value - slider.min) / slider.step
             assert k == pytest.approx(round(k), abs=1e-9), (name, key, slider.value)
             assert slider.value == LEVER[key].shown(sc)
-    assert model_params("baseline")["evaluation_min_members"].step == 1  # 38: calibrated
+    lever = LEVER["evaluation_min_members"]
+    base = embedded_path("baseline")
+    assert lever.grid_step(load_scenario(base, {"policy.evaluation.min_members": 40})) == 5
+    assert lever.grid_step(load_scenario(base, {"policy.evaluation.min_members": 38})) == 1
 
 
 def test_panels_draw_before_and_after_the_first_year():

@@ -5,14 +5,26 @@ the README's indicator table.
     python docs/odd/generate.py --readme README.md
 """
 from __future__ import annotations
+
 import sys
+
 from pydantic import BaseModel
-from sim.scenario import (parameter_bounds, Scenario, Sector, ClusterSpec, Call, Pole,
-                          Evaluation, Poles, World)
+
 from sim.indicators.table import markdown_table as indicator_table
-from sim.schedule import markdown_table as schedule_table
-from sim.rules import markdown_table as rules_table
 from sim.loader import load_scenario
+from sim.rules import markdown_table as rules_table
+from sim.scenario import (
+    Call,
+    ClusterSpec,
+    Evaluation,
+    Poles,
+    Scenario,
+    Sector,
+    World,
+    parameter_bounds,
+)
+from sim.schedule import markdown_table as schedule_table
+
 
 # ---------------------------------------------------------------- all numeric parameters
 def exclusive_lower(model: type[BaseModel], prefix: str = "") -> set[str]:
@@ -214,6 +226,7 @@ def fill(template: str) -> str:
 # ---------------------------------------------------------------- patterns over 20 seeds
 def pattern_table() -> str:
     import numpy as np
+
     from sim.model import ClusterModel
     from sim.targets import load_targets, lookup
     targets = load_targets()
@@ -258,7 +271,7 @@ PANEL_START, PANEL_END = "<!-- PANEL (generated: docs/odd/generate.py) -->", "<!
 _readme_indicators = readme
 
 
-def readme(text: str) -> str:  # noqa: F811 - the indicators' table, then the panel's columns
+def readme(text: str) -> str:
     text = _readme_indicators(text)
     head, _, rest = text.partition(PANEL_START)
     _, _, tail = rest.partition(PANEL_END)

@@ -8,6 +8,8 @@ processes, seconds each.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.py",
@@ -26,6 +28,16 @@ def _no_run_cache(monkeypatch) -> None:
     """Tests run without the shared run cache (~/.cache/clustersim) unless they ask for one
     (tests/test_cache.py), so that every run a test makes is computed."""
     monkeypatch.setenv("CLUSTERSIM_NO_CACHE", "1")
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch) -> Path:
+    """A run cache of the test's own (tests/test_cache.py, tests/test_run_wait.py): the
+    shared one switched back on, in a fresh folder."""
+    root = tmp_path / "cache"
+    monkeypatch.delenv("CLUSTERSIM_NO_CACHE", raising=False)
+    monkeypatch.setenv("CLUSTERSIM_CACHE", str(root))
+    return root
 
 
 @pytest.fixture(autouse=True)

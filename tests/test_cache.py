@@ -29,14 +29,6 @@ DESIGNS = Path(__file__).resolve().parent / "data" / "designs"
 SMALL = DESIGNS / "small_compare.toml"  # 2 variants x 4 replications of 2001-2004
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.delenv("CLUSTERSIM_NO_CACHE", raising=False)
-    monkeypatch.setenv("CLUSTERSIM_CACHE", str(root))
-    return root
-
-
 def series_bytes(outcome) -> bytes:
     return (outcome.store.root / "series.parquet").read_bytes()
 

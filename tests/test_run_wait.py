@@ -18,14 +18,6 @@ from sim.experiment.cache import RunCache, unpack_facts
 SAME = ("indicators.parquet", "summary.csv", "decisions.csv")
 
 
-@pytest.fixture
-def cache_dir(tmp_path: Path, monkeypatch) -> Path:
-    root = tmp_path / "cache"
-    monkeypatch.delenv("CLUSTERSIM_NO_CACHE", raising=False)
-    monkeypatch.setenv("CLUSTERSIM_CACHE", str(root))
-    return root
-
-
 def run(out: Path, *extra: str) -> Path:
     assert main(["run", "--seed", "7", "--out", str(out), "--no-figure", *extra]) == 0
     (folder,) = out.iterdir()

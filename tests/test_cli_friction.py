@@ -4,6 +4,7 @@ progress bars in logs, ``validate --quiet``, ``calibrate --install``, the two-co
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -190,8 +191,14 @@ def test_wallonia_calibration_installs_the_tracked_file_only_with_the_flag():
 
 # ------------------------------------------------------------------------------ set-up
 def _make_dry(target: str, tmp_path: Path) -> str:
-    proc = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), target, f"VENV={tmp_path}/venv"],
-                          capture_output=True, text=True, timeout=60)
+    """``make -n TARGET`` as a user would type it: without the variables of a ``make`` this
+    suite may run under (``make test PYTEST_ARGS=...`` passes them down in MAKEFLAGS)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PYTEST_ARGS",
+                        "ARGS", "VENV")}
+    proc = subprocess.run(["make", "-n", "--no-print-directory", "-C", str(ROOT), target,
+                           f"VENV={tmp_path}/venv"],
+                          capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

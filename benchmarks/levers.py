@@ -66,7 +66,8 @@ INERT: dict[str, str] = {
     "quarter every candidate pole of the baseline has engaged companies (92 to 301 of them) in "
     "all five provinces, so 1 or 5 never binds (measured 2026-12-03, seeds 0-2, "
     "sim.processes.selection.selection_counts: 5 provinces for each of the five poles); it "
-    "bound before issue 16, when only cluster members counted as engaged",
+    "was live at 8bcac9a, before companies partnered outside clusters (the lever test passed "
+    "there)",
     "policy.rules.pole_evaluation.first_year": "the poles' evaluation (issue 17) is off in the "
     "baseline (policy.rules.pole_evaluation.enabled = false): its calendar acts only in a "
     "scenario that turns it on, such as one with label withdrawal",

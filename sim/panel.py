@@ -58,6 +58,7 @@ PANEL_STATE_COLUMNS = (
     Column("pole_seen", np.int16, -1, doc="pole at the end of the last quarter"),
     Column("pole_since", np.int16, -1, doc="year it joined its current pole (-1: none)"),
     Column("innovations_start", np.int32, doc="cumulative innovations on 1 January"),
+    Column("rd_private_start", np.float64, doc="cumulative own R&D money on 1 January [EUR]"),
     Column("completed", np.int16, width="kinds", doc="projects ended this year: cluster "
                                                       "partnerships, pole projects"),
     Column("grants", np.float64, width="grants", doc="public money received this year by "
@@ -347,6 +348,7 @@ class PanelWriter:
                 ("rd", "training", "investment", "export", "assets", "tender"))},
             "innovations": ((a.innovations[:n] - st.innovations_start[:n]) * live).astype(
                 np.int32),
+            "private_rd_eur": (a.rd_private[:n] - st.rd_private_start[:n]) * live,
             "employment": np.where(alive & company, a.employment[:n], 0.0),
             "value_added": va,
             "exports": exports,
@@ -356,6 +358,7 @@ class PanelWriter:
         st.grants[:] = 0.0
         st.completed[:] = 0
         st.innovations_start[:n] = a.innovations[:n]
+        st.rd_private_start[:n] = a.rd_private[:n]
 
     # ------------------------------------------------------------------ outputs
     def frame(self) -> pd.DataFrame:

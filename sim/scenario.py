@@ -380,6 +380,12 @@ class Projects(Strict):
     export_gain: float = P(0.10, ge=0.0, le=1.0, unit="probability", source=CAL,
                            doc="Chance a non-exporting company of a successful project starts "
                                "exporting (x2 with a foreign partner).")
+    own_rd_keur_per_year: float = P(40.0, ge=0.0, le=1e5, unit="kEUR per company-year",
+                                    source=ASSUME + " (about half a researcher's cost: an "
+                                    "SME's own R&D in one joint project)",
+                                    doc="What each company spends of its own on R&D while an "
+                                        "unfunded (cluster or outside) partnership is under "
+                                        "way.")
     learning: float = P(0.1, ge=0.0, le=1.0, unit="share",
                         source="SKIN / INFSO-SKIN knowledge exchange (A1, A2); value: assumption",
                         doc="Share of the gap to the consortium's mean profile closed on success.")
@@ -615,6 +621,13 @@ class Poles(Strict):
     rd_request_meur: float = P(2.5, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
                                doc="Mean R&D request of a proposal of four partners (lognormal, "
                                    "sd 0.5 of log; scales with the square root of size / 4).")
+    rd_aid_rate: float = P(0.5, gt=0.0, le=1.0, unit="share of the R&D budget",
+                           source="EU framework for state aid to R&D and innovation, OJ C 323, "
+                                  "30.12.2006, s. 5.1.2: industrial research 50 % of eligible "
+                                  "costs (more for SMEs); the Region's rate: assumption",
+                           doc="Share of a funded pole project's R&D budget that the R&D grant "
+                               "covers; the companies match the rest with their own R&D "
+                               "(budget = grant / rate).")
     training_request_meur: float = P(0.8, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,
                                      doc="Training request of a proposal with a training centre.")
     investment_request_meur: float = P(1.0, ge=0.0, le=1e4, unit="MEUR per project", source=CAL,

@@ -530,7 +530,7 @@ def membership_step(
 
 def complete_projects(
     step, p_active, p_end, p_members, p_size, p_match, p_has_rd, p_foreign, p_cluster,
-    p_fund_rd, p_fund_training, p_fund_investment,
+    p_fund_rd, p_fund_training, p_fund_investment, p_rd_private,
     alive, atype, load, pending_quality, pending_efficiency, foreign_partners, exporter,
     knowledge, capability, innovations, tie_partner, tie_trust, cl_benchmark,
     success_base, success_match, success_research, success_benchmark, success_funded,
@@ -546,7 +546,7 @@ def complete_projects(
     p_size, p_match, p_has_rd = _tolist(p_size), _tolist(p_match), _tolist(p_has_rd)
     p_foreign, p_cluster = _tolist(p_foreign), _tolist(p_cluster)
     p_fund_rd, p_fund_training = _tolist(p_fund_rd), _tolist(p_fund_training)
-    p_fund_investment = _tolist(p_fund_investment)
+    p_fund_investment, p_rd_private = _tolist(p_fund_investment), _tolist(p_rd_private)
     alive, atype, load = _tolist(alive), _tolist(atype), _tolist(load)
     pending_quality, pending_efficiency = _tolist(pending_quality), _tolist(pending_efficiency)
     foreign_partners, exporter = _tolist(foreign_partners), _tolist(exporter)
@@ -599,7 +599,8 @@ def complete_projects(
             mean = [v / len(living) for v in mean]
             gain = (productivity_gain + training_gain * math.log1p(p_fund_training[p] / grant_ref)
                     + investment_gain * math.log1p(p_fund_investment[p] / grant_ref))
-            step_q = quality_gain * (1.0 + math.log1p(p_fund_rd[p] / grant_ref))
+            budget = p_fund_rd[p] + p_rd_private[p] if p_fund_rd[p] > 0.0 else 0.0
+            step_q = quality_gain * (1.0 + math.log1p(budget / grant_ref))
             export_push = math.log1p(-min(export_gain * (2.0 if p_foreign[p] > 0 else 1.0),
                                           1.0 - 1e-12))
             for j in living:
@@ -776,3 +777,26 @@ def demography_step(n, cap, per_sector, research, entry_rate, spinoff_rate, entr
                 level, *tables, int(origin_research), cols)
     out.update(entry_rng=re.state(), research_rng=rr.state())
     return {"return": (len(sector), k), **out, **cols}
+
+
+def spend_private_rd(step, p_active, p_start, p_end, p_members, p_size, p_rd_private,
+                     p_fund_rd, alive, atype, rd_private):
+    """Twin of :func:`sim.processes.projects.spend_private_rd`: returns (total, pole) and
+    updates ``rd_private`` (the companies' cumulative own R&D money) in place."""
+    company = {0, 1}  # SMEs and large firms (sim.state.codes), as the twins above
+    total = pole = 0.0
+    for q in range(len(p_active)):
+        if not p_active[q] or not (p_start[q] <= step < p_end[q]) or p_rd_private[q] == 0.0:
+            continue
+        rows = [int(j) for j in p_members[q][: p_size[q]]]
+        n_co = sum(1 for j in rows if int(atype[j]) in company)
+        if n_co == 0:
+            continue
+        share = float(p_rd_private[q]) / int(p_end[q] - p_start[q]) / n_co
+        for j in rows:
+            if alive[j] and int(atype[j]) in company:
+                rd_private[j] += share
+                total += share
+                if p_fund_rd[q] > 0.0:
+                    pole += share
+    return total, pole

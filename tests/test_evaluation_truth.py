@@ -191,6 +191,30 @@ def test_additionality_and_deadweight(pair):
     assert np.isnan(same.loc[("cluster", "project_participations"), "additionality_share"])
 
 
+def test_input_additionality_of_the_rd_grants(pair):
+    """Own R&D money per EUR of R&D grant of the pole beneficiaries: (P1 - P0) / S, with a
+    crowding out (a negative share) when the twin's beneficiaries spent more of their own."""
+    run = _projects([(1, "pole", True, 3, [0, 1]), (2, "cluster", False, 0, [0, 5])])
+    twin = _projects([(7, "cluster", False, 1, [0])])
+    policy, no = pair.policy.copy(), pair.twin.copy()
+    year = int(policy["year"].min())
+    first = (policy["year"] == year) & policy["actor_id"].isin([0, 1])
+    policy.loc[policy["actor_id"].isin([0, 1]), "grant_rd_eur"] = 0.0
+    policy.loc[first, "grant_rd_eur"] = 1e6
+    policy.loc[first, "private_rd_eur"] = 5e5          # 1 MEUR of own R&D with 2 MEUR of grants
+    no.loc[(no["year"] == year) & (no["actor_id"] == 0), "private_rd_eur"] = 2e5
+    a = T.additionality(policy, no, run, twin).set_index(["kind", "quantity"])
+    for kind in ("pole", "all"):
+        row = a.loc[(kind, "private_rd_eur")]
+        assert (row["supported"], row["with_policy"], row["without_policy"]) == (2e6, 1e6, 2e5)
+        assert row["additionality_share"] == pytest.approx(0.4)  # (1.0 - 0.2) / 2.0
+        assert np.isnan(row["deadweight_share"])
+    assert ("cluster", "private_rd_eur") not in a.index
+    no.loc[(no["year"] == year) & (no["actor_id"] == 0), "private_rd_eur"] = 3e6
+    crowded = T.additionality(policy, no, run, twin).set_index(["kind", "quantity"])
+    assert crowded.loc[("pole", "private_rd_eur"), "additionality_share"] == pytest.approx(-1.0)
+
+
 def test_summarise_intervals():
     df = pd.DataFrame({"k": ["a"] * 5 + ["b"] * 4, "v": [1, 2, 3, 4, 10, 0, 0, 1, 1.0]})
     s = T.summarise(df, "v", ["k"]).set_index("k")

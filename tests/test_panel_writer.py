@@ -61,6 +61,12 @@ def test_panel_sums_equal_the_indicators(baseline_pair):
     inn = panel.groupby("year")["innovations"].sum().to_numpy()
     ind = tot.loc["innovations"].to_numpy()
     assert (inn <= ind).all() and inn.sum() >= 0.95 * ind.sum()
+    # own R&D money: the same convention; the actors' cumulative spending is the indicator's
+    prd = panel.groupby("year")["private_rd_eur"].sum().to_numpy()
+    ind = tot.loc["private_rd_eur"].to_numpy()
+    assert (prd <= ind * (1 + 1e-12)).all() and prd.sum() >= 0.95 * ind.sum() > 0
+    assert m.actors.rd_private[: m.actors.n].sum() == pytest.approx(ind.sum(), rel=1e-12)
+    assert 0 < tot.loc["private_rd_pole_eur"].sum() < ind.sum()
     # grants: what the programmes paid, less what no living actor's row holds
     spend = m.panel.spend()
     funding = r[r["indicator"] == "pole_funding_eur"].groupby("key")["value"].sum()

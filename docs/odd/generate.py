@@ -78,7 +78,7 @@ assign("call", "policy.poles.calls[*].year", "policy.poles.calls[*].quarter",
        "behaviour.poles.rd_slot_prob", "behaviour.poles.foreign_prob",
        "policy.poles.label_threshold", "behaviour.poles.jury_noise", "behaviour.poles.jury_selection",
        "policy.poles.rd_request_meur", "policy.poles.training_request_meur",
-       "policy.poles.investment_request_meur")
+       "policy.poles.investment_request_meur", "policy.poles.rd_aid_rate")
 assign("projects", *[p for p in PARAMS if p.startswith("behaviour.projects.")
                      and p not in ("behaviour.projects.academic_spinoff_rate",
                                    "behaviour.projects.trust_decay")],

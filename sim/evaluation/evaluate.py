@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -455,8 +456,11 @@ def format_summary(tables: dict[str, pd.DataFrame], treatment: str) -> str:
     a = tables.get("additionality")
     if a is not None and len(a):
         sel = a[a["measure"].isin(["additionality_share", "deadweight_share"])]
-        lines.append("Additionality and deadweight (share of supported, mean [95% CI]):")
+        lines.append("Additionality and deadweight (share of supported; own R&D: extra own "
+                     "R&D per EUR of R&D grant, below 0 crowding out; mean [95% CI]):")
         for _, r in sel.iterrows():
+            if not np.isfinite(r["mean"]):  # e.g. the deadweight of own R&D money
+                continue
             lines.append(f"  {r['kind']:8s} {r['quantity']:22s} {r['measure']:20s} "
                          f"{r['mean']:8.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
     c = tables.get("cost_per_outcome")

@@ -124,6 +124,10 @@ PANEL_COLUMNS: tuple[Column, ...] = (
       for k, col in zip(GRANT_INSTRUMENTS, GRANT_COLUMNS, strict=True)),
     _c("innovations", "int", "int32", "products", "New products the actor introduced during "
        "the year.", minimum=0),
+    _c("private_rd_eur", "float", "float64", "EUR", "The company's own R&D money spent during "
+       "the year in the projects under way: its share of an unfunded partnership's budget, or "
+       "of its consortium's match of a pole project's R&D grant (input additionality and "
+       "crowding out are measured on it).", minimum=0.0),
     _c("employment", "float", "float64", "FTE", "Employment at 31 December.", minimum=0.0),
     _c("value_added", "float", "float64", "EUR/year", "Value added, annual rate at "
        "31 December.", minimum=0.0),
@@ -137,7 +141,7 @@ COLUMNS: Mapping[str, Column] = {c.name: c for c in PANEL_COLUMNS}
 OUTCOME_UNITS: Mapping[str, str] = {
     "employment": "FTE", "value_added": "EUR/year", "exports": "EUR/year",
     "innovations": "products/year", "productivity": "EUR/FTE", "alive": "share",
-    "exporter": "share", "grants_eur": "EUR",
+    "exporter": "share", "grants_eur": "EUR", "private_rd_eur": "EUR",
 }
 
 
@@ -248,7 +252,8 @@ def validate_panel(panel, where: str = "panel") -> pd.DataFrame:
         if late.any():
             errors.append(f"{since}: {int(late.sum())} row(s) later than the row's year")
     dead = ~df["alive"].to_numpy()
-    for name in ("employment", "value_added", "exports", "innovations", *GRANT_COLUMNS):
+    for name in ("employment", "value_added", "exports", "innovations", "private_rd_eur",
+                 *GRANT_COLUMNS):
         n = int((dead & (df[name].to_numpy() != 0)).sum())
         if n:
             errors.append(f"{name}: {n} row(s) of a dead actor with a non-zero value")

@@ -225,7 +225,7 @@ def synthetic_pair(design: SyntheticDesign | None = None, *, seed: int = 0, key:
         "projects_completed_pole": np.zeros(n * T, np.int16),
         "exporter": np.repeat(exporter, T),
     }
-    for col in GRANT_COLUMNS:
+    for col in (*GRANT_COLUMNS, "private_rd_eur"):
         common[col] = np.zeros(n * T)
     yrs = np.tile(years, n)
 

@@ -49,7 +49,7 @@ from sim.evaluation.panel import (
 )
 
 TRUTH_OUTCOMES = ("employment", "value_added", "productivity", "exports", "innovations",
-                  "alive")
+                  "alive", "private_rd_eur")
 IDENTITY = ("actor_type", "sector", "province", "origin", "birth_year")
 
 PROJECT_COLUMNS: tuple[Column, ...] = (
@@ -227,7 +227,7 @@ def true_att(truth: pd.DataFrame) -> pd.DataFrame:
 # economy-wide effects (entrants included: ids need not match)
 
 AGGREGATES = ("employment", "value_added", "exports", "innovations", "firms_alive",
-              "new_firms", "grants_eur")
+              "new_firms", "grants_eur", "private_rd_eur")
 
 
 def _totals(panel: pd.DataFrame) -> pd.DataFrame:
@@ -242,6 +242,7 @@ def _totals(panel: pd.DataFrame) -> pd.DataFrame:
         "firms_alive": p["alive"].to_numpy(float),
         "new_firms": born.to_numpy(float),
         "grants_eur": p["grants_eur"].to_numpy(float),
+        "private_rd_eur": p["private_rd_eur"].to_numpy(float),
     }).groupby("year").sum()
     return g
 
@@ -298,14 +299,19 @@ def additionality(policy: pd.DataFrame, twin: pd.DataFrame, policy_projects: Run
     innovations, so a project's innovations are counted once) and ``P1``,
     ``P0`` the panel's innovations of ``B`` in each run.  Shares are not clipped: below 0
     the support crowded out more than it added, above 1 it also raised unsupported activity.
+    Own R&D money (``private_rd_eur``, pole and all kinds: input additionality), with ``S``
+    the R&D grants of ``B`` and ``P1``, ``P0`` their own R&D money in each run: its
+    ``additionality_share`` is the extra own R&D per EUR of R&D grant (above 0 the grants
+    draw in private money, below 0 they crowd it out; Bellégo & Dortet-Bernadet 2013 found no
+    crowding out), its deadweight share is not defined (NaN).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``kind, quantity, n_beneficiaries, supported, with_policy, without_policy,
         additional, additionality_share, deadweight_share``; ``kind`` is ``cluster``,
-        ``pole`` or ``all``, ``quantity`` is ``project_participations`` or
-        ``innovations``.
+        ``pole`` or ``all``, ``quantity`` is ``project_participations``, ``innovations`` or
+        ``private_rd_eur``.
     """
     policy, twin = firms(policy, actor_types), firms(twin, actor_types)
     ids = common_actors(policy, twin, born_before)
@@ -334,6 +340,12 @@ def additionality(policy: pd.DataFrame, twin: pd.DataFrame, policy_projects: Run
         i1 = float(inn_p.reindex(ben).fillna(0).sum())
         i0 = float(inn_t.reindex(ben).fillna(0).sum())
         rows.append(_add_row(kind, "innovations", len(ben), si, i1, i0))
+        if kind != "cluster":  # input additionality: own R&D money per EUR of R&D grant
+            grant = float(policy.loc[policy["actor_id"].isin(ben), "grant_rd_eur"].sum())
+            r1 = float(policy.loc[policy["actor_id"].isin(ben), "private_rd_eur"].sum())
+            r0 = float(twin.loc[twin["actor_id"].isin(ben), "private_rd_eur"].sum())
+            row = _add_row(kind, "private_rd_eur", len(ben), grant, r1, r0)
+            rows.append((*row[:-1], np.nan))
     return pd.DataFrame(rows, columns=["kind", "quantity", "n_beneficiaries", "supported",
                                        "with_policy", "without_policy", "additional",
                                        "additionality_share", "deadweight_share"])

@@ -76,6 +76,10 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("completed", (), FLOW, "project outcomes", "projects that ended"),
     Quantity("succeeded", (), FLOW, "project outcomes", "projects that ended in success"),
     Quantity("innovations", (), FLOW, "project outcomes", "new products launched"),
+    Quantity("private_rd", (), FLOW, "project outcomes",
+             "companies' own R&D money spent in projects under way [EUR]"),
+    Quantity("private_rd_pole", (), FLOW, "project outcomes",
+             "of which in funded pole projects (their match of the R&D grant) [EUR]"),
     Quantity("new_firms", ("origin",), FLOW, "project outcomes, pole programmes, demography",
              "new companies by origin"),
     Quantity("exits", (), FLOW, "economy", "companies exiting"),
@@ -256,6 +260,13 @@ CATALOGUE: tuple[Indicator, ...] = (
     _i("innovations", "New products", "products", TOTAL,
        "New products launched by companies out of successful projects during the year.",
        Sum("innovations")),
+    _i("private_rd_eur", "Private R&D in projects", "EUR", TOTAL,
+       "Companies' own R&D money spent during the year in the projects under way: their own "
+       "budgets of unfunded partnerships and their match of the pole projects' R&D grants.",
+       Sum("private_rd")),
+    _i("private_rd_pole_eur", "Private R&D matching pole grants", "EUR", TOTAL,
+       "Companies' own R&D money spent during the year in funded pole projects (the match of "
+       "the R&D grant at the aid rate).", Sum("private_rd_pole")),
     _i("new_enterprises", "New enterprises", "firms", TOTAL,
        "New enterprises created out of partnerships, research centres and pole assets during "
        "the year.",

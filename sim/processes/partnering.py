@@ -74,7 +74,7 @@ def partnering(m: ClusterModel) -> None:
     p.reserve(k)
     n_cluster, n_cross, n_foreign = commit_partnerships(
         k, p.view, p.n_free, m.consortia.view, group, cl.launched_recent, m.t, PROJECTS.of(m),
-        m.streams["durations"], led.view)
+        m.streams["durations"], led.view, m.actors.atype)
     p.n_free -= k
     led.add("launched_total", n_cluster)
     led.add("outside_launched", k - n_cluster)
@@ -218,14 +218,15 @@ def tally_launches(k, cons, group, recent, col, led):
 
 
 @njit(cache=True)
-def commit_partnerships(k, p, n_free, cons, group, recent, step, params, rng, led):
+def commit_partnerships(k, p, n_free, cons, group, recent, step, params, rng, led, atype):
     """Start the ``k`` new partnerships (the rows of ``cons``) as projects and book them, in
     one call: tallied per cluster by :func:`tally_launches` into ``recent`` (the clusters'
     launched_recent), then written by :func:`sim.processes.projects.store_projects` with no
     pole and no call (and no cluster for the outside group's) into the slots popped from the
     top of the free-list stack (``p.free[:n_free]``, the top first, as
     :meth:`sim.state.projects.Projects.take`; the caller has reserved them and lowers its
-    ``n_free`` by ``k``).  Returns the tally's counts."""
+    ``n_free`` by ``k``; ``atype``, the actors' types, counts each project's companies for
+    their own R&D budget).  Returns the tally's counts."""
     free, g_of = p.free, cons.group
     n_c = recent.shape[0]
     counts = tally_launches(k, cons, group, recent, step % 4, led)
@@ -236,5 +237,5 @@ def commit_partnerships(k, p, n_free, cons, group, recent, step, params, rng, le
         cluster[q] = g_of[q] if g_of[q] < n_c else -1
     rows = np.arange(k)
     store_projects(p, slots, cons, rows, cluster, np.full(k, -1, np.int16), np.int64(-1), step,
-                   params, rng)
+                   params, rng, atype)
     return counts

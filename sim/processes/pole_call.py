@@ -12,7 +12,9 @@ In rank order, a labelled proposal is funded when its R&D request fits this call
 (what is left of the instrument divided by the calls left in the budget period); its training
 and investment requests are granted when they fit theirs.  No instrument can be overspent.
 Proposals that are not funded free their partners' capacity; the members of a funded one join
-its pole.  The consortia come from the shared rule
+its pole, and its companies match its R&D grant with their own R&D money: the grant covers
+``policy.poles.rd_aid_rate`` of the project's R&D budget (:mod:`sim.processes.projects` spends
+the match over the project's life).  The consortia come from the shared rule
 (:func:`sim.kernels.consortia.form_consortia`, groups = poles); the jury's and the budget's
 arithmetic and the call's counters are one compiled call, :func:`judge_and_fund`, whose
 numbers are, bit for bit, those of the NumPy it replaced (``tests/test_poles.py``); the draws
@@ -130,6 +132,8 @@ def pole_call(m: ClusterModel) -> None:
         p.fund_rd[slots] = grants[rows, RD]
         p.fund_training[slots] = grants[rows, TRAINING]
         p.fund_investment[slots] = grants[rows, INVESTMENT]
+        # the companies match the R&D grant up to the budget it covers at the aid rate
+        p.rd_private[slots] = grants[rows, RD] * (1.0 - pp.rd_aid_rate) / pp.rd_aid_rate
 
 
 def foreign_chances(m: ClusterModel, base: float) -> np.ndarray:

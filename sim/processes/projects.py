@@ -2,6 +2,12 @@
 effects on the members, their ties and spin-offs; and the start of new projects (their slots
 and durations), which the partnering and the pole call use.
 
+First, each project under way this quarter spends a quarter's share of its companies' own R&D
+money (``rd_private``: an unfunded partnership's ``own_rd_keur_per_year`` per company and year,
+or a pole project's match of its R&D grant), in even shares to its living companies'
+cumulative ``rd_private`` and to the ledger (input additionality and crowding out are measured
+on it: a pole project that takes a company's capacity may replace an unfunded one).
+
 Rule (docs/ODD.md, submodel "Project outcomes"), for each project whose end step is ``step``,
 in slot order:
 
@@ -15,7 +21,9 @@ in slot order:
   ``training_gain * log(1 + training grant / grant_reference)`` and the same for investment:
   the instruments act through their amounts, with diminishing returns) in log labour per unit of output, and
   with probability ``innovation_prob`` a new product of ``quality_gain * (1 + log(1 + R&D
-  grant / grant_reference))`` in log demand; both are pending and reach the market with the
+  budget / grant_reference))`` in log demand, where a funded project's R&D budget is its R&D
+  grant plus the companies' match (grant / ``policy.poles.rd_aid_rate``) and an unfunded one
+  counts 0 (its own money is in ``quality_gain``); both are pending and reach the market with the
   economy's lag (:mod:`sim.processes.economy`); a project with a foreign partner adds one to
   each company's ``foreign_partners`` (lowering its export entry cost), and a non-exporter's
   export clock (:mod:`sim.processes.economy`) loses ``-log(1 - export_gain)`` (``export_gain``
@@ -58,7 +66,8 @@ PARAMS = Params(
     | {"training_gain": "behaviour.poles.training_gain",
        "investment_gain": "behaviour.poles.investment_gain",
        "quality_gain": "behaviour.innovation.quality_gain",
-       "grant_ref": lambda sc: sc.behaviour.innovation.grant_reference_meur * 1e6},
+       "grant_ref": lambda sc: sc.behaviour.innovation.grant_reference_meur * 1e6,
+       "own_rd": lambda sc: sc.behaviour.projects.own_rd_keur_per_year * 1e3},
     ints={"duration_min": _B + "duration_min", "duration_max": _B + "duration_max"},
 )
 
@@ -69,9 +78,13 @@ OUTCOME = np.dtype([("slot", np.int32), ("success", np.bool_), ("spinoff", np.bo
 
 
 def projects(m: ClusterModel) -> None:
-    """Projects ending this quarter succeed or fail; effects, ties and spin-offs (one compiled
+    """The companies' own R&D money of the projects under way this quarter; then the projects
+    ending this quarter succeed or fail, with their effects, ties and spin-offs (one compiled
     call resolves them, tallies them and frees their slots)."""
     a, p, led = m.actors, m.projects, m.ledger
+    total, pole = spend_private_rd(m.t, p.view, a.view)
+    led.add("private_rd", total)
+    led.add("private_rd_pole", pole)
     out = m.scratch.get("outcomes")
     if out is None or out.shape[0] < p.cap:  # reused from quarter to quarter
         out = m.scratch["outcomes"] = np.empty(p.cap, OUTCOME)
@@ -124,22 +137,26 @@ def start_projects(m: ClusterModel, consortia, rows: np.ndarray, cluster: np.nda
     p.reserve(k)
     slots = p.take(k)
     store_projects(p.view, slots, consortia.view, rows, cluster, pole, call, m.t, PARAMS.of(m),
-                   m.streams["durations"])
+                   m.streams["durations"], m.actors.atype)
     return slots
 
 
 @njit(cache=True)
-def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng):
+def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng, atype):
     """Write consortium ``rows[i]`` of the buffers ``cons`` into project slot ``slots[i]``,
     with cluster ``cluster[i]``, pole ``pole[i]`` and call ``call``, starting at ``step`` for
     a duration drawn uniformly in ``duration_min .. duration_max`` steps (one draw of ``rng``
-    per project, in order), unfunded, members ``-1`` padded."""
+    per project, in order), unfunded, members ``-1`` padded.  Its companies' own R&D budget
+    (``rd_private``) is that of an unfunded partnership: ``own_rd`` per company (``atype``,
+    the actors' types) and year of its duration; the pole call replaces it by the match of its
+    grant when it funds the project."""
     pr = params[0]
     spread = pr.duration_max - pr.duration_min + 1
     active, start, end, p_cluster, p_pole = p.active, p.start, p.end, p.cluster, p.pole
     p_call, size, members, match, has_rd = p.call, p.size, p.members, p.match, p.has_rd
     has_training, foreign, cross = p.has_training, p.foreign, p.cross
     fund_rd, fund_training, fund_investment = p.fund_rd, p.fund_training, p.fund_investment
+    rd_private = p.rd_private
     c_members = cons.members
     width = c_members.shape[1]
     for i in range(slots.shape[0]):
@@ -164,6 +181,44 @@ def store_projects(p, slots, cons, rows, cluster, pole, call, step, params, rng)
         fund_rd[s] = 0.0
         fund_training[s] = 0.0
         fund_investment[s] = 0.0
+        rd_private[s] = pr.own_rd * companies(members[s], size[s], atype) * (end[s] - step) / 4.0
+
+
+@njit(cache=True)
+def companies(members, size, atype):
+    """How many of a project's ``size`` members (rows ``members[:size]``) are companies."""
+    k = 0
+    for m in range(size):
+        if is_company(atype[members[m]]):
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def spend_private_rd(step, p, a):
+    """The companies' own R&D money of the quarter ``step``: each project under way (``start
+    <= step < end``) spends ``rd_private / (end - start)``, in even shares over its companies
+    (dead ones included: a dead company's share is not spent); each living company adds its
+    share to its cumulative ``rd_private``.  Returns (the quarter's total, of which in funded
+    pole projects)."""
+    total = 0.0
+    pole = 0.0
+    alive, atype, spent = a.alive, a.atype, a.rd_private
+    for q in range(p.active.shape[0]):
+        if not p.active[q] or p.start[q] > step or step >= p.end[q] or p.rd_private[q] == 0.0:
+            continue
+        n_co = companies(p.members[q], p.size[q], atype)
+        if n_co == 0:
+            continue
+        share = p.rd_private[q] / (p.end[q] - p.start[q]) / n_co
+        for m in range(p.size[q]):
+            j = p.members[q, m]
+            if alive[j] and is_company(atype[j]):
+                spent[j] += share
+                total += share
+                if p.fund_rd[q] > 0.0:
+                    pole += share
+    return total, pole
 
 
 @njit(cache=True)
@@ -234,7 +289,8 @@ def complete_projects(step, p, a, effort, params, rng, key, out):
             gain = (pr.productivity_gain
                     + pr.training_gain * np.log1p(p_fund_training[q] / pr.grant_ref)
                     + pr.investment_gain * np.log1p(p_fund_investment[q] / pr.grant_ref))
-            step_q = pr.quality_gain * (1.0 + np.log1p(p.fund_rd[q] / pr.grant_ref))
+            budget = p.fund_rd[q] + p.rd_private[q] if p.fund_rd[q] > 0.0 else 0.0
+            step_q = pr.quality_gain * (1.0 + np.log1p(budget / pr.grant_ref))
             has_foreign = p_foreign[q] > 0
             # the export start's chance, as integrated hazard taken off the export clock
             export_push = np.log1p(-min(pr.export_gain * (2.0 if p_foreign[q] > 0 else 1.0),

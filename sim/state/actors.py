@@ -38,6 +38,8 @@ ACTOR_COLUMNS = (
     Column("origin", np.int8, doc="how it came to be (codes.ORIGINS)"),
     Column("last_project", np.int32, -1, doc="last step it started a project (-1: never)"),
     Column("innovations", np.int32, doc="new products launched, cumulative"),
+    Column("rd_private", np.float64, doc="own R&D money spent in joint projects, cumulative "
+                                         "[EUR] (companies)"),
     Column("projects_done", np.int16, doc="projects it took part in that ended (companies)"),
     Column("projects_won", np.int16, doc="of which ended in success: with projects_done, "
                                           "the company's success record"),

@@ -31,6 +31,9 @@ PROJECT_COLUMNS = (
     Column("fund_rd", np.float64, doc="R&D grant [EUR]"),
     Column("fund_training", np.float64, doc="training grant [EUR]"),
     Column("fund_investment", np.float64, doc="investment grant [EUR]"),
+    Column("rd_private", np.float64, doc="the companies' own R&D money over the project's life "
+                                         "[EUR]: their match of a pole project's R&D grant, "
+                                         "or their own budget of an unfunded partnership"),
 )
 
 ProjectsView = define_view(

@@ -217,7 +217,17 @@ class Recount:
         self.wrap(mp, pole_call, "pole_call", lambda: None, call_after)
 
         def projects_before():
-            return int(p.active.sum()), int(a.innovations[: a.n].sum())
+            # the quarter's own R&D money of the funded pole projects under way, from the
+            # projects' table (each living company's even share of the quarter's part)
+            pole_rd = 0.0
+            for q in np.flatnonzero(p.active & (p.start <= m.t) & (m.t < p.end)
+                                    & (p.fund_rd > 0)):
+                rows_q = p.members[q, : p.size[q]]
+                company = np.isin(a.atype[rows_q], (SME, LARGE))
+                pole_rd += (p.rd_private[q] / (p.end[q] - p.start[q]) / company.sum()
+                            * (company & a.alive[rows_q]).sum())
+            return (int(p.active.sum()), int(a.innovations[: a.n].sum()),
+                    float(a.rd_private[: a.n].sum()), pole_rd)
 
         def projects_after(before):
             done = before[0] - int(p.active.sum())
@@ -225,6 +235,8 @@ class Recount:
             self.add("projects_succeeded", int(m.scratch["outcomes"]["success"][:done].sum())
                      if done else 0)
             self.add("innovations", int(a.innovations[: a.n].sum()) - before[1])
+            self.add("private_rd_eur", float(a.rd_private[: a.n].sum()) - before[2])
+            self.add("private_rd_pole_eur", before[3])
 
         self.wrap(mp, projects, "projects", projects_before, projects_after)
 
@@ -310,7 +322,7 @@ class Recount:
                      "member_joins", "member_leaves", "partnerships_launched",
                      "partnerships_outside_launched", "cross_cluster_partnerships_launched", "foreign_partnerships_launched",
                      "projects_completed", "projects_succeeded", "innovations", "firm_exits",
-                     "intercluster_partnerships_signed", "tender_subsidy_eur",
+                     "private_rd_eur", "private_rd_pole_eur", "intercluster_partnerships_signed", "tender_subsidy_eur",
                      "animation_subsidy_eur", "member_fees_eur", "pole_funding_eur",
                      *RULE_CLUSTER_FLOWS, *RULE_POLE_FLOWS, "pole_funds_lapsed_eur",
                      "pole_funds_carried_eur", "cluster_applications", "clusters_recognised",

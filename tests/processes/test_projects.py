@@ -15,6 +15,7 @@ from sim.processes.projects import (
     PARAMS,
     complete_projects,
     resolve_projects,
+    spend_private_rd,
     store_projects,
 )
 from sim.state.codes import BENCHMARKING, N_TASKS, RESEARCH_CENTRE, UNIVERSITY
@@ -103,6 +104,7 @@ def projects_args(w: dict, *, step: int = 30, n_slots: int | None = None,
         p_foreign=g.choice([0, 0, 0, 1, 2], P).astype(np.int8), p_cluster=p_cluster,
         p_fund_rd=fund[:, 0].copy(), p_fund_training=fund[:, 1].copy(),
         p_fund_investment=fund[:, 2].copy(),
+        p_rd_private=np.where(g.random(P) < 0.8, g.uniform(0.0, 2e6, P), 0.0),
         alive=w["alive"], atype=atype, load=w["load"],
         pending_quality=g.uniform(0.0, 0.1, len(w["alive"])),
         pending_efficiency=g.uniform(0.0, 0.1, len(w["alive"])),
@@ -264,7 +266,7 @@ def test_store_projects_durations():
     in row order (the stream advances by exactly that); the members are padded."""
     k, width, cap = 4_000, 6, 4_100
     slots = np.arange(k, dtype=np.int32)
-    cons = _consortia_view(np.zeros((k, width), np.int32), np.zeros(k, np.int16),
+    cons = _consortia_view(np.zeros((k, width), np.int32), np.full(k, 2, np.int16),
                            np.zeros(k, np.float32), np.zeros(k, np.int32),
                            np.full(k, 2, np.int8), np.zeros(k, np.bool_),
                            np.zeros(k, np.bool_), np.zeros(k, np.bool_))
@@ -272,10 +274,11 @@ def test_store_projects_durations():
                      "p_members": np.zeros((cap, 8), np.int32)})
     rec = np.zeros(1, PARAMS.dtype)
     rec[0]["duration_min"], rec[0]["duration_max"] = 4, 12
+    rec[0]["own_rd"] = 40_000.0
     s = rng_state(5)
     r = ref.Xoshiro(s)
     store_projects(p.view, slots, cons, np.arange(k), np.zeros(k, np.int16),
-                   np.zeros(k, np.int16), 0, 10, rec, s)
+                   np.zeros(k, np.int16), 0, 10, rec, s, np.zeros(1, np.int8))
     t = p.table
     duration = t.end[:k] - t.start[:k]
     assert duration.tolist() == [4 + r.randbelow(9) for _ in range(k)]
@@ -283,3 +286,53 @@ def test_store_projects_durations():
     counts = np.bincount(duration, minlength=13)[4:]
     assert counts.min() > 0.8 * k / 9 and counts.max() < 1.2 * k / 9
     assert (t.members[:k, width:] == -1).all() and t.active[:k].all()
+    # an unfunded partnership's own R&D budget: own_rd per company (two SMEs) and year
+    assert np.array_equal(t.rd_private[:k], 40_000.0 * 2 * duration / 4.0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_spend_private_rd_against_its_reference(seed):
+    """The quarter's own R&D money, compiled against its pure-Python twin: projects under way,
+    starting, ending and inactive; companies and institutions, dead and alive; funded and
+    unfunded; each living company's cumulative spending and the two totals."""
+    g = np.random.default_rng(seed)
+    n, P, step = 60, 40, 12
+    atype = g.integers(0, 5, n).astype(np.int8)
+    alive = g.random(n) < 0.85
+    size = g.integers(1, 7, P).astype(np.int16)
+    members = np.full((P, 8), -1, np.int32)
+    for q in range(P):
+        members[q, : size[q]] = g.choice(n, size=size[q], replace=False)
+    start = g.integers(step - 10, step + 2, P).astype(np.int32)
+    end = (start + g.integers(1, 12, P)).astype(np.int32)
+    args = dict(p_active=g.random(P) < 0.9, p_start=start, p_end=end, p_members=members,
+                p_size=size, p_rd_private=np.where(g.random(P) < 0.9, g.uniform(0, 1e6, P), 0.0),
+                p_fund_rd=np.where(g.random(P) < 0.4, g.uniform(1e5, 1e6, P), 0.0))
+    spent = g.uniform(0, 1e5, n)
+    want_spent = spent.copy()
+    want = ref.spend_private_rd(step, *args.values(), alive, atype, want_spent)
+    p = projects_of(args)
+    a = actors_of({"alive": alive, "atype": atype, "rd_private": spent})
+    got = spend_private_rd(step, p.view, a.view)
+    assert np.allclose(got, want, rtol=1e-12, atol=0.0) and got[0] > got[1] > 0.0
+    assert np.allclose(spent, want_spent, rtol=1e-12, atol=0.0)
+    p.check()
+    a.check()
+
+
+def test_a_project_spends_its_own_rd_budget_in_full():
+    """Metamorphic, over a project's life: quarter by quarter, a project whose companies all
+    live spends exactly its ``rd_private``, nothing before its start or from its end on."""
+    members = np.full((1, 4), -1, np.int32)
+    members[0, :3] = (0, 1, 2)  # two companies and a research centre
+    args = dict(p_active=np.ones(1, np.bool_), p_start=np.array([5], np.int32),
+                p_end=np.array([12], np.int32), p_members=members,
+                p_size=np.array([3], np.int16), p_rd_private=np.array([700_000.0]),
+                p_fund_rd=np.array([0.0]))
+    p = projects_of(args)
+    spent = np.zeros(3)
+    a = actors_of({"alive": np.ones(3, np.bool_), "atype": np.array([0, 1, 3], np.int8),
+                   "rd_private": spent})
+    by_quarter = [spend_private_rd(t, p.view, a.view)[0] for t in range(20)]
+    assert by_quarter[:5] == [0.0] * 5 and by_quarter[12:] == [0.0] * 8
+    assert np.isclose(sum(by_quarter), 700_000.0) and spent.tolist() == [350_000.0] * 2 + [0.0]

@@ -37,7 +37,9 @@ from sim.model import ClusterModel
 from sim.scenario import parameter_bounds
 from sim.state.params import lookup
 
-# outcome name -> (indicator, how it is read from the run: the last year's value or the sum)
+# outcome name -> (indicator, how it is read from the run: the last year's value, the sum over
+# the run, or "sum*OTHER": the sum over the run of the indicator times indicator OTHER); a
+# ratio outcome names its numerator and then its denominator, each read so
 OUTCOMES = {
     "members": ("members_total", "last"),
     "clusters": ("clusters_active", "last"),
@@ -49,6 +51,20 @@ OUTCOMES = {
     "employment": ("employment", "last"),
     "value_added": ("value_added", "last"),
     "exports": ("exports", "last"),
+    # the direct channels of the animator's tasks (issue 16): the six effort shares add up to
+    # one, so their totals above are trade-offs; each ratio isolates one task's own channel
+    # partnership effort -> initiation rate of a member: cluster partnerships per member-year
+    "partnerships_per_member": ("partnerships_launched", "sum", "members_total", "sum"),
+    # "knowing each other" -> discovery of candidates: actors per cluster partnership launched
+    "partnership_size": ("partnership_size_mean", "sum*partnerships_launched",
+                         "partnerships_launched", "sum"),
+    # mapping -> cross-cluster search: share of cluster partnerships with another cluster's member
+    "cross_share": ("cross_cluster_partnerships_launched", "sum", "partnerships_launched", "sum"),
+    # benchmarking -> success of cluster projects: share of projects (all kinds) that succeed
+    "success_share": ("projects_succeeded", "sum", "projects_completed", "sum"),
+    # promotion -> agreements signed per active cluster-year
+    "agreements_per_cluster": ("intercluster_partnerships_signed", "sum", "clusters_active",
+                               "sum"),
 }
 EFFORTS = ("effort_know_each_other", "effort_mapping", "effort_recruiting",
            "effort_partnerships", "effort_benchmarking", "effort_promotion")
@@ -143,14 +159,31 @@ def changes(sc) -> list[Change]:
     return out
 
 
+def _read(t, ind: str, how: str, last: int) -> float:
+    """Indicator ``ind`` of the run's totals ``t`` read as ``how`` (see :data:`OUTCOMES`)."""
+    s = t[t.indicator == ind].set_index("year").value
+    if how == "last":
+        return float(s.get(last, 0.0))
+    if how == "sum":
+        return float(s.sum())
+    if how.startswith("sum*"):
+        w = t[t.indicator == how[4:]].set_index("year").value
+        return float((s * w.reindex(s.index, fill_value=0.0)).sum())
+    raise ValueError(f"outcome reading {how!r}: expected 'last', 'sum' or 'sum*INDICATOR'")
+
+
 def outcomes(df) -> dict[str, float]:
-    """The outcomes of one run (``df``: its tidy indicator table)."""
+    """The outcomes of one run (``df``: its tidy indicator table); a ratio whose denominator
+    is 0 is 0."""
     t = df[df.by == "total"]
     last = int(t.year.max())
     out = {}
-    for key, (ind, how) in OUTCOMES.items():
-        s = t[t.indicator == ind].set_index("year").value
-        out[key] = float(s.sum() if how == "sum" else s.get(last, 0.0))
+    for key, spec in OUTCOMES.items():
+        num = _read(t, spec[0], spec[1], last)
+        if len(spec) == 4:
+            den = _read(t, spec[2], spec[3], last)
+            num = num / den if den else 0.0
+        out[key] = num
     return out
 
 
@@ -244,6 +277,11 @@ def format_table(rows: list[dict], markdown: bool = False) -> str:
     return "\n".join([fmt.format(*head)] + [fmt.format(*c) for c in lines])
 
 
+def _spec(v: tuple) -> str:
+    """An outcome's reading in words, for the table's header."""
+    return f"{v[0]}:{v[1]}" + (f"/{v[2]}:{v[3]}" if len(v) == 4 else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=20, help="paired replications (default 20)")
@@ -263,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = lever_table(args.reps, args.end_year, args.only)
     print(f"Lever liveness: baseline (calibrated), {args.reps} paired replications; effect = "
           f"mean paired difference / base mean, (t) = paired t-value; outcomes: 'last' year "
-          f"or sum over the run ({', '.join(f'{k}={v[0]}:{v[1]}' for k, v in OUTCOMES.items())})")
+          f"or sum over the run ({', '.join(f'{k}={_spec(v)}' for k, v in OUTCOMES.items())})")
     print(format_table(rows, args.markdown))
     dead = [f"{r['lever']} {r['change']}" for r in rows if not r.get("live", True)]
     print(f"\n{len(rows)} changes of {len({r['lever'] for r in rows})} levers; "

@@ -4,9 +4,10 @@ paired replications (``benchmarks/levers.py``), moves at least one outcome, or i
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from benchmarks.levers import INERT, changes, lever_table
+from benchmarks.levers import INERT, changes, lever_table, outcomes
 from sim.loader import load_scenario
 from sim.scenario import parameter_bounds
 
@@ -16,6 +17,23 @@ def test_every_policy_lever_has_a_perturbation():
     levers = {p for p in parameter_bounds() if p.startswith("policy.")}
     changed = {c.lever for c in changes(load_scenario(None))}
     assert levers == changed
+
+
+def test_ratio_outcomes_read_sums():
+    """A ratio outcome is the ratio of its readings over the run; ``sum*W`` weights each
+    year's value by indicator W (a mean partnership size by the year's launches)."""
+    rows = []
+    for year, (size, launched, members) in {2001: (2.0, 1.0, 10.0),
+                                            2002: (5.0, 3.0, 30.0)}.items():
+        for ind, v in {"partnership_size_mean": size, "partnerships_launched": launched,
+                       "members_total": members}.items():
+            rows.append(dict(year=year, indicator=ind, by="total", value=v))
+    out = outcomes(pd.DataFrame(rows))
+    assert out["members"] == 30.0  # the last year's
+    assert out["cl_partnerships"] == 4.0
+    assert out["partnerships_per_member"] == pytest.approx(4.0 / 40.0)
+    assert out["partnership_size"] == pytest.approx((2.0 * 1 + 5.0 * 3) / 4.0)
+    assert out["success_share"] == 0.0  # no project completed: 0, not a division by zero
 
 
 @pytest.mark.slow
@@ -31,3 +49,5 @@ def test_every_policy_lever_moves_an_outcome():
         live[r["lever"]] = live.get(r["lever"], False) or r["live"]
     dead = sorted(lever for lever, ok in live.items() if not ok and lever not in INERT)
     assert not dead, dead
+
+

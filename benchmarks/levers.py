@@ -28,6 +28,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,13 +204,21 @@ def run_variant(overrides: dict, reps: int, end_year: int | None,
 
 
 def lever_table(reps: int = 20, end_year: int | None = None, only: str | None = None,
-                progress: bool = True) -> list[dict]:
+                progress: bool = True,
+                keys: Collection[tuple[str, str]] | None = None) -> list[dict]:
     """Every change's effect: one dict per change with the lever, the change, whether it is
-    live, and per outcome the mean paired difference (relative to the base mean) and t."""
+    live, and per outcome the mean paired difference (relative to the base mean) and t.
+    ``only``: the levers whose path contains this text; ``keys``: only these (lever path,
+    change label) pairs (such as the keys of :data:`EXPECTED`)."""
     base_sc = load_scenario(None)
+    todo = [c for c in changes(base_sc) if (only is None or only in c.lever)
+            and (keys is None or (c.lever, c.label) in keys)]
+    if keys is not None:
+        unknown = set(keys) - {(c.lever, c.label) for c in changes(base_sc)}
+        if unknown:
+            raise ValueError(f"keys: no such change: {sorted(unknown)}")
     base = run_variant({}, reps, end_year)
     rows = []
-    todo = [c for c in changes(base_sc) if only is None or only in c.lever]
     t0 = time.perf_counter()
     for i, ch in enumerate(todo):
         try:

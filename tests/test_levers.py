@@ -19,6 +19,12 @@ def test_every_policy_lever_has_a_perturbation():
     assert levers == changed
 
 
+def test_lever_table_refuses_unknown_keys():
+    """A key that names no change is an error, not an empty table."""
+    with pytest.raises(ValueError, match="no such change"):
+        lever_table(reps=1, progress=False, keys={("policy.animation.nothing", "x2")})
+
+
 def test_ratio_outcomes_read_sums():
     """A ratio outcome is the ratio of its readings over the run; ``sum*W`` weights each
     year's value by indicator W (a mean partnership size by the year's launches)."""

@@ -1,13 +1,24 @@
-"""Lever liveness as a declared test (issue 16): every ``policy.*`` lever, perturbed with
-paired replications (``benchmarks/levers.py``), moves at least one outcome, or is listed in
-``benchmarks.levers.INERT`` with its reason."""
+"""Lever liveness and signs as declared tests (issue 16): every ``policy.*`` lever, perturbed
+with paired replications (``benchmarks/levers.py``), moves at least one outcome, or is listed
+in ``benchmarks.levers.INERT`` with its reason; and where the model's mechanism fixes the sign
+of an effect (``benchmarks.levers.EXPECTED``), the effect has that sign."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from benchmarks.levers import INERT, changes, lever_table, outcomes
+from benchmarks.levers import (
+    EXPECTED,
+    INERT,
+    OUTCOMES,
+    changes,
+    expectations,
+    format_table,
+    lever_table,
+    outcomes,
+    verdict,
+)
 from sim.loader import load_scenario
 from sim.scenario import parameter_bounds
 
@@ -17,6 +28,18 @@ def test_every_policy_lever_has_a_perturbation():
     levers = {p for p in parameter_bounds() if p.startswith("policy.")}
     changed = {c.lever for c in changes(load_scenario(None))}
     assert levers == changed
+
+
+def test_expected_names_real_changes_and_outcomes():
+    """Declared: every key of EXPECTED is a (lever, change) of :func:`changes`, of a lever
+    that is not inert, and every expected sign is +1 or -1 on an outcome of OUTCOMES."""
+    known = {(c.lever, c.label) for c in changes(load_scenario(None))}
+    assert set(EXPECTED) <= known, sorted(set(EXPECTED) - known)
+    assert not {lever for lever, _ in EXPECTED} & set(INERT)
+    for key, signs in EXPECTED.items():
+        assert signs, key
+        assert set(signs) <= set(OUTCOMES), (key, signs)
+        assert set(signs.values()) <= {1, -1}, (key, signs)
 
 
 def test_lever_table_refuses_unknown_keys():
@@ -40,6 +63,23 @@ def test_ratio_outcomes_read_sums():
     assert out["partnerships_per_member"] == pytest.approx(4.0 / 40.0)
     assert out["partnership_size"] == pytest.approx((2.0 * 1 + 5.0 * 3) / 4.0)
     assert out["success_share"] == 0.0  # no project completed: 0, not a division by zero
+
+
+def test_table_shows_expected_signs_and_whether_they_held():
+    """The expected column names each declared outcome, its sign and the verdict."""
+    assert verdict(2.5, 1) == "held" and verdict(-2.5, -1) == "held"
+    assert verdict(1.0, 1) == "weak" and verdict(-3.0, 1) == "WRONG"
+    assert verdict(0.0, -1) == "none"
+    key = ("policy.animation.effort_recruiting", "x2")
+    effects = {k: (0.0, 0.0) for k in OUTCOMES} | {"members": (0.2, 8.0)}
+    row = dict(lever=key[0], change=key[1], live=True, effects=effects)
+    assert EXPECTED[key] == {"members": 1}
+    assert expectations(row) == "members + held"
+    weak = dict(row, effects=effects | {"members": (0.01, 1.5)})
+    assert expectations(weak) == "members + weak (t +1.5)"
+    table = format_table([row, weak], markdown=True)
+    assert "| expected |" in table.splitlines()[0]
+    assert table.splitlines()[2].endswith("| members + held |")
 
 
 @pytest.mark.slow

@@ -61,6 +61,7 @@ OUTCOMES = {
     "employment": ("employment", "last"),
     "value_added": ("value_added", "last"),
     "exports": ("exports", "last"),
+    "private_rd": ("private_rd_eur", "sum"),
     # the direct channels of the animator's tasks (issue 16): the six effort shares add up to
     # one, so their totals above are trade-offs; each ratio is meant to isolate one task's own
     # channel (cross_share and success_share do not: see the notes after EXPECTED)
@@ -191,6 +192,10 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     (_P + "budget_investment_meur", "x2"): {"value_added": 1},
     # programmes.py export_actions: more money reaches more non-exporting pole members,
     # whose export entry comes sooner -> exports
+    # the aid rate: the companies match the R&D grant up to the budget it covers, so a lower
+    # rate draws more of their own R&D money (pole_call; projects.spend_private_rd)
+    (_P + "rd_aid_rate", "x0.5"): {"private_rd": 1},
+    (_P + "rd_aid_rate", "x2"): {"private_rd": -1},
     (_P + "budget_export_meur", "x2"): {"exports": 1},
     # less export money -> fewer firms reached -> exports
     (_P + "budget_export_meur", "x0.5"): {"exports": -1},

@@ -256,7 +256,7 @@ class Membership(Strict):
     benefit_pull: float = P(1.5, ge=0.0, le=10.0, unit="utility", source=CAL,
                             doc="Pull of members already in: benefit per unit share of the sector "
                                 "already member.")
-    benefit_activity: float = P(1.0, ge=0.0, le=20.0, unit="utility", source=CAL,
+    benefit_activity: float = P(1.0, ge=0.0, le=100.0, unit="utility", source=CAL,
                                 doc="Expected project gain: benefit per unit of the cluster's "
                                     "recent partnerships per member times the company's own "
                                     "success record (learned from its past projects).")

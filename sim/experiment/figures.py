@@ -319,6 +319,7 @@ def draw_sobol(idx: pd.DataFrame, caption: str) -> Figure:
     """Sobol indices: first-order S1 and total-order ST of every lever with their bootstrap
     95% intervals, one panel per indicator and year."""
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     groups, nrows, ncols = _panels(idx)
     ncols = min(ncols, 2)
@@ -349,6 +350,8 @@ def draw_sobol(idx: pd.DataFrame, caption: str) -> Figure:
                                      + idx[["S1_conf", "ST_conf"]].to_numpy())))
         for ax in list(axes.flat)[:len(groups)]:
             ax.set_xlim(lo - 0.02, hi + 0.02)
+            # the end ticks of panels side by side (e.g. 1.00 and -0.50) meet otherwise
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         for ax in list(axes.flat)[len(groups):]:
             ax.set_visible(False)
         from matplotlib.lines import Line2D

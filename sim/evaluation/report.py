@@ -23,6 +23,9 @@ SCORE_COLUMNS = {
     "sd_error": "SD of error",
 }
 
+# panel titles where the outcome's name does not read as words
+TITLES = {"private_rd_eur": "own R&D money"}
+
 
 def _scale(unit: str) -> tuple[float, str]:
     """Figures in EUR are shown in thousands."""
@@ -140,7 +143,7 @@ def figure_estimates(estimates: pd.DataFrame, truth: pd.DataFrame, stem: Path, t
                 ax.plot([v.mean()], [y], "o", color=colour, ms=3.5, mec="white", mew=0.4)
             ax.set_yticks(ys, names if ax in axes[:, 0] else [])
             ax.set_ylim(-0.7, len(names) - 0.3)
-            ax.set_title(o.replace("_", " "))
+            ax.set_title(TITLES.get(o, o.replace("_", " ")))
             ax.set_xlabel(f"effect on the treated ({unit})" if unit else "effect on the treated")
             ax.spines["left"].set_visible(False)
             ax.tick_params(axis="y", length=0)

@@ -736,7 +736,10 @@ def _fmt_row(r) -> tuple[str, str]:
     unit_text = "%" if shown == "%" else (f" {shown}" if "EUR" in shown else "")
 
     def f(v: float, d: int = digits) -> str:
-        return "-" if not np.isfinite(v) else f"{v * factor:,.{d}f}"
+        if not np.isfinite(v):
+            return "-"
+        text = f"{v * factor:,.{d}f}"
+        return text.lstrip("-") if float(text.replace(",", "")) == 0 else text  # no "-0.0"
 
     observed_text = f(r["observed"], 0 if float(obs).is_integer() else digits)
     return (observed_text + unit_text,

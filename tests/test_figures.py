@@ -337,3 +337,13 @@ def test_the_fixed_grid_makes_room_for_wide_tick_labels():
 
     assert any("overlap" in p or "runs off" in p for p in draw(fit=False))
     assert draw(fit=True) == []
+
+
+def test_fit_rows_never_print_a_negative_zero():
+    """An interval bound that rounds to zero prints as 0.0, not -0.0 (a mean of 0.15 with a
+    t-interval from -0.02 was shown as "0.1 [-0.0, 0.3]")."""
+    row = {"indicator": "clusters_dropped", "observed": 0.0, "simulated_mean": 0.15,
+           "ci_low": -0.0215, "ci_high": 0.321}
+    assert F._fmt_row(row) == ("0", "0.1 [0.0, 0.3]")
+    row["ci_low"] = -0.2
+    assert F._fmt_row(row)[1] == "0.1 [-0.2, 0.3]"

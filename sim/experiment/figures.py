@@ -39,7 +39,9 @@ def draw_compare(series: pd.DataFrame, reference: str, indicators: list[str], ca
     ndiff = 0 if not others else (len(others) if len(others) <= MAX_DIFF_COLUMNS else 1)
     ncols = 1 + ndiff
     colour = {v: st.OKABE_ITO[k % len(st.OKABE_ITO)] for k, v in enumerate(variants)}
-    dash = {v: st.DASHES[k % len(st.DASHES)] for k, v in enumerate(variants)}
+    # beyond the palette's eight colours the dashes shift, so no two scenarios look alike
+    dash = {v: st.DASHES[(k + k // len(st.OKABE_ITO)) % len(st.DASHES)]
+            for k, v in enumerate(variants)}
     with st.style():
         fig = st.new_figure(st.width_for(ncols), 0.9 + 1.45 * max(len(indicators), 1))
         axes = fig.subplots(max(len(indicators), 1), ncols, sharex=True, squeeze=False)
@@ -48,6 +50,7 @@ def draw_compare(series: pd.DataFrame, reference: str, indicators: list[str], ca
                 ax.sharey(row[1])
                 ax.tick_params(labelleft=False)
         panel_in = fig.get_figwidth() / ncols
+        row_in = fig.get_figheight() / max(len(indicators), 1) - 0.45  # less title and ticks
         for i, ind in enumerate(indicators):
             di = d[d["indicator"] == ind]
             wide = di.pivot_table(index="year", columns=["variant", "replication"],
@@ -61,19 +64,22 @@ def draw_compare(series: pd.DataFrame, reference: str, indicators: list[str], ca
                 st.bands(ax, years, s, colour[v], st.variant_label(v), dash[v], factor)
             st.observed(ax, st.target_points(targets, ind, years), factor)
             ax.set_title(st.wrap(st.label_of(ind), panel_in, True))
-            ax.set_ylabel(st.axis_label(shown))
+            ax.set_ylabel(_fit_label(st.axis_label(shown), row_in))
             st.value_axis(ax, shown)
             for c in range(ndiff):
                 ax = axes[i, 1 + c]
-                for v in (others if ndiff == 1 and len(others) > 1 else [others[c]]):
-                    diff = wide[v] - wide[reference]
-                    st.bands(ax, years, st.summary(diff), colour[v], None, dash[v], factor)
+                shown_here = others if ndiff == 1 and len(others) > 1 else [others[c]]
+                for v in shown_here:
+                    sd = st.summary(wide[v] - wide[reference])
+                    if len(shown_here) > 2:  # as on the left: the means, not the ranges
+                        sd = {k: x for k, x in sd.items() if not k.startswith("q_")}
+                    st.bands(ax, years, sd, colour[v], None, dash[v], factor)
                 ax.axhline(0, color="black", lw=0.6, zorder=1)
                 title = (f"{st.variant_label(others[c])} \u2212 {reference}"
                          if ndiff > 1 or len(others) == 1 else f"Difference from {reference}")
                 ax.set_title(st.wrap(title, panel_in, True))
                 if c == 0:
-                    ax.set_ylabel(st.axis_label(shown, "Difference"))
+                    ax.set_ylabel(_fit_label(st.axis_label(shown, "Difference"), row_in))
         for ax in axes.flat:
             st.year_axis(ax, years)
         for ax in axes[-1]:
@@ -87,6 +93,15 @@ def draw_compare(series: pd.DataFrame, reference: str, indicators: list[str], ca
         st.fig_legend(fig, [h for h, _ in lines] + extra[0], [lab for _, lab in lines] + extra[1])
         st.add_caption(fig, caption)
     return fig
+
+
+def _fit_label(label: str, inches: float) -> str:
+    """An axis label "quantity (unit)" with its unit on a second line when one line would be
+    longer than the panel's height (the labels of neighbouring rows would meet)."""
+    if len(label) * st.MIN_PT * 0.56 <= inches * 72 or " (" not in label:
+        return label
+    name, _, unit = label.partition(" (")
+    return f"{name}\n({unit}"
 
 
 def compare_figure(series: pd.DataFrame, reference: str, indicators: list[str], stem: Path,

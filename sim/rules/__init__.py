@@ -66,7 +66,9 @@ def markdown_table() -> str:
                 extra = info.json_schema_extra or {}
                 bounds = f" [{lo:g}, {hi:g}]" if lo is not None and hi is not None else ""
                 unit = f" {extra['unit']}" if extra.get("unit") else ""
-                default = info.default if info.default is not None else "unset"
+                default = (info.get_default(call_default_factory=True)
+                           if info.default_factory is not None else info.default)
+                default = "unset" if default is None else default
                 params.append(f"`{f}` = {default}{bounds}{unit} ({extra.get('source', '')})")
             doc = " ".join((model.__doc__ or "").split()).replace("|", "\\|").replace("``", "`")
             rows.append(f"| `{where}` | `{name}` | {'; '.join(params) or '–'} | {doc} |")

@@ -133,8 +133,9 @@ Output.  ``calibrated.toml`` ([meta], [parameters], [uncertainty."path"], [[fit]
 [overidentification], [[literature]]) at the
 config's ``write`` path (``clustersim calibrate`` writes it to the cache folder and replaces the
 config's ``write`` file only with ``--install``); the baseline reads its [parameters].  Parameters that the calibration
-held fixed but that the scenario read from its own calibration file are written too, with the
-value used, so the baseline runs exactly the calibrated model.  ``report.txt``,
+held fixed but that the scenario read from its own calibration files are written too, with the
+value used, so the baseline runs exactly the calibrated model (``write_held = false``: the
+estimates only, for a file layered after another in a scenario's ``calibration`` list).  ``report.txt``,
 ``result.json``, ``profiles.csv``, ``profiles.png``, ``j_draws.csv`` and ``literature.csv`` go
 to the cache folder.
 """
@@ -166,7 +167,7 @@ from sim.experiment.runner import SequentialExecutor, local_pool, prime_kernels,
 from sim.loader import (
     ScenarioError,
     apply_calibration,
-    calibrated_path,
+    calibration_files,
     load_document,
     plain_name,
     read_calibrated,
@@ -332,6 +333,10 @@ class CalibrationConfig(_Strict):
     write: str = Field("calibrated.toml", min_length=1, max_length=1000,
                        description="calibrated-parameters file to write (relative to the "
                                    "config, inside its folder)")
+    write_held: bool = Field(True, description="also write, in [parameters], the values of "
+                             "the parameters held fixed that the scenario read from its "
+                             "calibration files (false: the estimates only, for a file that a "
+                             "scenario reads after another in its `calibration` list)")
     output: str = Field("output", min_length=1, max_length=1000,
                         description="folder of the caches (relative to the config, inside its "
                                     "folder); the cache of this calibration is "
@@ -372,7 +377,7 @@ class Problem:
     targets_path: Path
     targets: list[Target]
     base_doc: dict[str, Any]
-    calibration_file: Path | None  # the calibrated-parameters file the scenario reads
+    calibration_files: list[Path]  # the calibrated-parameters files the scenario reads
 
     @property
     def params(self) -> list[ParameterSpec]:
@@ -460,13 +465,11 @@ def load_config(path: str | Path) -> Problem:
     scen_path = _resolve(folder, cfg.scenario)
     targets_path = _resolve(folder, cfg.targets)
     base_doc: dict[str, Any] = {}
-    cal_file = None
+    cal_files: list[Path] = []
     try:
         base_doc = load_document(scen_path)
         apply_calibration(base_doc, scen_path)
-        ref = base_doc.get("calibration")
-        if isinstance(ref, str) and ref:
-            cal_file = calibrated_path(ref, scen_path)
+        cal_files = calibration_files(base_doc, scen_path)
     except ScenarioError as exc:
         problems += [f"scenario: {scen_path}: {e}" for e in exc.errors]
     targets: list[Target] = []
@@ -476,7 +479,7 @@ def load_config(path: str | Path) -> Problem:
         problems += [f"targets: {targets_path}: {e}" for e in exc.errors]
     if problems:
         raise ScenarioError(str(path), problems)
-    prob = Problem(cfg, path, scen_path, targets_path, targets, base_doc, cal_file)
+    prob = Problem(cfg, path, scen_path, targets_path, targets, base_doc, cal_files)
     # the scenario must load at both corners of the box (cross-block checks included)
     for corner in ("lower", "upper"):
         vals = {p.path: p.quantize(getattr(p, corner)) for p in cfg.parameter}
@@ -1081,8 +1084,10 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
     fit = _fit_table(prob, m_hat, w)
     sc_hat = prob.scenario(est).model_dump(mode="json")
     held = {}
-    if prob.calibration_file is not None and prob.calibration_file.is_file():
-        for key in read_calibrated(prob.calibration_file, str(prob.scenario_path)):
+    for cal in prob.calibration_files:
+        if not cal.is_file():
+            continue
+        for key in read_calibrated(cal, str(prob.scenario_path)):
             if key not in est:
                 try:
                     held[key] = _dotted(sc_hat, key)
@@ -1299,7 +1304,7 @@ def calibrated_toml(res: Result) -> str:
     ]
     for p in res.problem.params:
         lines.append(f"{_toml_key(p.path)} = {_toml_value(res.estimates[p.path])}")
-    if res.held:
+    if res.held and res.problem.config.write_held:
         lines.append("# held fixed by this calibration (values the scenario read and used):")
         for k, v in res.held.items():
             lines.append(f"{_toml_key(k)} = {_toml_value(v)}")

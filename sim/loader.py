@@ -45,7 +45,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import MOVED_KEYS, REMOVED_KEYS, Scenario, calibration_problem, cross_check
+from sim.scenario import (MOVED_KEYS, REMOVED_KEYS, Scenario, calibration_problem, calibration_refs,
+                          cross_check)
 
 MAX_FILE_BYTES = 2_000_000  # a scenario is a few kB; refuse anything absurdly large unread
 MAX_DEPTH = 16  # nesting of tables and arrays; the schemas' deepest path has 5 levels
@@ -673,20 +674,31 @@ def _has_path(doc: dict[str, Any], dotted: str) -> bool:
     return True
 
 
-def apply_calibration(doc: dict[str, Any], path: Path) -> None:
-    """Give the parameters of the document's ``calibration`` file to every key the scenario
-    does not set itself.  A ``calibration`` value that cannot name a file is left to the
-    schema's checks (:func:`sim.scenario.cross_check`) to report with the other errors; a
-    calibrated-parameters file that cannot be used raises :class:`ScenarioError`."""
+def calibration_files(doc: dict[str, Any], path: Path) -> list[Path]:
+    """The calibrated-parameters files the document's ``calibration`` key names, in order
+    (none when the key is absent or unusable: the schema's checks report it)."""
     ref = doc.get("calibration")
-    if not isinstance(ref, str) or len(ref) > MAX_REF or calibration_problem(ref):
-        return  # the schema's checks report it
-    cal = calibrated_path(ref, path)
-    for key, value in read_calibrated(cal, str(path)).items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", key):
-            raise ScenarioError(str(cal), [f"parameters.{_key(key)}: expected a dotted "
-                                           "parameter path such as "
-                                           "behaviour.partnering.initiate_rate"])
+    if ref is None or calibration_problem(ref) or any(len(r) > MAX_REF
+                                                     for r in calibration_refs(ref)):
+        return []
+    return [calibrated_path(r, path) for r in calibration_refs(ref)]
+
+
+def apply_calibration(doc: dict[str, Any], path: Path) -> None:
+    """Give the parameters of the document's ``calibration`` files to every key the scenario
+    does not set itself; of two files that set a key, the later one's value is used.  A
+    ``calibration`` value that cannot name its files is left to the schema's checks
+    (:func:`sim.scenario.cross_check`) to report with the other errors; a
+    calibrated-parameters file that cannot be used raises :class:`ScenarioError`."""
+    merged: dict[str, Any] = {}
+    for cal in calibration_files(doc, path):
+        for key, value in read_calibrated(cal, str(path)).items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+", key):
+                raise ScenarioError(str(cal), [f"parameters.{_key(key)}: expected a dotted "
+                                               "parameter path such as "
+                                               "behaviour.partnering.initiate_rate"])
+            merged[key] = value
+    for key, value in merged.items():
         if _has_path(doc, key):
             continue
         try:

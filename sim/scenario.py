@@ -487,6 +487,23 @@ class PoleBehaviour(Strict):
                                        "export promotion spent per quarter in their pole.")
 
 
+class Creation(Strict):
+    """How groups of firms take the initiative of a cluster (``policy.rules.recognition =
+    bottom_up``, :mod:`sim.rules.recognition`): the firms' side of a cluster's birth, estimated
+    on the seed's launches by ``clustersim calibrate calibration/creation.toml`` (moved from the
+    recognition rule: the Region decides only whom it recognises)."""
+
+    min_founders: int = P(12, ge=1, le=100_000, unit="companies", source=CAL,
+                          doc="Interested companies a group needs before it organises and "
+                              "applies (times run.scale): the collective-action threshold.")
+    benefit_threshold: float = P(0.6, ge=-10.0, le=10.0, unit="utility", source=CAL,
+                                 doc="Expected benefit of a cluster a company needs to take "
+                                     "part in the initiative.")
+    subsidy_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per animator funded",
+                              source=CAL, doc="Weight, in a company's expected benefit, of the "
+                              "animation subsidy on offer (its share of an animator's cost).")
+
+
 class Behaviour(Strict):
     """Behavioural constants of the agents (no source fixes them: to be calibrated)."""
 
@@ -496,6 +513,7 @@ class Behaviour(Strict):
     innovation: Innovation = Innovation()
     international: InternationalBehaviour = InternationalBehaviour()
     poles: PoleBehaviour = PoleBehaviour()
+    creation: Creation = Creation()
 
 
 # ------------------------------------------------------------------------------------- policy
@@ -696,11 +714,13 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = Field("", max_length=4000)
-    calibration: str | None = Field(
-        None, max_length=1000,
+    calibration: str | list[str] | None = Field(
+        None,
         description="Calibrated parameters to read (the name of a file shipped in calibration/, "
-                    "or a path ending in .toml relative to the scenario file): their values "
-                    "replace the schema's defaults, and the scenario's own keys override them.")
+                    "or a path ending in .toml relative to the scenario file; or a list of them, "
+                    "read in order, a later file's value of a key replacing an earlier one's): "
+                    "their values replace the schema's defaults, and the scenario's own keys "
+                    "override them.")
     time: Time = Time()
     run: Run = Run()
     world: World
@@ -738,6 +758,8 @@ MOVED_KEYS = {
     **{f"policy.poles.{k}": f"behaviour.poles.{k}" for k in (
         "proposal_rate", "consortium_growth", "rd_slot_prob", "foreign_prob", "jury_noise",
         "training_gain", "investment_gain", "export_spend_effect")},
+    **{f"policy.rules.recognition.{k}": f"behaviour.creation.{k}" for k in (
+        "min_founders", "benefit_threshold", "subsidy_weight")},
 }
 
 
@@ -763,11 +785,47 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+MAX_CALIBRATIONS = 8  # calibrated-parameters files a scenario reads at most
+
+
+def calibration_refs(ref: Any) -> list[str]:
+    """The calibrated-parameters files (names or paths) of a ``calibration`` value, in order:
+    one string, or each string of a list (other types: none; the checks report them)."""
+    if isinstance(ref, str):
+        return [ref]
+    if isinstance(ref, list):
+        return [r for r in ref if isinstance(r, str)]
+    return []
+
+
 def calibration_problem(ref: Any) -> str | None:
-    """Why a scenario's ``calibration`` value cannot name a calibrated-parameters file (None
-    when it can, or when it is absent or of a wrong type: the field's own check says so)."""
-    if not isinstance(ref, str) or len(ref) > 1000:
+    """Why a scenario's ``calibration`` value cannot name its calibrated-parameters files
+    (None when it can, or when it is absent or of a wrong type: the field's own check says
+    so).  A list is checked item by item (``calibration[i]`` in the message)."""
+    if isinstance(ref, list):
+        if not ref:
+            return ("calibration: expected the name of a calibrated-parameters file or a "
+                    "non-empty list of them, got an empty list (leave the key out to use the "
+                    "schema's defaults)")
+        if len(ref) > MAX_CALIBRATIONS:
+            return (f"calibration: at most {MAX_CALIBRATIONS} calibrated-parameters files "
+                    f"(got {len(ref)})")
+        problems = []
+        for i, r in enumerate(ref):
+            if not isinstance(r, str):
+                problems.append(f"calibration[{i}]: expected the name or path of a "
+                                f"calibrated-parameters file (a string), got {_short(r)}")
+                continue
+            p = calibration_problem(r)
+            if p:
+                problems.append(p.replace("calibration:", f"calibration[{i}]:", 1))
+        if len(set(calibration_refs(ref))) != len(calibration_refs(ref)):
+            problems.append("calibration: a file is listed twice")
+        return "; ".join(problems) or None
+    if not isinstance(ref, str):
         return None
+    if len(ref) > 1000:
+        return f"calibration: String should have at most 1000 characters (got {_short(ref)})"
     if ref == "":
         return ("calibration: expected the name of a calibrated-parameters file shipped in "
                 "calibration/ (such as \"calibrated\") or a path ending in .toml, got an empty "

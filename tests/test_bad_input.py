@@ -734,3 +734,40 @@ def test_scenario_warnings_are_printed_once_before_the_run(tmp_path, capsys):
     line = (f"warning: {WARN / 'calls_before_selection.toml'}: "
             + WARNINGS["calls_before_selection.toml"][0])
     assert err.splitlines() == [line]
+
+
+# ----------------------------------------------- calibration files layered in a list (issue 17)
+@pytest.mark.parametrize(("value", "expected"), [
+    ("[]", "calibration: expected the name of a calibrated-parameters file or a non-empty list "
+           "of them, got an empty list (leave the key out to use the schema's defaults)"),
+    ('["calibrated", 3]', "calibration[1]: expected the name or path of a calibrated-parameters "
+                          "file (a string), got 3"),
+    ('["calibrated", "../../etc/passwd"]',
+     "calibration[1]: expected the name of a file shipped in calibration/ (letters, digits, "
+     "'_', '-', '.') or a path ending in .toml (got '../../etc/passwd')"),
+    ('["calibrated", "calibrated"]', "calibration: a file is listed twice"),
+])
+def test_a_bad_calibration_list_is_refused_item_by_item(tmp_path: Path, value: str,
+                                                         expected: str):
+    variant = tmp_path / "variant.toml"
+    variant.write_text(f'base = "baseline"\ncalibration = {value}\n')
+    err = refusal(variant)
+    assert expected in err.errors, err.errors
+
+
+def test_calibration_files_in_a_list_layer_in_order(tmp_path: Path):
+    """A later file's value of a key wins over an earlier one's; the scenario's own keys win
+    over both; keys only the first sets come from it."""
+    (tmp_path / "one.toml").write_text("[parameters]\n\"behaviour.creation.min_founders\" = 7\n"
+                                       "\"behaviour.creation.subsidy_weight\" = 2.0\n")
+    (tmp_path / "two.toml").write_text("[parameters]\n\"behaviour.creation.min_founders\" = 9\n")
+    variant = tmp_path / "variant.toml"
+    variant.write_text('base = "baseline"\ncalibration = ["calibrated", "one.toml", "two.toml"]\n')
+    sc = load_scenario(variant)
+    base = load_scenario(None)
+    assert sc.behaviour.creation.min_founders == 9
+    assert sc.behaviour.creation.subsidy_weight == 2.0
+    assert sc.behaviour.membership == base.behaviour.membership  # from calibrated.toml
+    variant.write_text('base = "baseline"\ncalibration = ["one.toml", "two.toml"]\n'
+                       '[behaviour.creation]\nmin_founders = 3\n')
+    assert load_scenario(variant).behaviour.creation.min_founders == 3

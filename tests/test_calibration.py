@@ -13,6 +13,7 @@ so the tests do not depend on what ``calibration/calibrated.toml`` holds.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tomllib
@@ -265,12 +266,38 @@ def test_cli_calibrate_reports_from_the_cache(fresh, tmp_path, capsys):
         **res.estimates, "behaviour.partnering.accept_threshold": 0.6}
 
 
+def test_write_held_false_writes_the_estimates_only(fresh, tmp_path):
+    """A file meant to be layered after another in a scenario's `calibration` list carries
+    the estimates alone: the values held fixed stay with the file they came from."""
+    _cfg, res = fresh
+    config = res.problem.config.model_copy(update={"write_held": False})
+    layered = dataclasses.replace(res, problem=dataclasses.replace(res.problem, config=config))
+    layered.meta = res.meta
+    out = tmp_path / "layer.toml"
+    smm.write_calibrated(layered, out)
+    assert tomllib.loads(out.read_text())["parameters"] == res.estimates
+    assert res.held  # what was left out
+
+
 def test_shipped_configurations_load():
-    for name in ("wallonia", "quick"):
+    for name in ("wallonia", "quick", "creation"):
         prob = smm.load_config(ROOT / "calibration" / f"{name}.toml")
         assert prob.config.name == name
     assert smm.load_config(ROOT / "calibration" / "wallonia.toml").write_path == (
         ROOT / "calibration" / "calibrated.toml")
+    # the creation process is layered on the baseline's estimates: its file holds its own
+    # three parameters only, and the bottom-up scenarios read both files in that order
+    creation = smm.load_config(ROOT / "calibration" / "creation.toml")
+    assert creation.calibration_files == [ROOT / "calibration" / "calibrated.toml",
+                                          ROOT / "calibration" / "calibrated_creation.toml"]
+    written = tomllib.loads(creation.write_path.read_text())["parameters"]
+    assert sorted(written) == sorted(p.path for p in creation.params)
+    for name in ("clusters_bottom_up", "clusters_bottom_up_until_2004",
+                 "clusters_bottom_up_replay"):
+        sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        assert sc.behaviour.creation.min_founders == written["behaviour.creation.min_founders"]
+        assert sc.behaviour.membership.benefit_base == load_scenario(
+            None).behaviour.membership.benefit_base
 
 
 GOOD = CONFIG.replace('scenario = "tiny.toml"', f'scenario = "{ROOT}/scenarios/baseline.toml"'

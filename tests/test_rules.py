@@ -433,9 +433,9 @@ def test_both_modes_pinned_dates_and_bottom_up_recognition():
     c0 = d0[(d0.indicator == "clusters_created") & (d0.by == "total")].set_index("year").value
     assert dict(c0[c0 > 0]) == {2001: 4, 2003: 3, 2004: 5}
     assert not len(m0.rulebook.table().query("process == 'recognition'"))
-    rule = {"rule": "bottom_up", "per_year": 3, "budget_eur": 5 * 150_000.0,
-            "min_founders": 12, "benefit_threshold": 0.6}
-    m1, d1 = _run(None, {"policy.rules.recognition": rule})
+    rule = {"rule": "bottom_up", "per_year": 3, "budget_eur": 5 * 150_000.0}
+    m1, d1 = _run(None, {"policy.rules.recognition": rule,
+                         "behaviour.creation": {"min_founders": 12, "benefit_threshold": 0.6}})
     t = m1.rulebook.table()
     rec = t[t.process == "recognition"]
     got = rec[rec.decision == "recognised"].groupby("year").size()

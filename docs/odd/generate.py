@@ -58,7 +58,7 @@ assign("init", "run.seed", "run.scale", "world.knowledge_dims", "world.sector_pr
        "world.sme_employment_mean", "world.large_employment_mean", "world.productivity_mean",
        "world.productivity_sd")
 assign("sector", *[p for p in PARAMS if p.startswith("world.sectors[*].")])
-assign("launch", *[p for p in PARAMS if p.startswith("clusters[*].")])
+assign("launch", *[p for p in PARAMS if p.startswith(("clusters[*].", "behaviour.creation."))])
 assign("selection", "policy.poles.selection_year", "policy.poles.selection_quarter",
        "policy.poles.min_companies", "policy.poles.min_rd_actors",
        "policy.poles.min_training_actors", "policy.poles.min_provinces",

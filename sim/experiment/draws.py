@@ -32,20 +32,25 @@ Z975 = 1.959963984540054
 
 
 def uncertainty_of(sc) -> dict[str, dict]:
-    """The ``[uncertainty]`` tables of the scenario's calibrated-parameters file."""
+    """The ``[uncertainty]`` tables of the scenario's calibrated-parameters files (of two
+    files that report a parameter, the later one's)."""
     from sim.loader import ScenarioError, calibrated_path, read_toml
+    from sim.scenario import calibration_refs
 
-    ref = sc.calibration
-    if ref is None:
+    refs = calibration_refs(sc.calibration)
+    if not refs:
         raise ScenarioError(sc.name, ["calibration: --parameter-draws needs a scenario with a "
                                       "`calibration` (its bootstrap uncertainty is drawn from)"])
-    path = calibrated_path(ref, Path.cwd() / "scenario.toml")
-    doc = read_toml(path, echo=False)
-    unc = doc.get("uncertainty")
-    if not isinstance(unc, dict) or not unc:
+    out: dict[str, dict] = {}
+    for ref in refs:
+        path = calibrated_path(ref, Path.cwd() / "scenario.toml")
+        unc = read_toml(path, echo=False).get("uncertainty")
+        if isinstance(unc, dict):
+            out.update(unc)
+    if not out:
         raise ScenarioError(str(path), ["uncertainty: no [uncertainty.\"path\"] tables to draw "
                                         "parameters from (run clustersim calibrate)"])
-    return unc
+    return out
 
 
 def draw_parameters(unc: dict[str, dict], seed: int, replication: int) -> dict[str, float]:

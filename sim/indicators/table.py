@@ -50,7 +50,7 @@ class Quantity:
 
 QUANTITIES: tuple[Quantity, ...] = (
     # flows, zeroed on 1 January
-    Quantity("clusters_created", (), FLOW, "launch", "clusters launched"),
+    Quantity("clusters_created", ("cluster",), FLOW, "launch", "clusters launched"),
     Quantity("clusters_absorbed", (), FLOW, "pole selection", "clusters absorbed into a pole"),
     Quantity("animation_subsidy", ("cluster",), FLOW, "animation funding",
              "the Region's animation subsidy paid [EUR]"),
@@ -211,8 +211,9 @@ def _i(name, label, unit, by, definition, of):
 CATALOGUE: tuple[Indicator, ...] = (
     _i("clusters_active", "Active clusters", "clusters", TOTAL,
        "Clusters active on 31 December.", Sum("clusters_active")),
-    _i("clusters_created", "Clusters launched", "clusters", TOTAL,
-       "Clusters launched during the year.", Sum("clusters_created")),
+    _i("clusters_created", "Clusters launched", "clusters", TOTAL + CLUSTER,
+       "Clusters launched during the year (by cluster: 1 in its launch year).",
+       Sum("clusters_created")),
     _i("clusters_dropped", "Clusters dropped", "clusters", TOTAL + CLUSTER,
        "Clusters dropped by the Region's evaluation during the year.", Sum("dropped")),
     _i("clusters_absorbed", "Clusters absorbed into poles", "clusters", TOTAL,

@@ -38,7 +38,7 @@ def launch_clusters(m: ClusterModel) -> None:
         m.rulebook.clusters[c].members_before = float(k)
         cl.set_status(c, ACTIVE, m.t)
         cl.last_eval_step[c] = m.t
-        m.ledger.add("clusters_created", 1)
+        m.ledger.clusters_created[c] += 1
 
 
 def weighted_sample(rng: np.random.Generator, items: np.ndarray, weight: np.ndarray,

@@ -6,8 +6,8 @@
 * ``bottom_up``: the scenario's clusters are the groups of related activities that *may*
   form (their sectors), not dated launches.  On 1 January of each year from ``first_year``,
   the companies of a group's sectors that are in no cluster weigh the benefit they expect
-  (:func:`interested`); a group applies when at least ``min_founders`` of them do (times
-  ``run.scale``); the Region recognises the applications in order of the interested
+  (:func:`interested`); a group applies when at least ``behaviour.creation.min_founders`` of
+  them do (times ``run.scale``; the firms' side of a birth, :class:`sim.scenario.Creation`); the Region recognises the applications in order of the interested
   companies' number, at most ``per_year`` a year, while the yearly subsidy committed to the
   active and recognised clusters stays within ``budget_eur``, and none after ``last_year``.
   When ``rounds`` lists years, groups apply in those years only (the Region's calls for
@@ -56,17 +56,19 @@ def _clear_dates(m: ClusterModel) -> None:
 
 def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     """The companies of cluster ``c``'s sectors, alive and in no cluster, whose expected
-    benefit of a cluster reaches ``benefit_threshold``: the membership's utility
+    benefit of a cluster reaches ``behaviour.creation.benefit_threshold``: the membership's utility
     (``behaviour.membership``, :mod:`sim.processes.membership`) with the group's own recent
     cooperation standing for a cluster's activity (the share of its companies that started a
     partnership over the last four quarters, times each company's success record), the pull of
     existing cooperation (the share of the group's companies that ever took part in a
     partnership), their own taste for cooperation and health, and the animation subsidy on
-    offer (its share of an animator's cost, weight ``subsidy_weight``)."""
+    offer (its share of an animator's cost, weight ``behaviour.creation.subsidy_weight``).
+    ``rule`` is the recognition rule (unused here: the firms' interest does not depend on the
+    Region's rule)."""
     from sim.processes.membership import MARGIN_SD
 
     a, n, sc = m.actors, m.actors.n, m.sc
-    mb, an = sc.behaviour.membership, sc.policy.animation
+    mb, an, cr = sc.behaviour.membership, sc.policy.animation, sc.behaviour.creation
     sector = a.sector[:n]
     company = a.alive[:n] & np.isin(a.atype[:n], (SME, LARGE))
     in_group = company & cl_sectors(m, c)[sector]
@@ -84,8 +86,8 @@ def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     offer = min(an.subsidy_eur_per_year / an.cost_eur_per_year, 1.0)
     u = (mb.benefit_base + mb.benefit_activity * recent * record + mb.benefit_pull * coop_share
          + mb.benefit_taste * a.taste[:n][free] + mb.selection * health
-         + rule.subsidy_weight * offer)
-    return int((u >= rule.benefit_threshold).sum())
+         + cr.subsidy_weight * offer)
+    return int((u >= cr.benefit_threshold).sum())
 
 
 def cl_sectors(m: ClusterModel, c: int) -> np.ndarray:
@@ -100,7 +102,7 @@ def bottom_up(m: ClusterModel, rule: BottomUp) -> list[int]:
         _clear_dates(m)
     if m.year < rule.first_year or (rule.rounds and m.year not in rule.rounds):
         return []
-    need = max(2, round(rule.min_founders * m.sc.run.scale))
+    need = max(2, round(m.sc.behaviour.creation.min_founders * m.sc.run.scale))
     applicants = []
     for c in range(len(cl.names)):
         status = cl.status[c]

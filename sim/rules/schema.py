@@ -400,18 +400,14 @@ class BottomUp(RuleBlock):
     """Clusters are born from firms' initiative: each year end, for each declared cluster not
     yet recognised (its sectors a group of related activities), the companies of its sectors
     that see a benefit (sim.rules.recognition.interested) apply when at least
-    ``min_founders`` of them do; the Region recognises, in order of group size, at most
+    ``behaviour.creation.min_founders`` of them do (the firms' side, estimated on the seed's
+    launches); the Region recognises, in order of group size, at most
     ``per_year`` applications a year, within ``budget_eur`` of yearly animation subsidy
     committed to all recognised clusters, and none after ``last_year``; when ``rounds`` lists
     years, groups apply in those years only (the Region's calls).  A dropped cluster
     may apply again after ``wait_years``.  Recognised clusters launch in Q1 of the next year."""
 
     rule: Literal["bottom_up"]
-    min_founders: int = P(12, ge=1, le=100_000, unit="companies", source="calibrated against "
-                          "the seed's launches (2001, 2003, 2004)",
-                          doc="Interested companies a group needs to apply.")
-    benefit_threshold: float = P(0.6, ge=0.0, le=10.0, unit="utility", source=ASSUME,
-                                 doc="Expected benefit a company needs to take part.")
     per_year: int = P(4, ge=0, le=1000, unit="clusters", source=ASSUME,
                       doc="Recognitions a year at most.")
     budget_eur: float = P(1e9, ge=0.0, le=1e12, unit="EUR/year", source=ASSUME,
@@ -428,10 +424,6 @@ class BottomUp(RuleBlock):
                                           "for recognition); empty: every year.",
                               json_schema_extra={"source": SEED + " (pilots in 2001, "
                                                  "extensions in 2003 and 2004)"})
-    subsidy_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per animator funded",
-                              source=ASSUME, doc="Weight, in a company's expected benefit, "
-                              "of the animation subsidy on offer (its share of an animator's "
-                              "cost).")
 
 
 class NoneRecognised(RuleBlock):

@@ -107,7 +107,8 @@ class Recount:
             return lambda: cl.status.copy(), after
 
         self.wrap(mp, launch, "launch_clusters", *status_change(PLANNED, ACTIVE,
-                                                                "clusters_created"))
+                                                                "clusters_created",
+                                                                by_cluster=True))
         self.wrap(mp, selection, "select_poles", *status_change(ACTIVE, ABSORBED,
                                                                 "clusters_absorbed"))
         self.wrap(mp, evaluation, "evaluate_clusters",
@@ -329,7 +330,7 @@ class Recount:
                      "pole_proposals_over_firm_cap"):
             rows.setdefault((name, year, "total", ""), 0.0)
         for name in cl.names:
-            for ind in ("clusters_dropped", "member_joins", "member_leaves",
+            for ind in ("clusters_created", "clusters_dropped", "member_joins", "member_leaves",
                         "partnerships_launched", "animation_subsidy_eur", *RULE_CLUSTER_FLOWS):
                 rows.setdefault((ind, year, "cluster", name), 0.0)
         for name in po.names:

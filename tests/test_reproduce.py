@@ -151,4 +151,4 @@ def test_the_policy_brief_loads_every_shipped_design():
     assert {f["design"] for f in doc["figure"]} == shipped
     runs = sum(len(d.scenarios) * d.replications if d.kind == "compare" else 0
                for d, _ in study.designs.values())
-    assert runs <= 400  # the comparisons stay small enough for minutes
+    assert runs <= 500  # the comparisons stay small enough for minutes (about 0.1 s a run)

@@ -771,3 +771,15 @@ def test_calibration_files_in_a_list_layer_in_order(tmp_path: Path):
     variant.write_text('base = "baseline"\ncalibration = ["one.toml", "two.toml"]\n'
                        '[behaviour.creation]\nmin_founders = 3\n')
     assert load_scenario(variant).behaviour.creation.min_founders == 3
+
+
+def test_the_creation_keys_of_the_old_recognition_rule_name_their_new_place(tmp_path: Path):
+    variant = tmp_path / "old.toml"
+    variant.write_text('base = "baseline"\n[policy.rules]\nrecognition = { rule = "bottom_up", '
+                       'min_founders = 12, benefit_threshold = 0.6 }\n')
+    err = refusal(variant)
+    match_errors(err.errors, [
+        ("policy.rules.recognition.min_founders: this key has moved to "
+         "behaviour.creation.min_founders",),
+        ("policy.rules.recognition.benefit_threshold: this key has moved to "
+         "behaviour.creation.benefit_threshold",)])

@@ -11,9 +11,14 @@ import pytest
 from sim.loader import ScenarioError
 from sim.scenario import parameter_bounds
 
-ema_workbench = pytest.importorskip("ema_workbench")
+from sim import ema  # imports the workbench only when a model is built
 
-from sim import ema  # noqa: E402
+
+@pytest.fixture(scope="module", autouse=True)
+def ema_workbench():
+    """The workbench, imported when this module's tests run, not when pytest collects them
+    (its import walks every loaded module's frames: seconds on each pytest-xdist worker)."""
+    return pytest.importorskip("ema_workbench")
 
 SHORT = """base = "baseline"
 name = "short"
@@ -29,7 +34,7 @@ def short(tmp_path):
     return path
 
 
-def test_parameters_come_from_the_schema_bounds():
+def test_parameters_come_from_the_schema_bounds(ema_workbench):
     model = ema.ema_model(["behaviour.partnering.initiate_rate",
                            "behaviour.partnering.candidates"],
                           ["policy.evaluation.min_involvement"],

@@ -168,6 +168,7 @@ def test_euros_are_shown_in_keur_or_meur_and_shares_in_percent():
     assert F.axis_label("clusters") == "Number (clusters)"
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_run_overview_one_run(short_runs, tmp_path):
     one = short_runs[short_runs["replication"] == 0]
     fig = F.draw_overview(one, load_targets(), "Scenario short, root seed 4242, one run.")
@@ -175,6 +176,7 @@ def test_run_overview_one_run(short_runs, tmp_path):
     assert_paper_grade(fig, tmp_path, "overview")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_run_overview_bands_targets_and_one_unit_per_panel(short_runs, tmp_path):
     targets = load_targets()
     fig = F.draw_overview(short_runs, targets, "Scenario short, 3 replications.")
@@ -192,6 +194,7 @@ def test_run_overview_bands_targets_and_one_unit_per_panel(short_runs, tmp_path)
     assert_paper_grade(fig, tmp_path, "overview")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_compare_figure(stores, tmp_path):
     store = Store(stores["small_compare"])
     series, variants = store.load_series(), list(store.load_variants()["variant"])
@@ -206,6 +209,7 @@ def test_compare_figure(stores, tmp_path):
     assert_paper_grade(fig, tmp_path, "compare")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_two_lever_sweep_is_a_map(stores, tmp_path):
     from matplotlib.collections import QuadMesh
     from matplotlib.contour import ContourSet
@@ -221,6 +225,7 @@ def test_two_lever_sweep_is_a_map(stores, tmp_path):
     assert_paper_grade(fig, tmp_path, "sweep")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_sweep_of_three_levers(stores, tmp_path):
     table, levers = _sweep(stores["lhs_three_levers"])
     fig = E.draw_sweep(table, levers, "caption")
@@ -229,6 +234,7 @@ def test_sweep_of_three_levers(stores, tmp_path):
     assert_paper_grade(fig, tmp_path, "sweep3")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_morris_is_a_mu_star_sigma_plot(stores, tmp_path):
     idx = pd.read_csv(stores["tiny_morris"] / "sensitivity.csv")
     fig = E.draw_morris(idx, "caption")
@@ -241,6 +247,7 @@ def test_morris_is_a_mu_star_sigma_plot(stores, tmp_path):
     assert_paper_grade(fig, tmp_path, "morris")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_sobol_indices_have_intervals(stores, tmp_path):
     idx = pd.read_csv(stores["tiny_sobol"] / "sensitivity.csv")
     assert {"S1_conf", "ST_conf"} <= set(idx.columns)
@@ -252,6 +259,7 @@ def test_sobol_indices_have_intervals(stores, tmp_path):
     assert_paper_grade(fig, tmp_path, "sobol")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_fit_figure(short_runs, tmp_path):
     targets = [t for t in load_targets() if t.year <= 2004]
     table = fit_table(short_runs, targets)
@@ -262,6 +270,7 @@ def test_fit_figure(short_runs, tmp_path):
     assert_paper_grade(fig, tmp_path, "fit")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_the_commands_write_the_three_formats(stores):
     for name, stems in (("small_compare", ["compare"]), ("lhs_sweep", ["sweep"]),
                         ("tiny_morris", ["sweep", "sensitivity"]),

@@ -30,6 +30,7 @@ counts = {"refused clearly": 0, "accepted valid": 0, "anything else": 0}
 @settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 @given(data=st.data())
 def test_every_mutated_input_is_refused_clearly_or_accepted_valid(workspace, data):
     outcome = fz.example(fz.Chooser(data=data), workspace, n=0)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.identity import REFERENCE, compute, differences
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_every_scenario_is_identical_to_the_reference():
     ref = json.loads(REFERENCE.read_text())
     new = compute()

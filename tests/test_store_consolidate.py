@@ -347,6 +347,7 @@ def test_series_appender_gives_up_on_what_it_does_not_expect(case, tmp_path: Pat
     assert app.finish() is None
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(st.data())
 def test_series_written_in_run_for_any_batching_and_arrival_order(data):

@@ -292,6 +292,7 @@ with Store(Path(sys.argv[1])).lock():
 """
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_a_second_sweep_on_the_same_store_is_refused_naming_the_holder(tmp_path, capsys):
     """Two sweeps on one folder both ran (380 runs done twice)."""
     root = tmp_path / "out" / "small_compare"
@@ -312,6 +313,7 @@ def test_a_second_sweep_on_the_same_store_is_refused_naming_the_holder(tmp_path,
                  "--quiet"]) == 0  # once the holder is gone
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_two_concurrent_sweeps_run_each_run_once(tmp_path):
     """Both started at once: one runs the design, the other is refused (exit 3); every run is
     stored once."""
@@ -362,6 +364,7 @@ def tmpfs(tmp_path: Path):
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_a_read_only_folder_gives_one_line_and_leaves_the_store_as_it_was(tmpfs, capsys):
     _remount(tmpfs, "size=64m")
     out = tmpfs / "out"
@@ -386,6 +389,7 @@ def test_a_read_only_folder_gives_one_line_and_leaves_the_store_as_it_was(tmpfs,
                    "again)\n")
 
 
+@pytest.mark.slow  # the quick subset's budget (issue 14): a whole-store or whole-model run
 def test_a_full_disk_gives_one_line_and_the_store_resumes_once_there_is_room(tmpfs, capsys,
                                                                               tmp_path):
     reference = run_design(KILL, out=tmp_path / "ref", progress=False).store.root

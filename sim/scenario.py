@@ -714,7 +714,9 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = Field("", max_length=4000)
-    calibration: str | list[str] | None = Field(
+    # any type here: calibration_problem (in the cross-checks) says what is wrong with one
+    # message and one path, where a union type would report each of its branches
+    calibration: Any = Field(
         None,
         description="Calibrated parameters to read (the name of a file shipped in calibration/, "
                     "or a path ending in .toml relative to the scenario file; or a list of them, "
@@ -800,8 +802,8 @@ def calibration_refs(ref: Any) -> list[str]:
 
 def calibration_problem(ref: Any) -> str | None:
     """Why a scenario's ``calibration`` value cannot name its calibrated-parameters files
-    (None when it can, or when it is absent or of a wrong type: the field's own check says
-    so).  A list is checked item by item (``calibration[i]`` in the message)."""
+    (None when it can or when it is absent).  A list is checked item by item
+    (``calibration[i]`` in the message)."""
     if isinstance(ref, list):
         if not ref:
             return ("calibration: expected the name of a calibrated-parameters file or a "
@@ -822,8 +824,11 @@ def calibration_problem(ref: Any) -> str | None:
         if len(set(calibration_refs(ref))) != len(calibration_refs(ref)):
             problems.append("calibration: a file is listed twice")
         return "; ".join(problems) or None
-    if not isinstance(ref, str):
+    if ref is None:
         return None
+    if not isinstance(ref, str):
+        return ("calibration: expected the name or path of a calibrated-parameters file, or a "
+                f"list of them (got {_short(ref)})")
     if len(ref) > 1000:
         return f"calibration: String should have at most 1000 characters (got {_short(ref)})"
     if ref == "":

@@ -783,3 +783,16 @@ def test_the_creation_keys_of_the_old_recognition_rule_name_their_new_place(tmp_
          "behaviour.creation.min_founders",),
         ("policy.rules.recognition.benefit_threshold: this key has moved to "
          "behaviour.creation.benefit_threshold",)])
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("3", "calibration: expected the name or path of a calibrated-parameters file, or a list "
+          "of them (got 3)"),
+    ('["a", {x = 1}]', "calibration[1]: expected the name or path of a calibrated-parameters "
+                       "file (a string), got {'x': 1}"),
+])
+def test_a_calibration_of_a_wrong_type_is_one_error_with_one_path(tmp_path: Path, value: str,
+                                                                  expected: str):
+    variant = tmp_path / "variant.toml"
+    variant.write_text(f'base = "baseline"\ncalibration = {value}\n')
+    assert refusal(variant).errors == [expected]

@@ -536,6 +536,13 @@ def format_errors(exc: ValidationError, root: type[BaseModel] = Scenario, *,
             out.append(f"{path}: required key is missing")
             continue
         msg = err["msg"]
+        if kind == "union_tag_invalid":  # a rule block's unknown name: the tag, cut to size
+            ctx = err.get("ctx", {})
+            tag_key = str(ctx.get("discriminator", "rule")).strip("'")
+            key = f"{path + '.' if path != '(top level)' else ''}{tag_key}"
+            out.append(f"{key}: unknown name {_show(ctx.get('tag'))} (expected "
+                       f"one of {ctx.get('expected_tags')})")
+            continue
         if kind == "value_error":
             if skip_top_checks and not loc:
                 continue

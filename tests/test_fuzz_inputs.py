@@ -40,10 +40,12 @@ def test_every_mutated_input_is_refused_clearly_or_accepted_valid(workspace, dat
 
 def test_the_property_saw_both_outcomes():
     """The examples above are not all of one kind (a corpus that only ever refuses, or only
-    ever accepts, would test little)."""
+    ever accepts, would test little).  One to three random mutations rarely leave a file
+    valid: of the 200 derandomized examples, 6 were accepted with the corpus of 2026-12-03 (the
+    draws shift whenever a shipped file changes), so the floor is 3, not a share."""
     if not sum(counts.values()):
         pytest.skip("the property test did not run in this session")
-    assert counts["refused clearly"] >= 100 and counts["accepted valid"] >= 10, counts
+    assert counts["refused clearly"] >= 100 and counts["accepted valid"] >= 3, counts
 
 
 def test_the_judge_catches_what_it_must(workspace, monkeypatch):

@@ -289,13 +289,21 @@ def test_unknown_rules_and_keys_are_refused(tmp_path):
                             'consequence = { rule = "probation", review_year = 1 }\n'
                             '[policy.rules.animation]\nsubsidy = { rule = "flat", eur = 1.0 }\n')
     errors = e.value.errors
-    assert any(x.startswith("policy.rules.evaluation.combine: ") and "'most'" in x
-               and "k_of_n" in x for x in errors), errors  # the expected names
+    assert any(x.startswith("policy.rules.evaluation.combine.rule: unknown name 'most' "
+                            "(expected one of ") and "k_of_n" in x
+               for x in errors), errors  # the expected names
     # the key's own path (no union tag in it), with the rule's keys as the hint
     assert ("policy.rules.evaluation.consequence.review_year: unknown key; did you mean "
             "'review_years'? (allowed here: review_years, rule)") in errors, errors
     assert any(x.startswith("policy.rules.animation.subsidy.eur: unknown key")
                for x in errors), errors
+    # a name of the wrong type, however long, is quoted cut to size (found by the input fuzzer)
+    with pytest.raises(ScenarioError) as e:
+        huge = ", ".join(map(str, range(600)))
+        _scenario(tmp_path, f"[policy.rules.animation]\nsubsidy = {{ rule = [{huge}] }}\n")
+    line, = e.value.errors
+    assert line.startswith("policy.rules.animation.subsidy.rule: unknown name '[0, 1, 2")
+    assert len(line) < 250 and "'envelope'" in line, line
 
 
 def test_k_of_n_cannot_ask_more_than_the_criteria(tmp_path):

@@ -51,7 +51,9 @@ a moment that hardly varies from dominating.  The weighting is therefore *not* t
 at the start point, and tolerance-inflated, so J at the estimate is not chi-square; its
 distribution is simulated (:mod:`calibration.overid`).  A moment that
 neither varies at the start nor has a tolerance (e.g. the four pilots of 2001) gets the
-variance of a one-unit event of chance 1/(R+1), so no weight is infinite.  The weights are fixed
+variance of a one-unit event of chance 1/(R+1), so no weight is infinite.  A target file may
+multiply a moment's weight by its ``weight`` (default 1: a stated choice, e.g. that a count the
+seed states exactly counts as much as several noisy binary events).  The weights are fixed
 at the start point (a one-step estimator): the objective of a candidate then depends only on its
 own cached per-replication moments, which is what makes a rerun resume exactly.  The
 objective is ``J(theta) = sum_k w_k (mean_r m_kr(theta) - observed_k)^2``.
@@ -393,6 +395,11 @@ class Problem:
     def tolerance(self) -> np.ndarray:
         """The targets' absolute tolerances."""
         return np.array([t.tolerance for t in self.targets], float)
+
+    @property
+    def target_weight(self) -> np.ndarray:
+        """The targets' stated weight multipliers (``weight``, default 1)."""
+        return np.array([t.weight for t in self.targets], float)
 
     @property
     def cache_dir(self) -> Path:
@@ -1012,7 +1019,7 @@ def calibrate(config: str | Path | Problem, *, workers: int = 1,
         # 1. weights from the simulated variance at the start point
         start = prob.start()
         (k_start, m_start), = ev.evaluate([start])
-        w = weights(m_start, tol, obs)
+        w = weights(m_start, tol, obs) * prob.target_weight
         search = Search(prob, ev, w)
         j_start = objective(m_start, obs, w)
         # 2. global search, then a short polish of its best point

@@ -502,6 +502,20 @@ class Creation(Strict):
     subsidy_weight: float = P(1.0, ge=0.0, le=10.0, unit="utility per animator funded",
                               source=CAL, doc="Weight, in a company's expected benefit, of the "
                               "animation subsidy on offer (its share of an animator's cost).")
+    cooperation_weight: float = P(10.0, ge=0.0, le=100.0, unit="utility per share of the group",
+                                  source=CAL, doc="Weight, in a company's expected benefit, of "
+                                  "its group's recent cooperation (the share of the group's "
+                                  "companies that started a partnership in the last four quarters, "
+                                  "times the company's success record): what the firms expect a "
+                                  "cluster of theirs to do, their own to estimate (not the "
+                                  "members' behaviour.membership.benefit_activity, which prices "
+                                  "an animated cluster's activity).")
+    demonstration_weight: float = P(0.0, ge=0.0, le=20.0, unit="utility per share of groups",
+                                    source=CAL + "; the mechanism: seed ('a multiplier effect in "
+                                    "most of the sectors')", doc="Weight, in a company's expected "
+                                    "benefit, of the clusters already at work (their share of the "
+                                    "scenario's groups): the demonstration effect by which the "
+                                    "pilots drew the later clusters.")
 
 
 class Behaviour(Strict):

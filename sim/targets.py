@@ -8,6 +8,7 @@ Format (TOML), one ``[[target]]`` per figure::
     value = 790
     rel_tolerance = 0.10          # or abs_tolerance = ...
     source = "..."
+    # optional: weight = 4.0        # multiplies the moment's weight in the calibration (default 1)
     # optional: where = { cluster = "...", actor_type = "...", pole = "...", call = 2 }
 
 A file is checked on its own when it is read (:func:`load_targets`: the catalogue's names and
@@ -50,6 +51,9 @@ class Target(BaseModel):
     value: float
     rel_tolerance: float | None = Field(None, ge=0.0)
     abs_tolerance: float | None = Field(None, ge=0.0)
+    # a multiplier of the moment's weight in a calibration's objective (calibration/smm.py):
+    # how much the figure counts against the others, a stated choice of the targets' file
+    weight: float = Field(1.0, gt=0.0, le=1000.0)
     source: str = Field(min_length=1)
     where: dict[str, str | int] = Field(default_factory=dict)
 

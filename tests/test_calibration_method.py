@@ -306,3 +306,27 @@ def test_literature_moment_is_the_estimator_on_the_run_panel(tmp_path):
     assert row["within"] == (4.6 <= row["simulated"] <= 5.7)
     again, cost2 = literature.measure(prob, values, smm.SequentialExecutor())
     assert cost2["cached"] and again.equals(tab)
+
+
+# ------------------------------------------------------------------------------ target weights
+def test_a_target_weight_multiplies_its_moment_weight_and_is_validated(tmp_path):
+    """``weight`` in a targets file multiplies the moment's weight in J (default 1); the
+    creation process's two cohort counts carry 8; a weight of 0 is refused at its path."""
+    from sim.targets import load_targets
+
+    prob = smm.load_config(ROOT / "calibration" / "creation.toml")
+    tw = prob.target_weight
+    assert tw.tolist() == [8.0, 8.0] + [1.0] * (len(tw) - 2)
+    m0 = np.array([[1.0, 2.0], [3.0, 2.5], [2.0, 4.0]])
+    base = smm.weights(m0, np.array([0.5, 0.5]), np.array([2.0, 3.0]))
+    obs = np.array([2.0, 3.0])
+    j1 = smm.objective(m0, obs, base)
+    j8 = smm.objective(m0, obs, base * np.array([8.0, 1.0]))
+    gap = (m0.mean(axis=0) - obs) ** 2
+    assert j8 - j1 == pytest.approx(7.0 * base[0] * gap[0])
+    f = tmp_path / "t.toml"
+    f.write_text('[[target]]\nindicator = "members_total"\nyear = 2006\nvalue = 790\n'
+                 'rel_tolerance = 0.1\nweight = 0.0\nsource = "seed"\n')
+    with pytest.raises(ScenarioError) as e:
+        load_targets(f)
+    assert "target[0].weight: Input should be greater than 0 (got 0.0)" in str(e.value)

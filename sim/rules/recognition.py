@@ -11,7 +11,8 @@
   companies' number, at most ``per_year`` a year, while the yearly subsidy committed to the
   active and recognised clusters stays within ``budget_eur``, and none after ``last_year``.
   When ``rounds`` lists years, groups apply in those years only (the Region's calls for
-  recognition).  A recognised cluster launches that quarter (:func:`sim.processes.launch.launch_clusters`
+  recognition); the clusters the scenario dates in or before ``pinned_until`` launch on their
+  dates (the Region's pilots, inputs).  A recognised cluster launches that quarter (:func:`sim.processes.launch.launch_clusters`
   draws its founders); a dropped one may apply again ``wait_years`` after its drop.
   Deterministic given the state: no random stream of its own.
 
@@ -42,29 +43,34 @@ def pinned(m: ClusterModel, rule: Pinned) -> list[int]:
 def none(m: ClusterModel, rule: NoneRecognised) -> list[int]:
     """``none``: no cluster is ever recognised: the scenario's dates are cleared."""
     if m.t == 0:
-        _clear_dates(m)
+        _clear_dates(m, 0)
     return []
 
 
-def _clear_dates(m: ClusterModel) -> None:
+def _clear_dates(m: ClusterModel, keep_before: int) -> None:
+    """Undate the planned clusters due from step ``keep_before`` on: a cluster not (yet)
+    recognised is dated the quarter after the run (its cohort, in the indicators, is the year
+    after the last); those due earlier keep their dates (the pinned pilots)."""
     cl = m.clusters
-    # a cluster not (yet) recognised is dated the quarter after the run (its cohort, in the
-    # indicators, is the year after the last)
-    cl.launch_step[cl.status == PLANNED] = m.n_quarters
-    cl.launch_step_set = frozenset()
+    cl.launch_step[(cl.status == PLANNED) & (cl.launch_step >= keep_before)] = m.n_quarters
+    cl.launch_step_set = frozenset(int(s) for s in cl.launch_step[cl.status == PLANNED]
+                                   if s < m.n_quarters)
 
 
 def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     """The companies of cluster ``c``'s sectors, alive and in no cluster, whose expected
-    benefit of a cluster reaches ``behaviour.creation.benefit_threshold``: the membership's utility
-    (``behaviour.membership``, :mod:`sim.processes.membership`) with the group's own recent
-    cooperation standing for a cluster's activity (the share of its companies that started a
-    partnership over the last four quarters, times each company's success record), the pull of
-    existing cooperation (the share of the group's companies that ever took part in a
-    partnership), their own taste for cooperation and health, and the animation subsidy on
-    offer (its share of an animator's cost, weight ``behaviour.creation.subsidy_weight``).
-    ``rule`` is the recognition rule (unused here: the firms' interest does not depend on the
-    Region's rule)."""
+    benefit of a cluster reaches ``behaviour.creation.benefit_threshold``.  The benefit is the
+    membership's utility (``behaviour.membership``, :mod:`sim.processes.membership`: its base,
+    the pull of existing cooperation (the share of the group's companies that ever took part
+    in a partnership), the company's taste for cooperation and its health) with three terms of
+    the creation process's own (``behaviour.creation``): the group's recent cooperation
+    standing for what a cluster would do (the share of its companies that started a
+    partnership over the last four quarters, times each company's success record; weight
+    ``cooperation_weight``), the clusters already at work (their share of the scenario's
+    groups; weight ``demonstration_weight``: the seed's "multiplier effect") and the animation
+    subsidy on offer (its share of an animator's cost; weight ``subsidy_weight``).  ``rule``
+    is the recognition rule (unused here: the firms' interest does not depend on the Region's
+    rule)."""
     from sim.processes.membership import MARGIN_SD
 
     a, n, sc = m.actors, m.actors.n, m.sc
@@ -84,9 +90,10 @@ def interested(m: ClusterModel, c: int, rule: BottomUp) -> int:
     health = np.where(seen, (a.margin[:n][free] - (1.0 - sc.world.market.labour_share))
                       / MARGIN_SD, 0.0)
     offer = min(an.subsidy_eur_per_year / an.cost_eur_per_year, 1.0)
-    u = (mb.benefit_base + mb.benefit_activity * recent * record + mb.benefit_pull * coop_share
+    shown = float(np.sum(m.clusters.active)) / len(m.clusters.names)  # the clusters at work
+    u = (mb.benefit_base + cr.cooperation_weight * recent * record + mb.benefit_pull * coop_share
          + mb.benefit_taste * a.taste[:n][free] + mb.selection * health
-         + cr.subsidy_weight * offer)
+         + cr.subsidy_weight * offer + cr.demonstration_weight * shown)
     return int((u >= cr.benefit_threshold).sum())
 
 
@@ -99,7 +106,7 @@ def bottom_up(m: ClusterModel, rule: BottomUp) -> list[int]:
     """``bottom_up``: the groups that apply this year and those the Region recognises."""
     cl, st = m.clusters, m.rulebook
     if m.t == 0:
-        _clear_dates(m)
+        _clear_dates(m, 4 * (rule.pinned_until - m.sc.time.start_year + 1))
     if m.year < rule.first_year or (rule.rounds and m.year not in rule.rounds):
         return []
     need = max(2, round(m.sc.behaviour.creation.min_founders * m.sc.run.scale))
@@ -109,8 +116,8 @@ def bottom_up(m: ClusterModel, rule: BottomUp) -> list[int]:
         if status == DROPPED:
             if m.year - (m.sc.time.start_year + int(cl.status_step[c]) // 4) < rule.wait_years:
                 continue
-        elif status != PLANNED:
-            continue
+        elif status != PLANNED or cl.launch_step[c] < m.n_quarters:
+            continue  # at work, or a pinned pilot not launched yet
         k = interested(m, c, rule)
         if k >= need:
             applicants.append((k, c))

@@ -405,7 +405,9 @@ class BottomUp(RuleBlock):
     ``per_year`` applications a year, within ``budget_eur`` of yearly animation subsidy
     committed to all recognised clusters, and none after ``last_year``; when ``rounds`` lists
     years, groups apply in those years only (the Region's calls).  A dropped cluster
-    may apply again after ``wait_years``.  Recognised clusters launch in Q1 of the next year."""
+    may apply again after ``wait_years``.  The clusters dated in or before ``pinned_until`` launch on
+    their dates (the Region's pilots), outside the calls.  Recognised clusters launch in the
+    quarter of their recognition."""
 
     rule: Literal["bottom_up"]
     per_year: int = P(4, ge=0, le=1000, unit="clusters", source=ASSUME,
@@ -424,6 +426,11 @@ class BottomUp(RuleBlock):
                                           "for recognition); empty: every year.",
                               json_schema_extra={"source": SEED + " (pilots in 2001, "
                                                  "extensions in 2003 and 2004)"})
+    pinned_until: int = P(1990, ge=1990, le=2100, unit="year",
+                          source=SEED + " ('Started with 4 pilot clusters')",
+                          doc="The clusters the scenario dates in or before this year launch on "
+                              "their dates (the Region's pilots, inputs); the others are left "
+                              "to the firms' initiative.  1990: none (every date cleared).")
 
 
 class NoneRecognised(RuleBlock):

@@ -12,7 +12,11 @@ the creation process (issue 17): two measurements.
    (Aeronautics, Automotive, Wood, Food processing) among its first four, and two of the pilots
    are contained in later groups (food in nutrition, wood in eco-building: a quantity added
    over the companies ranks the larger group first).
-2. **Without the pilots.**  The calibrated creation process
+2. **With a history.**  The replay started in 1998 (three years of partnering with no cluster,
+   ``time.start_year = 1998``): in January 2001 each group's recent cooperation (its companies
+   that started a partnership in the last four quarters, as a share and as a count), the
+   quantity a pre-2001 history would add to the first call, over ``--reps`` replications.
+3. **Without the pilots.**  The calibrated creation process
    (``calibration/calibrated_creation.toml``) under the historical calls with no cluster
    pinned (``pinned_until = 1990``, calls in 2001, 2003 and 2004): the clusters launched in
    each call, over ``--reps`` replications.  The process was estimated with the pilots in
@@ -55,6 +59,37 @@ def group_drivers(sc) -> list[dict]:
     return rows
 
 
+def history_drivers(reps: int) -> dict[str, dict[str, float]]:
+    """Each group's recent cooperation in January 2001 after three years without clusters
+    (the replay from 1998): mean over ``reps`` replications of the share and the number of its
+    living companies that started a partnership in 2000."""
+    from sim.loader import ScenarioWarning, load_scenario
+    from sim.model import ClusterModel
+    from sim.state.codes import LARGE, SME
+
+    overrides = {"time.start_year": 1998, "time.end_year": 2001,
+                 "policy.rules.recognition.pinned_until": 1990,
+                 "policy.rules.recognition.rounds": [2001]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        sc = load_scenario(REPLAY, overrides=overrides)
+    share: dict[str, list[float]] = {c.name: [] for c in sc.clusters}
+    count: dict[str, list[float]] = {c.name: [] for c in sc.clusters}
+    for r in range(reps):
+        m = ClusterModel(sc, replication=r, handles=False)
+        while m.year < 2001:
+            m.step()
+        a, n = m.actors, m.actors.n
+        company = a.alive[:n] & np.isin(a.atype[:n], (SME, LARGE))
+        for c, name in enumerate(m.clusters.names):
+            recent = a.last_project[:n][company & m.clusters.sectors[c][a.sector[:n]]] >= m.t - 4
+            share[name].append(float(recent.mean()))
+            count[name].append(float(recent.sum()))
+    return {name: {"recent cooperation share": float(np.mean(share[name])),
+                   "recently cooperating companies": float(np.mean(count[name]))}
+            for name in share}
+
+
 def launches_without_pilots(reps: int) -> dict[int, np.ndarray]:
     """Clusters launched in each call (by replication) in the historical calls, nothing pinned."""
     from sim.loader import ScenarioWarning, load_scenario
@@ -91,6 +126,13 @@ def main(argv: list[str] | None = None) -> int:
         hits = sum(r["cluster"] in pilots for r in top)
         cells = ", ".join(f"{r['cluster']} ({r[key]:.3g})" for r in top)
         print(f"  {key:32s} {cells}: {hits} of 4 pilots")
+    hist = history_drivers(args.reps)
+    print(f"\nWith three years of history (from 1998, no cluster), January 2001, "
+          f"{args.reps} replications")
+    for key in ("recent cooperation share", "recently cooperating companies"):
+        top = sorted(hist, key=lambda c: (-hist[c][key], c))[:4]
+        cells = ", ".join(f"{c} ({hist[c][key]:.3g})" for c in top)
+        print(f"  {key:32s} {cells}: {sum(c in pilots for c in top)} of 4 pilots")
     print(f"\nWithout the pilots (nothing pinned, calls {', '.join(map(str, CALLS))}), "
           f"{args.reps} replications: clusters launched per call")
     got = launches_without_pilots(args.reps)

@@ -543,6 +543,22 @@ def test_without_the_pilots_the_calibrated_creation_launches_nothing():
     assert all((got[y] == 0).all() for y in CALLS), got
 
 
+@pytest.mark.slow
+def test_a_pre_2001_history_does_not_rank_the_pilots_first():
+    """Three years of partnering before 2001 (the replay from 1998, no cluster) give each group
+    a record of recent cooperation; by share and by count it ranks at most two of the four
+    pilots among the first four groups (measured on 20 replications: one by share, none by
+    count; python -m calibration.pilots)."""
+    from calibration.pilots import history_drivers
+
+    hist = history_drivers(5)
+    pilots = {"aeronautics", "automotive", "wood", "food_processing"}
+    for key in ("recent cooperation share", "recently cooperating companies"):
+        top = sorted(hist, key=lambda c: (-hist[c][key], c))[:4]
+        assert len(set(top) & pilots) <= 2, (key, top)
+    assert all(v["recent cooperation share"] > 0 for v in hist.values())  # a history exists
+
+
 # -------------------------------------------------------------------------------- pole jury
 def test_jury_rules_by_hand():
     from sim.state.codes import LARGE, SME, UNIVERSITY

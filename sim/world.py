@@ -11,12 +11,14 @@ xoshiro256** stream; ``tests/reference.py`` re-implements those in plain Python.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
+from sim.kernels import libm
 from sim.kernels.rng import normal, uniform
 from sim.kernels.sums import company_sums, pairwise_sum
 from sim.state.actors import Actors
@@ -75,7 +77,7 @@ def sector_cooperation(sc: Scenario, spec) -> float:
     if spec.cooperation is not None:
         return float(spec.cooperation)
     slope = sc.behaviour.partnering.cooperation_slope
-    return float(np.exp(slope * (spec.knowledge_intensity - 0.5)))
+    return math.exp(slope * (spec.knowledge_intensity - 0.5))
 
 
 def sector_centroids(rng: np.random.Generator, n_sectors: int, dims: int) -> np.ndarray:
@@ -163,16 +165,16 @@ def new_companies(sc: Scenario, rng: np.random.Generator, centroids: np.ndarray,
         large = rng.random(k) < t.large_share[sector]
     dims = centroids.shape[1]
     z = rng.standard_normal(k * (3 + dims))
-    emp_sme = w.sme_employment_mean * np.exp(SME_SIGMA * z[:k] - SME_SIGMA**2 / 2)
+    emp_sme = w.sme_employment_mean * libm.exp(SME_SIGMA * z[:k] - SME_SIGMA**2 / 2)
     np.minimum(np.maximum(emp_sme, 1.0, out=emp_sme), 249.0, out=emp_sme)
     if large.any():
         emp_large = np.maximum(250.0, w.large_employment_mean
-                               * np.exp(LARGE_SIGMA * z[k: 2 * k] - LARGE_SIGMA**2 / 2))
+                               * libm.exp(LARGE_SIGMA * z[k: 2 * k] - LARGE_SIGMA**2 / 2))
         employment = np.where(large, emp_large, emp_sme)
         boost = np.where(large, 1.3, 1.0)
     else:  # entrants and spin-offs are SMEs
         employment, boost = emp_sme, 1.0
-    prod = w.productivity_mean * np.exp(w.productivity_sd * z[2 * k: 3 * k]
+    prod = w.productivity_mean * libm.exp(w.productivity_sd * z[2 * k: 3 * k]
                                         - w.productivity_sd**2 / 2)
     knowledge = unit_profiles(centroids, sector, w.sector_profile_spread,
                               z[3 * k:].reshape(k, dims))
@@ -184,7 +186,7 @@ def new_companies(sc: Scenario, rng: np.random.Generator, centroids: np.ndarray,
         province=t.provinces(u[:k]),
         employment=employment, value_added=prod * employment,
         exporter=u[k:] < t.export_share[sector],
-        capability=np.exp(CAPABILITY_SIGMA * z[:k]) * boost,
+        capability=libm.exp(CAPABILITY_SIGMA * z[:k]) * boost,
         taste=z[k:].astype(np.float32),
         knowledge=knowledge, stage=rng.random(k).astype(np.float32),
         capacity=t.capacity[atype], born=np.full(k, step, np.int32),
@@ -210,7 +212,7 @@ def new_institutions(sc: Scenario, rng: np.random.Generator, centroids: np.ndarr
     return dict(
         atype=atype.astype(np.int8), sector=sector.astype(np.int16),
         province=province,
-        capability=np.exp(CAPABILITY_SIGMA * z[:k]) * boost,
+        capability=libm.exp(CAPABILITY_SIGMA * z[:k]) * boost,
         taste=z[k:].astype(np.float32),
         knowledge=knowledge, stage=np.full(k, 0.5, np.float32),
         capacity=t.capacity[atype], born=np.full(k, -1, np.int32),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels import libm
 from sim.kernels.predicates import is_company, is_large
 from sim.rules import recognition, schedule
 from sim.state.codes import ACTIVE, PLANNED
@@ -49,7 +50,7 @@ def weighted_sample(rng: np.random.Generator, items: np.ndarray, weight: np.ndar
     draw per item; items of weight 0 come after every other, in their order (cheaper than
     ``Generator.choice(replace=False, p=...)``, docs/performance.md)."""
     with np.errstate(divide="ignore"):
-        key = np.log(rng.random(len(items))) / weight
+        key = libm.log(rng.random(len(items))) / weight
     return items[np.argsort(-key, kind="stable")[:k]]
 
 

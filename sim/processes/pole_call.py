@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim.kernels import libm
 from sim.kernels.consortia import GROUP, consortium_rule, form_consortia
 from sim.kernels.groups import member_index
 from sim.kernels.predicates import is_training
@@ -96,7 +97,7 @@ def pole_call(m: ClusterModel) -> None:
         return
     rng = m.gen["jury"]
     z = rng.standard_normal(k)  # the jury's noise, then the R&D requests' spread
-    rd_req = 1e6 * pp.rd_request_meur * np.exp(0.5 * rng.standard_normal(k) - 0.125) \
+    rd_req = 1e6 * pp.rd_request_meur * libm.exp(0.5 * rng.standard_normal(k) - 0.125) \
         * np.sqrt(cons.size[:k] / 4.0)
     # the rulebook's jury rules (sim.rules.funding): SME bonus, caps per project and per firm
     jr = m.sc.policy.rules.pole_jury

@@ -1,0 +1,67 @@
+"""Same seed, same bytes on every x86-64 processor: NumPy picks some float64 loops at run time
+by the processor's vector extensions (``np.exp`` and ``np.log`` have an AVX-512 implementation
+of their own, which differs from the C library's in the last bit for some inputs), so the model
+must not reach them (``sim/kernels/libm.py``).  Here the same runs are made in two processes,
+one with every vector extension NumPy can dispatch to and one with them switched off
+(``NPY_DISABLE_CPU_FEATURES``), and their digests (every indicator, every state array) must be
+equal.  On a processor with nothing above NumPy's baseline there is nothing to compare."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# a pilot's drop, the poles' jury and grants, the bottom-up launches: the baseline and two
+# variants that take other paths through the Python-level code of the model
+SCENARIOS = ("baseline", "animation_competitive", "clusters_bottom_up")
+
+CHILD = """
+import json, sys
+from benchmarks.identity import frame_digests, state_digests
+from sim.loader import load_scenario
+from sim.model import ClusterModel
+out = {}
+for name in sys.argv[1:]:
+    m = ClusterModel(load_scenario(f"scenarios/{name}.toml"), seed=1, handles=False)
+    df = m.run()
+    out[name] = {"frame": frame_digests(df), "state": state_digests(m)}
+print(json.dumps(out))
+"""
+
+
+def dispatched_features() -> list[str]:
+    """The vector extensions above NumPy's baseline that this processor has and NumPy may
+    dispatch to."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+
+
+def digests(disable: list[str]) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    if disable:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disable)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", CHILD, *SCENARIOS], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow  # two processes, three whole runs each
+def test_results_do_not_depend_on_the_vector_extensions():
+    features = dispatched_features()
+    if not features:
+        pytest.skip("this processor has no vector extension above NumPy's baseline")
+    on, off = digests([]), digests(features)
+    diff = [f"{name} {part} {key}" for name in SCENARIOS for part in ("frame", "state")
+            for key in on[name][part] if on[name][part][key] != off[name][part].get(key)]
+    assert not diff, f"with {features} switched off: " + ", ".join(diff[:20])

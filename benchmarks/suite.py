@@ -419,10 +419,12 @@ def user_figures(quick: bool, tests: bool, calibrate: bool) -> dict:
     out["largest_world"]["max_rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                                           / 1024)
     py = sys.executable
+    # as `make test` runs them: every core, a file's tests on one worker (Makefile)
+    xdist = ["-n", "auto", "--dist", "loadscope"]
     out["tests"] = None if not tests else {
-        "quick": timed_command([py, "-m", "pytest", "-m", "not slow", "-q", "-p",
+        "quick": timed_command([py, "-m", "pytest", *xdist, "-m", "not slow", "-q", "-p",
                                 "no:cacheprovider"]),
-        "full": timed_command([py, "-m", "pytest", "-q", "-p", "no:cacheprovider"])}
+        "full": timed_command([py, "-m", "pytest", *xdist, "-q", "-p", "no:cacheprovider"])}
     out["calibrate"] = None if not calibrate else timed_command(
         [py, "-m", "sim.cli", "calibrate", "calibration/wallonia.toml", "--quiet"])
     return out

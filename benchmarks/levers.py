@@ -167,7 +167,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # internationalisation.py: tender factor = 1 + tender_effect x subsidy / 24,000 EUR
     # multiplies the chance of an agreement
     (_I + "tender_subsidy_eur", "x2"): {"agreements": 1, "agreements_per_cluster": 1},
-    # a smaller tender subsidy, a smaller factor -> fewer agreements
+    # a smaller tender subsidy, a smaller factor -> fewer agreements.  Exports are not
+    # declared: fewer agreements mean fewer proposals with a foreign partner labelled (pole
+    # projects -3.0%, t -2.3, 20 reps), and the money they leave goes to the residual
+    # programmes (as for the R&D budget x0.5 below), which outweighs the foreign partners'
+    # export channel: exports +0.50% (t +2.6); under the `lapse` rule (no money left over)
+    # -0.08% (t -1.3), pole projects +0.5% (t +0.5)
     (_I + "tender_subsidy_eur", "x0.5"): {"agreements": -1, "agreements_per_cluster": -1},
     # the tender factor a year sooner -> more agreements
     (_I + "tender_subsidy_start_year", "-1"): {"agreements": 1},

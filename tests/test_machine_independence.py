@@ -65,3 +65,26 @@ def test_results_do_not_depend_on_the_vector_extensions():
     diff = [f"{name} {part} {key}" for name in SCENARIOS for part in ("frame", "state")
             for key in on[name][part] if on[name][part][key] != off[name][part].get(key)]
     assert not diff, f"with {features} switched off: " + ", ".join(diff[:20])
+
+
+def cli_run(out: Path, disable: list[str]) -> dict[str, bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    if disable:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disable)
+    subprocess.run([sys.executable, "-m", "sim.cli", "run", "--seed", "5", "--no-cache",
+                    "--figure", "foreground", "--out", str(out)], cwd=ROOT, env=env,
+                   capture_output=True, text=True, timeout=600, check=True)
+    (folder,) = out.iterdir()
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+
+
+@pytest.mark.slow  # two whole `clustersim run` processes
+def test_the_main_job_writes_the_same_files_whatever_the_vector_extensions(tmp_path):
+    """`clustersim run`'s tables and figure, byte for byte (the manifest records the folder and
+    the time, so it is left out)."""
+    features = dispatched_features()
+    if not features:
+        pytest.skip("this processor has no vector extension above NumPy's baseline")
+    on, off = cli_run(tmp_path / "on", []), cli_run(tmp_path / "off", features)
+    assert set(on) == set(off) and {"indicators.parquet", "overview.png"} <= set(on)
+    assert [name for name in on if on[name] != off[name]] == []

@@ -8,6 +8,7 @@ equal.  On a processor with nothing above NumPy's baseline there is nothing to c
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -88,3 +89,52 @@ def test_the_main_job_writes_the_same_files_whatever_the_vector_extensions(tmp_p
     on, off = cli_run(tmp_path / "on", []), cli_run(tmp_path / "off", features)
     assert set(on) == set(off) and {"indicators.parquet", "overview.png"} <= set(on)
     assert [name for name in on if on[name] != off[name]] == []
+
+
+# NumPy's vector-dispatched transcendental ufuncs (float64 loops that differ by processor)
+DISPATCHED = {"exp", "log", "log1p", "expm1", "exp2", "log2", "log10", "power", "float_power",
+              "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh",
+              "tanh", "arcsinh", "arccosh", "arctanh", "cbrt"}
+
+
+def _is_kernel(node) -> bool:
+    """A function decorated with ``njit``/``jit`` (plain or called): Numba compiles it, and
+    its ``np.exp`` is the C library's."""
+    for d in node.decorator_list:
+        f = d.func if isinstance(d, ast.Call) else d
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        if name in ("njit", "jit"):
+            return True
+    return False
+
+
+def python_level_calls(path: Path) -> list[str]:
+    """``np.<dispatched ufunc>(...)`` calls in ``path`` outside Numba-compiled functions."""
+    found = []
+
+    def visit(node, in_kernel: bool) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            in_kernel = in_kernel or _is_kernel(node)
+        if (not in_kernel and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in DISPATCHED and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("np", "numpy")):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: np.{node.func.attr}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_kernel)
+
+    visit(ast.parse(path.read_text()), False)
+    return found
+
+
+def test_the_model_s_python_code_calls_no_dispatched_ufunc():
+    """The model's Python-level code (every module the model fingerprint covers) calls the C
+    library's exp and log (sim.kernels.libm, math) rather than NumPy's dispatched ufuncs,
+    which the processor's vector extensions change: a static guard that holds on any host,
+    beside the two run comparisons above that need an AVX-512 one."""
+    from sim.results import NOT_MODEL
+
+    files = [p for p in sorted((ROOT / "sim").rglob("*.py"))
+             if not set(p.relative_to(ROOT / "sim").parts) & NOT_MODEL]
+    assert len(files) > 30
+    hits = [h for p in files for h in python_level_calls(p)]
+    assert hits == [], hits

@@ -197,7 +197,8 @@ def graph() -> dict:
     }
 
 
-def _is_kernel(fn: ast.FunctionDef) -> bool:
+def is_kernel(fn: ast.FunctionDef) -> bool:
+    """Whether a function's source is decorated with ``njit``/``jit`` (plain or called)."""
     for d in fn.decorator_list:
         f = d.func if isinstance(d, ast.Call) else d
         nm = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
@@ -227,7 +228,7 @@ def functions() -> list[dict]:
                 doc = 0
             size = node.end_lineno - node.lineno + 1 - doc
             out.append({"module": name, "name": node.name, "lines": size, "args": n_args,
-                        "kernel": _is_kernel(node)})
+                        "kernel": is_kernel(node)})
     return out
 
 

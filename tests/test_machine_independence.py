@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.codegraph import is_kernel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # a pilot's drop, the poles' jury and grants, the bottom-up launches: the baseline and two
@@ -97,24 +99,13 @@ DISPATCHED = {"exp", "log", "log1p", "expm1", "exp2", "log2", "log10", "power", 
               "tanh", "arcsinh", "arccosh", "arctanh", "cbrt"}
 
 
-def _is_kernel(node) -> bool:
-    """A function decorated with ``njit``/``jit`` (plain or called): Numba compiles it, and
-    its ``np.exp`` is the C library's."""
-    for d in node.decorator_list:
-        f = d.func if isinstance(d, ast.Call) else d
-        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-        if name in ("njit", "jit"):
-            return True
-    return False
-
-
 def python_level_calls(path: Path) -> list[str]:
     """``np.<dispatched ufunc>(...)`` calls in ``path`` outside Numba-compiled functions."""
     found = []
 
     def visit(node, in_kernel: bool) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            in_kernel = in_kernel or _is_kernel(node)
+            in_kernel = in_kernel or is_kernel(node)  # Numba's np.exp is the C library's
         if (not in_kernel and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in DISPATCHED and isinstance(node.func.value, ast.Name)
                 and node.func.value.id in ("np", "numpy")):

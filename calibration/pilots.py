@@ -38,6 +38,16 @@ REPLAY = ROOT / "scenarios" / "clusters_bottom_up_replay.toml"
 CALLS = (2001, 2003, 2004)
 
 
+def replay(overrides: dict):
+    """The historical replay with ``overrides``, cut before the poles (their warning silenced:
+    no pole call before 2006 is the point)."""
+    from sim.loader import ScenarioWarning, load_scenario
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScenarioWarning)
+        return load_scenario(REPLAY, overrides=overrides)
+
+
 def group_drivers(sc) -> list[dict]:
     """One row per declared cluster (its sectors a group): its seed year and the group-level
     quantities of the first call."""
@@ -63,16 +73,12 @@ def history_drivers(reps: int) -> dict[str, dict[str, float]]:
     """Each group's recent cooperation in January 2001 after three years without clusters
     (the replay from 1998): mean over ``reps`` replications of the share and the number of its
     living companies that started a partnership in 2000."""
-    from sim.loader import ScenarioWarning, load_scenario
     from sim.model import ClusterModel
     from sim.state.codes import LARGE, SME
 
-    overrides = {"time.start_year": 1998, "time.end_year": 2001,
+    sc = replay({"time.start_year": 1998, "time.end_year": 2001,
                  "policy.rules.recognition.pinned_until": 1990,
-                 "policy.rules.recognition.rounds": [2001]}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScenarioWarning)
-        sc = load_scenario(REPLAY, overrides=overrides)
+                 "policy.rules.recognition.rounds": [2001]})
     share: dict[str, list[float]] = {c.name: [] for c in sc.clusters}
     count: dict[str, list[float]] = {c.name: [] for c in sc.clusters}
     for r in range(reps):
@@ -92,14 +98,10 @@ def history_drivers(reps: int) -> dict[str, dict[str, float]]:
 
 def launches_without_pilots(reps: int) -> dict[int, np.ndarray]:
     """Clusters launched in each call (by replication) in the historical calls, nothing pinned."""
-    from sim.loader import ScenarioWarning, load_scenario
     from sim.model import ClusterModel
 
-    overrides = {"policy.rules.recognition.pinned_until": 1990,
-                 "policy.rules.recognition.rounds": list(CALLS), "time.end_year": max(CALLS)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ScenarioWarning)  # no pole call before 2006
-        sc = load_scenario(REPLAY, overrides=overrides)
+    sc = replay({"policy.rules.recognition.pinned_until": 1990,
+                 "policy.rules.recognition.rounds": list(CALLS), "time.end_year": max(CALLS)})
     out = {y: np.zeros(reps) for y in CALLS}
     for r in range(reps):
         df = ClusterModel(sc, replication=r, handles=False).run()

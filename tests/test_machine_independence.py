@@ -49,11 +49,17 @@ def dispatched_features() -> list[str]:
     return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
 
 
-def digests(disable: list[str]) -> dict:
+def child_env(disable: list[str]) -> dict[str, str]:
+    """This process's environment with NumPy's dispatch to ``disable`` switched off."""
     env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
     if disable:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disable)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def digests(disable: list[str]) -> dict:
+    env = child_env(disable)
     out = subprocess.run([sys.executable, "-c", CHILD, *SCENARIOS], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -71,11 +77,8 @@ def test_results_do_not_depend_on_the_vector_extensions():
 
 
 def cli_run(out: Path, disable: list[str]) -> dict[str, bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
-    if disable:
-        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disable)
     subprocess.run([sys.executable, "-m", "sim.cli", "run", "--seed", "5", "--no-cache",
-                    "--figure", "foreground", "--out", str(out)], cwd=ROOT, env=env,
+                    "--figure", "foreground", "--out", str(out)], cwd=ROOT, env=child_env(disable),
                    capture_output=True, text=True, timeout=600, check=True)
     (folder,) = out.iterdir()
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}

@@ -22,6 +22,13 @@ def baseline(**overrides):
     return load_scenario(None, overrides=overrides)
 
 
+def _rows_distinct(x: np.ndarray) -> bool:
+    """No value twice in any row of ``x`` (vectorised: at a million actors a set per row
+    took 2.9 s a check)."""
+    s = np.sort(x, axis=1)
+    return not np.any(s[:, 1:] == s[:, :-1])
+
+
 def check_invariants(m: ClusterModel) -> None:
     """Stock and consistency identities that must hold after every step."""
     a, p, cl, po = m.actors, m.projects, m.clusters, m.poles
@@ -37,13 +44,12 @@ def check_invariants(m: ClusterModel) -> None:
     assert len(act) + p.n_free == p.cap
     assert not p.active[p.free[: p.n_free]].any()
     assert len(np.unique(p.free[: p.n_free])) == p.n_free
-    for s in act:
-        size = p.size[s]
-        mem = p.members[s]
-        assert size >= 2
-        assert np.all(mem[:size] >= 0) and np.all(mem[size:] == -1)
-        assert len(np.unique(mem[:size])) == size
-        assert p.end[s] > m.t and p.start[s] <= m.t  # m.t: the quarter just run
+    size, mem = p.size[act], p.members[act]
+    assert np.all(size >= 2)
+    inside = np.arange(mem.shape[1])[None, :] < size[:, None]
+    assert np.all(mem[inside] >= 0) and np.all(mem[~inside] == -1)
+    assert _rows_distinct(np.where(inside, mem, -np.arange(1, mem.shape[1] + 1)[None, :]))
+    assert np.all(p.end[act] > m.t) and np.all(p.start[act] <= m.t)  # m.t: the quarter run
     # each actor's load is the number of projects under way that it takes part in
     counts = np.bincount(p.members[act][p.members[act] >= 0], minlength=a.cap)[:n]
     np.testing.assert_array_equal(a.load[:n], counts)
@@ -52,8 +58,8 @@ def check_invariants(m: ClusterModel) -> None:
     assert np.all((a.tie_trust[:n] >= 0) & (a.tie_trust[:n] <= 1))
     idx = np.arange(n)[:, None]
     assert not np.any(a.tie_partner[:n] == idx)
-    tp = np.where(a.tie_partner[:n] >= 0, a.tie_partner[:n], -np.arange(1, 9)[None, :] - 10)
-    assert all(len(set(row)) == len(row) for row in tp.tolist())
+    tp = a.tie_partner[:n]
+    assert _rows_distinct(np.where(tp >= 0, tp, -np.arange(1, tp.shape[1] + 1)[None, :]))
     # budget never overspent
     assert np.all(po.remaining >= -1e-6) and np.all(po.remaining <= po.budget + 1e-6)
     # animators of clusters that are not active make no effort

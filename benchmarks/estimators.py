@@ -44,8 +44,8 @@ def design() -> SyntheticDesign:
 
 
 def estimators() -> tuple[str, ...]:
-    """Every registered estimator but the static TWFE (its own test: 200 replications)."""
-    return tuple(n for n in E.REGISTRY if n != "twfe")
+    """Every registered estimator."""
+    return tuple(E.REGISTRY)
 
 
 def bounds(reps: int) -> dict[str, float]:

@@ -8,8 +8,10 @@ correct estimator passes with a wide margin and a broken one fails.
 The Monte Carlo studies (20 to 200 replications, each a synthetic pair, its true effects and
 the estimators: 10 s to a minute on a loaded 2-core machine) are marked slow: the full suite
 runs them; the quick subset keeps the exact recoveries on noiseless panels and the bookkeeping.
-The coverage study of every estimator at 200 replications is a command,
-``python -m benchmarks.estimators`` (4.5 minutes); the test runs it at 60.
+The coverage study of every estimator (two-way FE included) at 200 replications is a command,
+``python -m benchmarks.estimators`` (4.5 minutes); the test runs it at 60 (until 2026-12-06 a
+second test ran two-way FE alone at 200: 13 s of the suite for bounds 0.91-0.99 instead of
+0.866-1; the command keeps the tighter check).
 """
 
 from __future__ import annotations
@@ -99,21 +101,6 @@ def test_noiseless_dynamic_effect_staggered_estimators_vs_twfe():
 
 
 @pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
-def test_twfe_coverage_at_the_nominal_rate():
-    """200 replications: the 95% interval of two-way FE DiD holds the true effect in
-    0.95 +- 0.04 of them (about 2.6 binomial standard errors, 0.0154), and the mean error is
-    within 3 Monte Carlo standard errors of 0."""
-    d = SyntheticDesign(n_firms=150, first_year=2001, last_year=2010, cohorts=(2004, 2006,
-                                                                               2008))
-    est, truth = monte_carlo(d, 200, seed=SEED, estimators=("twfe",))
-    s = score(est, truth).iloc[0]
-    assert s["n_reps"] == 200 and s["failures"] == 0
-    assert 0.91 <= s["coverage"] <= 0.99, s["coverage"]
-    assert abs(s["bias"]) <= 3 * s["bias_mcse"]
-    assert s["mean_se"] == pytest.approx(s["sd_error"], rel=0.2)  # SEs match the spread
-
-
-@pytest.mark.slow  # a Monte Carlo study of the estimator (see the module's docstring)
 def test_every_estimator_covers_at_the_nominal_rate():
     """The coverage study of every registered estimator (``benchmarks/estimators.py``, which
     runs it at 200 replications) at its test configuration, 60 replications, no selection:
@@ -124,7 +111,7 @@ def test_every_estimator_covers_at_the_nominal_rate():
     from benchmarks.estimators import TEST_REPS, bounds, study
 
     s = study(TEST_REPS)
-    assert (s["n_reps"] == TEST_REPS).all() and len(s) == len(E.REGISTRY) - 1
+    assert (s["n_reps"] == TEST_REPS).all() and len(s) == len(E.REGISTRY)
     assert bounds(TEST_REPS)["coverage_low"] == pytest.approx(0.866, abs=1e-3)
     assert (s["failed"] == "").all(), s.loc[s["failed"] != "", "failed"].to_dict()
 

@@ -38,6 +38,7 @@ import re
 import stat
 import tomllib
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -45,8 +46,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.scenario import (MOVED_KEYS, REMOVED_KEYS, Scenario, calibration_problem, calibration_refs,
-                          cross_check)
+from sim.scenario import (
+    MOVED_KEYS,
+    REMOVED_KEYS,
+    Scenario,
+    calibration_problem,
+    calibration_refs,
+    cross_check,
+)
 
 MAX_FILE_BYTES = 2_000_000  # a scenario is a few kB; refuse anything absurdly large unread
 MAX_DEPTH = 16  # nesting of tables and arrays; the schemas' deepest path has 5 levels
@@ -162,6 +169,10 @@ def read_toml(path: Path, *, echo: bool = True, limit: int = MAX_FILE_BYTES) -> 
     """
     src = str(path)
     data = read_user_file(path, limit)
+    digest = hashlib.sha256(data).digest()
+    if digest in _PARSED:
+        _PARSED.move_to_end(digest)
+        return _copy_doc(_PARSED[digest])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -184,7 +195,28 @@ def read_toml(path: Path, *, echo: bool = True, limit: int = MAX_FILE_BYTES) -> 
     if deep is not None:
         raise ScenarioError(src, [f"{deep}: arrays or tables nested more than {MAX_DEPTH} "
                                   "levels deep"])
-    return doc
+    _PARSED[digest] = doc
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return _copy_doc(doc)
+
+
+# Documents already parsed, by the SHA-256 of their bytes (least recently used first): a
+# process that loads many scenarios (a sweep's variants, a calibration's candidates, the input
+# fuzzer) reads the same bases and calibration files again and again, and tomllib parses about
+# 1 MB/s (10 ms for baseline.toml or calibrated.toml).  Keyed by content, so an edited file is
+# parsed again; only documents that passed every check are kept; each caller gets its own copy.
+_PARSED: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+_PARSED_MAX = 64
+
+
+def _copy_doc(node: Any) -> Any:
+    """A copy of a parsed TOML document (its tables and arrays; the scalars are immutable)."""
+    if isinstance(node, dict):
+        return {k: _copy_doc(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_copy_doc(v) for v in node]
+    return node
 
 
 def _too_deep(doc: Any, limit: int = MAX_DEPTH) -> str | None:

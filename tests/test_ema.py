@@ -8,10 +8,9 @@ import json
 import pandas as pd
 import pytest
 
+from sim import ema  # imports the workbench only when a model is built
 from sim.loader import ScenarioError
 from sim.scenario import parameter_bounds
-
-from sim import ema  # imports the workbench only when a model is built
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -17,10 +17,27 @@ SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.p
               "test_validation.py"}
 
 
+# The longest files first, so that pytest-xdist's workers (``--dist loadscope``: a file to a
+# worker) end together, the longest first as in LPT scheduling: seconds of tests per file,
+# measured 2026-12-06 (``pytest -n 2 --dist loadscope --durations=0``, idle 2-core VM).  A file
+# not listed runs after these, in the usual order.  ``--no-loadscope-reorder``
+# (pyproject.toml, addopts) keeps this order: xdist would otherwise order files by their number
+# of tests.  A stale figure costs only balance, never a result.
+LONGEST_FIRST = {"test_evaluation_estimators.py": 39, "test_calibration.py": 44,
+                 "test_experiments_backends.py": 35, "test_store_integrity.py": 24,
+                 "test_levers.py": 23, "test_evaluate.py": 21, "test_fuzz_inputs.py": 17,
+                 "test_figures.py": 16, "test_cache.py": 14, "test_cli.py": 12,
+                 "test_machine_independence.py": 11, "test_identity.py": 11,
+                 "test_cli_friction.py": 9, "test_experiments_failures.py": 9,
+                 "test_tutorial.py": 8, "test_validation.py": 8}
+
+
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+    order = {item: i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (-LONGEST_FIRST.get(item.path.name, 0), order[item]))
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +69,8 @@ def _no_compile_note(monkeypatch) -> None:
 def tiny_calibration(tmp_path_factory):
     """One uninterrupted sequential calibration of tests/test_calibration.py's small world
     (its configuration, targets and seeds), run once and shared by the calibration's tests and
-    by ``calibrate --install``'s (tests/test_cli_friction.py), which reuses its evaluations.
+    by ``calibrate --install``'s test (in the same file, so that one xdist worker computes it
+    once), which reuses its evaluations.
     Returns (configuration path, calibration/smm.Result)."""
     from calibration import smm
     from tests.test_calibration import _setup

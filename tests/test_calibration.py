@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -186,10 +187,20 @@ def test_overidentification_and_profiles_are_reported(fresh):
     assert "not the optimal weighting" in doc["overidentification"]["weighting"]
 
 
+# evaluations the resumed calibration computes: it resumes from a store holding all but the
+# uninterrupted run's last RESUMED evaluations
+RESUMED = 15
+
+
 def test_resume_recomputes_nothing_and_equals_an_uninterrupted_run(fresh, tmp_path, monkeypatch):
-    """Interrupted after 15 stored evaluations, then run again (with two worker processes):
-    no evaluation is run twice, and the result equals the uninterrupted sequential run's."""
-    _, ref = fresh
+    """Interrupted after 15 stored evaluations: the store holds the uninterrupted sequential
+    run's first 15 (same keys, same moments) and no calibrated file.  Resumed, with two worker
+    processes, from the store an interruption RESUMED evaluations before the end leaves (the
+    uninterrupted run's evaluations but its last RESUMED): no stored evaluation is run again,
+    only the missing ones are, and the result equals the uninterrupted run's; a third run is
+    answered from the store alone.  (Until 2026-12-06 the resumed run started from the 15:
+    the same code paths at the cost of a whole second calibration, 25 s of the suite.)"""
+    done, ref = fresh
     cfg = _setup(tmp_path / "resumed")
     original = smm.Evaluator._save
     saved: list[str] = []
@@ -204,13 +215,23 @@ def test_resume_recomputes_nothing_and_equals_an_uninterrupted_run(fresh, tmp_pa
     with pytest.raises(KeyboardInterrupt):
         smm.calibrate(cfg, workers=1, progress=False)
     monkeypatch.setattr(smm.Evaluator, "_save", original)
-    cache = tmp_path / "resumed" / "output" / "tiny" / "evaluations"
+    evaluations = Path("output") / "tiny" / "evaluations"
+    cache, ref_cache = cfg.parent / evaluations, done.parent / evaluations
     assert len(list(cache.glob("*.json"))) == 15
     assert not (tmp_path / "resumed" / "calibrated_tiny.toml").exists()
+    assert saved == ref.computed_keys[:15]
 
+    def moments(folder: Path, key: str) -> list:
+        return json.loads((folder / f"{key}.json").read_text())["moments"]
+
+    assert all(moments(cache, k) == moments(ref_cache, k) for k in saved)
+
+    stored = ref.computed_keys[:-RESUMED]
+    for key in stored[15:]:
+        shutil.copy(ref_cache / f"{key}.json", cache)
     res = smm.calibrate(cfg, workers=2, progress=False)
-    assert not set(saved) & set(res.computed_keys)
-    assert len(saved) + res.computed == ref.computed
+    assert not set(stored) & set(res.computed_keys)
+    assert sorted(res.computed_keys) == sorted(ref.computed_keys[-RESUMED:])
     assert len(list(cache.glob("*.json"))) == ref.computed
     assert res.summary() == ref.summary()
     # and a third run is answered from the cache alone
@@ -425,3 +446,25 @@ def test_cache_keys_change_with_the_model(fresh, monkeypatch):
     key_other, _ = other.key_of(values, other.reps())
     assert key_other != key_now
     assert other._load(key_other) is None
+
+
+def test_calibrate_installs_only_when_asked(tiny_calibration, tmp_path, capsys):
+    """`calibrate` without --install writes the calibrated file to the output folder only;
+    with it, to the file the configuration's `write` names too (the command line's friction
+    list, issue 18).  The small world in a new folder, with the evaluations of the session's calibration of it copied in
+    (tests/conftest.py), so that neither command recomputes them (checked)."""
+    done, _ = tiny_calibration
+    cfg = _setup(tmp_path)
+    evaluations = Path("output") / "tiny" / "evaluations"
+    shutil.copytree(done.parent / evaluations, cfg.parent / evaluations)
+    doc = tomllib.loads(cfg.read_text())
+    installed = cfg.parent / doc.get("write", "calibrated.toml")
+    output = cfg.parent / doc.get("output", "output") / doc["name"] / "calibrated.toml"
+    assert main(["calibrate", str(cfg), "-j", "1", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert output.is_file() and not installed.exists()
+    assert "--install" in text and "unchanged" in text and "0 run now" in text
+    assert main(["calibrate", str(cfg), "-j", "1", "--quiet", "--install"]) == 0
+    assert "0 run now" in capsys.readouterr().out  # from the cache
+    assert (tomllib.loads(installed.read_text())["parameters"]
+            == tomllib.loads(output.read_text())["parameters"])

@@ -1,14 +1,13 @@
 """The command line's friction list of issue 18 (section 6): help texts, embedded scenario names,
-progress bars in logs, ``validate --quiet``, ``calibrate --install``, the two-command set-up."""
+progress bars in logs, ``validate --quiet``, the two-command set-up (``calibrate --install`` is
+tested in tests/test_calibration.py)."""
 
 from __future__ import annotations
 
 import io
 import os
 import re
-import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -159,31 +158,8 @@ def test_validate_prints_progress_lines_once(tmp_path):
 
 
 # ------------------------------------------------------------------------------ calibrate
-@pytest.mark.slow
-def test_calibrate_installs_only_when_asked(tiny_calibration, tmp_path, capsys):
-    """Without --install the calibrated file goes to the output folder only; with it, to the
-    file the configuration's `write` names too.  The small world of tests/test_calibration.py
-    in a new folder, with the evaluations of the session's calibration of it copied in
-    (tests/conftest.py), so that neither command recomputes them (checked)."""
-    from tests.test_calibration import _setup
-
-    done, _ = tiny_calibration
-    cfg = _setup(tmp_path)
-    evaluations = Path("output") / "tiny" / "evaluations"
-    shutil.copytree(done.parent / evaluations, cfg.parent / evaluations)
-    doc = tomllib.loads(cfg.read_text())
-    installed = cfg.parent / doc.get("write", "calibrated.toml")
-    output = cfg.parent / doc.get("output", "output") / doc["name"] / "calibrated.toml"
-    assert cli.main(["calibrate", str(cfg), "-j", "1", "--quiet"]) == 0
-    text = capsys.readouterr().out
-    assert output.is_file() and not installed.exists()
-    assert "--install" in text and "unchanged" in text and "0 run now" in text
-    assert cli.main(["calibrate", str(cfg), "-j", "1", "--quiet", "--install"]) == 0
-    assert "0 run now" in capsys.readouterr().out  # from the cache
-    assert (tomllib.loads(installed.read_text())["parameters"]
-            == tomllib.loads(output.read_text())["parameters"])
-
-
+# (calibrate --install is tested in tests/test_calibration.py, beside the session's small
+# calibration it reuses: one xdist worker computes it once)
 def test_wallonia_calibration_installs_the_tracked_file_only_with_the_flag():
     text = _subparsers(cli.build_parser())["calibrate"].format_help()
     assert "--install" in text and "calibration/calibrated.toml" in " ".join(text.split())

@@ -783,10 +783,11 @@ def _warning_printer(seen: set[str]):
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clustersim`` command: every error ends here as one clear message
     (and its traceback with ``--debug``) and the exit status of its kind (:data:`EXIT_CODES`)."""
-    from sim._imports import defer_mesa_extras, defer_scipy_linalg
+    from sim._imports import defer_mesa_extras, defer_scipy_linalg, quick_mesa_loggers
 
     defer_mesa_extras()  # Mesa's grids, spaces and experimental parts only if used (0.6 s)
     defer_scipy_linalg()  # only its BLAS module for Numba's start-up (0.3 s)
+    quick_mesa_loggers()  # Mesa's loggers without inspect.stack() (0.2 s)
     args = build_parser().parse_args(argv)
     if args.command in RUNS_THE_MODEL:
         from sim._imports import announce_compile

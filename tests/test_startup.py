@@ -33,6 +33,41 @@ def test_mesa_extras_load_only_when_used():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
+LOGGERS = """
+import inspect, json, sys
+QUICK = sys.argv[1] == "quick"
+from sim._imports import quick_mesa_loggers
+if QUICK:
+    assert quick_mesa_loggers()
+else:
+    calls = []
+    stack = inspect.stack
+    inspect.stack = lambda *a: calls.append(1) or stack(*a)
+import mesa
+from mesa import mesa_logging
+assert sys.meta_path[0].__class__.__name__ != "_PatchOnLoad"  # the hook has left
+if QUICK:
+    assert mesa_logging.create_module_logger.__name__ == "create_module_logger"
+    assert mesa_logging.create_module_logger.__code__.co_filename.endswith("_imports.py")
+else:
+    assert calls  # Mesa did call inspect.stack() (what the hook saves)
+print(json.dumps(sorted((k, v.name) for k, v in mesa_logging._module_loggers.items())))
+"""
+
+
+@pytest.mark.slow  # imports Mesa in fresh interpreters (seconds under load)
+def test_quick_mesa_loggers_name_the_same_loggers():
+    """With the hook, Mesa's module loggers are the same (names and logger names) as Mesa's
+    own lookup by inspect.stack() gives."""
+    got = {}
+    for how in ("quick", "plain"):
+        out = subprocess.run([sys.executable, "-c", LOGGERS, how], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        got[how] = out.stdout.strip()
+    assert got["quick"] == got["plain"] and "mesa.model" in got["plain"], got
+
+
 def test_an_empty_numba_cache_is_announced(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CLUSTERSIM_NO_COMPILE_NOTE", raising=False)  # set for the other tests
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))

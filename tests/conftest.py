@@ -8,6 +8,7 @@ processes, seconds each.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,13 @@ SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.p
 # not listed runs after these, in the usual order.  ``--no-loadscope-reorder``
 # (pyproject.toml, addopts) keeps this order: xdist would otherwise order files by their number
 # of tests.  A stale figure costs only balance, never a result.
-LONGEST_FIRST = {"test_evaluation_estimators.py": 39, "test_calibration.py": 44,
-                 "test_experiments_backends.py": 35, "test_store_integrity.py": 24,
-                 "test_levers.py": 23, "test_evaluate.py": 21, "test_fuzz_inputs.py": 17,
-                 "test_figures.py": 16, "test_cache.py": 14, "test_cli.py": 12,
-                 "test_machine_independence.py": 11, "test_identity.py": 11,
-                 "test_cli_friction.py": 9, "test_experiments_failures.py": 9,
-                 "test_tutorial.py": 8, "test_validation.py": 8}
+LONGEST_FIRST = {"test_calibration.py": 20, "test_evaluation_estimators.py": 35,
+                 "test_experiments_backends.py": 33, "test_store_integrity.py": 23,
+                 "test_levers.py": 19, "test_evaluate.py": 19, "test_figures.py": 17,
+                 "test_cli.py": 10, "test_identity.py": 10, "test_machine_independence.py": 10,
+                 "test_cache.py": 9, "test_fuzz_inputs.py": 8, "test_cli_friction.py": 8,
+                 "test_tutorial.py": 7, "test_experiments_failures.py": 7,
+                 "test_experiments_report.py": 6}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -40,10 +41,21 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=lambda item: (-LONGEST_FIRST.get(item.path.name, 0), order[item]))
 
 
+def pytest_configure(config) -> None:
+    """The whole session, fixtures of every scope included, runs without the shared run
+    cache (~/.cache/clustersim): every run a test makes is computed, and nothing is written to
+    the user's cache.  (Until 2026-12-06 only a function-scoped fixture set it, so module and
+    session fixtures, set up before it, such as the session's small calibration, wrote their
+    runs there and read an earlier session's: 10,471 files, and the calibration's fixture took
+    8 s or 42 s depending on what an earlier session had left.)  A test that needs a cache
+    asks for one (:func:`cache_dir`)."""
+    os.environ["CLUSTERSIM_NO_CACHE"] = "1"
+
+
 @pytest.fixture(autouse=True)
 def _no_run_cache(monkeypatch) -> None:
-    """Tests run without the shared run cache (~/.cache/clustersim) unless they ask for one
-    (tests/test_cache.py), so that every run a test makes is computed."""
+    """Each test starts without the run cache, whatever a test before it did to the
+    environment (see :func:`pytest_configure`)."""
     monkeypatch.setenv("CLUSTERSIM_NO_CACHE", "1")
 
 

@@ -197,3 +197,19 @@ def test_an_unwritable_cache_never_fails_a_run(tmp_path, monkeypatch, capsys):
     assert (out.ran, out.failed, out.cached) == (8, 0, 0)
     assert "run cache" in capsys.readouterr().err
     json.loads((out.store.root / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def _cache_setting_of_a_module_fixture() -> str | None:
+    """What a module-scoped fixture (set up before any function-scoped one) sees."""
+    from sim.experiment.cache import open_cache
+
+    return os.environ.get("CLUSTERSIM_NO_CACHE"), open_cache(None)
+
+
+def test_fixtures_of_every_scope_run_without_the_users_cache(_cache_setting_of_a_module_fixture):
+    """The session (tests/conftest.py's pytest_configure) switches the shared run cache off
+    for fixtures of every scope, not only inside tests: a module or session fixture that
+    runs the model writes nothing to ~/.cache/clustersim and reads nothing from it."""
+    env, store = _cache_setting_of_a_module_fixture
+    assert env == "1" and store is None

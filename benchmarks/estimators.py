@@ -4,12 +4,12 @@ effect, many Monte Carlo replications (sim/evaluation/synthetic.py, sim/evaluati
 Run from the repository root::
 
     python -m benchmarks.estimators               # 200 replications (~4.5 min on 2 cores)
-    python -m benchmarks.estimators --reps 60     # the test's configuration (about a minute)
+    python -m benchmarks.estimators --reps 60     # what CI runs (.ci/run; about 40 s)
 
-Design (the same as ``tests/test_evaluation_estimators.py``, which runs it at
-:data:`TEST_REPS`): 150 firms, 2001-2010, cohorts joining in 2004, 2006 and 2008, no
-selection, so every estimator is unbiased; replication r is ``synthetic_pair(design,
-seed=SEED, key=r)``.  For each estimator the table gives the bias and its Monte Carlo standard
+Design (the same as ``tests/test_evaluation_estimators.py``, which runs it in a small
+configuration; CI runs this command at :data:`CI_REPS`): 150 firms, 2001-2010, cohorts
+joining in 2004, 2006 and 2008, no selection, so every estimator is unbiased; replication r is
+``synthetic_pair(design, seed=SEED, key=r)``.  For each estimator the table gives the bias and its Monte Carlo standard
 error, the coverage of its 95% interval and the mean reported standard error against the actual
 spread of its errors, and checks them against :func:`bounds`: the bias within 3 Monte Carlo
 standard errors of 0; the coverage within 3 binomial standard errors of 0.95 (at R
@@ -33,7 +33,7 @@ from sim.evaluation.synthetic import SyntheticDesign, monte_carlo
 from sim.evaluation.truth import score
 
 SEED = 20260        # root seed of the study; replication r uses spawn key r
-TEST_REPS = 60      # the test's configuration
+CI_REPS = 60        # the replications CI runs (.ci/run)
 OVER_COVER = ("psm_did", "ipw_did")  # estimated score treated as known: conservative intervals
 
 

@@ -24,7 +24,7 @@ SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.p
 # not listed runs after these, in the usual order.  ``--no-loadscope-reorder``
 # (pyproject.toml, addopts) keeps this order: xdist would otherwise order files by their number
 # of tests.  A stale figure costs only balance, never a result.
-LONGEST_FIRST = {"test_calibration.py": 20, "test_evaluation_estimators.py": 35,
+LONGEST_FIRST = {"test_calibration.py": 45, "test_evaluation_estimators.py": 26,
                  "test_experiments_backends.py": 33, "test_store_integrity.py": 23,
                  "test_levers.py": 19, "test_evaluate.py": 19, "test_figures.py": 17,
                  "test_cli.py": 10, "test_identity.py": 10, "test_machine_independence.py": 10,

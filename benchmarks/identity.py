@@ -62,20 +62,30 @@ def array_digest(x) -> str:
 def frame_digests(df) -> dict[str, str]:
     """Digests of the tidy frame: its columns and dtypes, its rows in their order
     (``__frame__``), and each indicator's rows sorted by (year, by, key), so that a change of
-    the order of the rows alone changes ``__frame__`` only."""
+    the order of the rows alone changes ``__frame__`` only.  A row's text is
+    ``indicator|year|by|key``; a digest covers its rows' texts, one a line, and their values'
+    bytes (the rows' texts are built once, column by column: building them row by row took
+    four times a baseline run)."""
     out = {"__columns__": _sha(repr(list(df.columns)).encode(),
                                repr([str(t) for t in df.dtypes]).encode())}
+    df = df.reset_index(drop=True)
+    cols = [df["indicator"].astype(str), df["year"].astype(int).astype(str),
+            df["by"].astype(str), df["key"].astype(str)]
+    if any(c.isna().any() for c in cols):
+        raise ValueError("the frame has missing indicator, year, by or key labels")
+    text = (cols[0] + "|" + cols[1] + "|" + cols[2] + "|" + cols[3]).to_numpy(object)
+    values = np.ascontiguousarray(df["value"].to_numpy(np.float64))
 
-    def rows(d) -> str:
-        text = "\n".join(f"{i}|{y}|{b}|{k}" for i, y, b, k in
-                         zip(d["indicator"].astype(str), d["year"].astype(int),
-                             d["by"].astype(str), d["key"].astype(str), strict=True))
-        return _sha(text.encode(), np.ascontiguousarray(d["value"].to_numpy(np.float64))
-                    .tobytes())
+    def rows(idx) -> str:
+        return _sha("\n".join(text[idx]).encode(), values[idx].tobytes())
 
-    out["__frame__"] = rows(df)
-    for name, d in df.groupby("indicator", sort=True):
-        out[str(name)] = rows(d.sort_values(["year", "by", "key"], kind="stable"))
+    out["__frame__"] = rows(np.arange(len(df)))
+    # stable: within an indicator, the rows sorted by (year, by, key), ties in frame order
+    order = df.sort_values(["indicator", "year", "by", "key"], kind="stable").index.to_numpy()
+    names = cols[0].to_numpy(object)[order]
+    cuts = np.flatnonzero(names[1:] != names[:-1]) + 1
+    for idx in np.split(order, cuts) if len(order) else []:
+        out[cols[0].iat[idx[0]]] = rows(idx)
     return out
 
 

@@ -342,15 +342,16 @@ def changes(sc) -> list[Change]:
 
 
 def _read(totals: dict[str, np.ndarray], ind: str, how: str) -> float:
-    """Indicator ``ind`` of the run's yearly totals (NaN in a year without the row) read as
-    ``how`` (see :data:`OUTCOMES`)."""
-    s = totals[ind]
+    """Indicator ``ind`` of the run's yearly totals (NaN in a year without the row; an
+    indicator without any row reads 0) read as ``how`` (see :data:`OUTCOMES`)."""
+    s = totals.get(ind)
     if how == "last":
-        return 0.0 if np.isnan(s[-1]) else float(s[-1])
+        return 0.0 if s is None or np.isnan(s[-1]) else float(s[-1])
     if how == "sum":
-        return float(np.nansum(s))
+        return 0.0 if s is None else float(np.nansum(s))
     if how.startswith("sum*"):
-        return float(np.nansum(s * np.nan_to_num(totals[how[4:]], nan=0.0)))
+        w = totals.get(how[4:])
+        return 0.0 if s is None or w is None else float(np.nansum(s * np.nan_to_num(w)))
     raise ValueError(f"outcome reading {how!r}: expected 'last', 'sum' or 'sum*INDICATOR'")
 
 
@@ -372,12 +373,7 @@ def outcomes(df) -> dict[str, float]:
     t = df[df.by == "total"]
     wide = t.pivot_table(index="year", columns="indicator", values="value", aggfunc="first")
     wide = wide.reindex(range(int(t.year.min()), int(t.year.max()) + 1))
-    names = {spec[i] for spec in OUTCOMES.values() for i in (0, 2) if i < len(spec)}
-    names |= {spec[j][4:] for spec in OUTCOMES.values() for j in (1, 3)
-              if j < len(spec) and spec[j].startswith("sum*")}
-    nan = np.full(len(wide), np.nan)
-    return outcomes_of_totals({n: wide[n].to_numpy(float) if n in wide else nan
-                               for n in names})
+    return outcomes_of_totals({n: wide[n].to_numpy(float) for n in wide.columns})
 
 
 def model_outcomes(m: ClusterModel) -> dict[str, float]:

@@ -7,16 +7,16 @@ Run from the repository root::
     python -m benchmarks.estimators --reps 60     # what CI runs (.ci/run; about 40 s)
 
 Design (the same as ``tests/test_evaluation_estimators.py``, which runs it in a small
-configuration; CI runs this command at :data:`CI_REPS`): 150 firms, 2001-2010, cohorts
-joining in 2004, 2006 and 2008, no selection, so every estimator is unbiased; replication r is
-``synthetic_pair(design, seed=SEED, key=r)``.  For each estimator the table gives the bias and
+configuration; CI runs this command at :data:`CI_REPS`): 150 firms, 2001-2010, cohorts joining
+in 2004, 2006 and 2008, no selection, so every estimator is unbiased; replication r is
+``synthetic_pair(design, seed=SEED, key=r)``. For each estimator the table gives the bias and
 its Monte Carlo standard error, the coverage of its 95% interval and the mean reported standard
-error against the actual spread of its errors, and checks them against :func:`bounds`: the bias within 3 Monte Carlo
-standard errors of 0; the coverage within 3 binomial standard errors of 0.95 (at R
-replications: ``3 sqrt(0.95 x 0.05 / R)``, 0.046 at 200), except that the propensity-score
-estimators may over-cover (their firm-clustered errors treat the estimated score as known:
-Hirano, Imbens & Ridder 2003); the mean standard error within 20% of the spread (30% below 100
-replications).  Exit status 1 when a check fails.
+error against the actual spread of its errors, and checks them against :func:`bounds`: the bias
+within 3 Monte Carlo standard errors of 0; the coverage within 3 binomial standard errors of
+0.95 (at R replications: ``3 sqrt(0.95 x 0.05 / R)``, 0.046 at 200), except that the
+propensity-score estimators may over-cover (their firm-clustered errors treat the estimated
+score as known: Hirano, Imbens & Ridder 2003); the mean standard error within 20% of the spread
+(30% below 100 replications). Exit status 1 when a check fails.
 """
 
 from __future__ import annotations

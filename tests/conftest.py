@@ -20,7 +20,7 @@ SLOW_FILES = {"test_calibration.py", "test_cli.py", "test_experiments_backends.p
 
 # The longest files first, so that pytest-xdist's workers (``--dist loadscope``: a file to a
 # worker) end together, the longest first as in LPT scheduling: seconds of tests per file,
-# measured 2026-12-06 (``pytest -n 2 --dist loadscope --durations=0``, idle 2-core VM).  A file
+# measured 2026-12-06 (``pytest -n 2 --dist loadscope --durations=0``, 2-core VM).  A file
 # not listed runs after these, in the usual order.  ``--no-loadscope-reorder``
 # (pyproject.toml, addopts) keeps this order: xdist would otherwise order files by their number
 # of tests.  A stale figure costs only balance, never a result.

@@ -200,8 +200,9 @@ def test_an_unwritable_cache_never_fails_a_run(tmp_path, monkeypatch, capsys):
 
 
 @pytest.fixture(scope="module")
-def _cache_setting_of_a_module_fixture() -> str | None:
-    """What a module-scoped fixture (set up before any function-scoped one) sees."""
+def _cache_setting_of_a_module_fixture() -> tuple[str | None, object]:
+    """What a module-scoped fixture (set up before any function-scoped one) sees: the
+    variable and the run cache a run would use."""
     from sim.experiment.cache import open_cache
 
     return os.environ.get("CLUSTERSIM_NO_CACHE"), open_cache(None)

@@ -451,8 +451,9 @@ def test_cache_keys_change_with_the_model(fresh, monkeypatch):
 def test_calibrate_installs_only_when_asked(tiny_calibration, tmp_path, capsys):
     """`calibrate` without --install writes the calibrated file to the output folder only;
     with it, to the file the configuration's `write` names too (the command line's friction
-    list, issue 18).  The small world in a new folder, with the evaluations of the session's calibration of it copied in
-    (tests/conftest.py), so that neither command recomputes them (checked)."""
+    list, issue 18).  The small world in a new folder, with the evaluations of the session's
+    calibration of it copied in (tests/conftest.py), so that neither command recomputes them
+    (checked)."""
     done, _ = tiny_calibration
     cfg = _setup(tmp_path)
     evaluations = Path("output") / "tiny" / "evaluations"
